@@ -1,0 +1,98 @@
+// Typed messages between the UI thread and the engine worker (src/engine/worker.ts).
+// The UI never imports TF.js: everything it needs crosses this boundary as plain data.
+
+export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
+export type BackendRequest = BackendName | 'auto';
+
+/** RGBA pixels at a given size, as the canvas API produces them. */
+export interface RgbaImage {
+  width: number;
+  height: number;
+  data: Uint8ClampedArray;
+}
+
+export interface LevelInfo {
+  index: number;
+  name: string; // pool1 .. pool5, fc7, fc8
+  stride: number | null;
+  channels: number;
+  size: number | null;
+}
+
+/** What the UI needs to know about a loaded pack (pack.json without the weights). */
+export interface PackSummary {
+  id: string;
+  title: string;
+  preview: boolean;
+  digest: string;
+  imageSize: number;
+  classNames: string[];
+  levels: LevelInfo[];
+  lag: { scale: number; lrSize: number; noiseChannels: number };
+  spZDim: number;
+  bytes: number;
+  metrics?: Record<string, unknown>;
+}
+
+export type ToWorker =
+  | { type: 'init'; backend: BackendRequest }
+  /** packUrl: URL of pack.json (relative URLs resolve against the page). */
+  | { type: 'loadPack'; requestId: number; packUrl: string }
+  /** Computes the pyramid of an image already at the pack's size and keeps it under featuresId. */
+  | { type: 'extract'; requestId: number; featuresId: string; image: RgbaImage }
+  | {
+      type: 'generate';
+      requestId: number;
+      featuresId: string;
+      /** One row per entry; each row is `samples` images with seeds derived from (seed, sample index). */
+      levels: number[];
+      samples: number;
+      seed: number;
+      classIndex: number;
+      /** Image-resolution mask in [0, 1], row-major, length imageSize^2; omitted means all ones. */
+      mask?: Float32Array;
+    }
+  | {
+      type: 'lag';
+      requestId: number;
+      image: RgbaImage; // at the pack's image size; the worker average-pools it to lrSize
+      candidates: number;
+      seed: number;
+      amplitude: number;
+    }
+  | { type: 'cancel'; requestId: number }
+  | { type: 'dispose'; featuresId: string }
+  | { type: 'memory'; requestId: number };
+
+export type ErrorCode =
+  | 'pack-not-found'
+  | 'pack-format'
+  | 'pack-shard-missing'
+  | 'pack-checksum'
+  | 'pack-shape'
+  | 'backend'
+  | 'device-lost'
+  | 'bad-input'
+  | 'cancelled'
+  | 'internal';
+
+export type FromWorker =
+  | { type: 'ready'; backend: BackendName; detail: string; fellBackFrom?: BackendName; reason?: string }
+  | { type: 'progress'; requestId: number; stage: 'manifest' | 'download' | 'verify' | 'decode' | 'warmup'; loaded: number; total: number }
+  | { type: 'packLoaded'; requestId: number; pack: PackSummary; fromCache: boolean }
+  | { type: 'extracted'; requestId: number; featuresId: string; probabilities: number[] }
+  /** Streams one finished row (all samples of one level) as soon as it is ready. */
+  | { type: 'row'; requestId: number; level: number; images: RgbaImage[] }
+  | { type: 'generated'; requestId: number; ms: number }
+  | {
+      type: 'lagResult';
+      requestId: number;
+      lr: RgbaImage; // lrSize x lrSize
+      candidates: RgbaImage[]; // imageSize x imageSize
+      stdMap: RgbaImage; // per-pixel standard deviation across candidates, as a heat map
+      maxStd: number;
+      ms: number;
+    }
+  | { type: 'memory'; requestId: number; numTensors: number; numBytes: number }
+  | { type: 'backendChanged'; backend: BackendName; reason: string }
+  | { type: 'error'; requestId?: number; code: ErrorCode; message: string; file?: string };
