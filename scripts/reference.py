@@ -1,0 +1,117 @@
+"""Reference forward passes over EXPORTED weights, written from docs/pack-format.md alone.
+
+This is what the TypeScript engine implements, op for op: NHWC tensors at the boundary, HWIO kernels, folded
+BatchNorm, baked spectral norm. The tests check it against the training modules of models.py (so the document is
+right), and export.py computes the parity fixtures with it from the float16-rounded weights (so TS can be checked).
+"""
+from __future__ import annotations
+
+from typing import Dict, List, Mapping
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from models import LEVEL_NAMES, SPATIAL_LEVELS
+
+Weights = Mapping[str, np.ndarray]
+
+
+def _t(w: Weights, name: str) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(w[name], dtype=np.float32))
+
+
+def _nchw(x: torch.Tensor) -> torch.Tensor:
+    return x.permute(0, 3, 1, 2)
+
+
+def _nhwc(x: torch.Tensor) -> torch.Tensor:
+    return x.permute(0, 2, 3, 1).contiguous()
+
+
+def conv(x: torch.Tensor, w: Weights, name: str) -> torch.Tensor:
+    """NCHW conv with an HWIO kernel, stride 1, same padding."""
+    k = _t(w, f"{name}.kernel").permute(3, 2, 0, 1)
+    return F.conv2d(x, k, _t(w, f"{name}.bias") if f"{name}.bias" in w else None, padding=k.shape[-1] // 2)
+
+
+def dense(x: torch.Tensor, w: Weights, name: str) -> torch.Tensor:
+    return x @ _t(w, f"{name}.kernel") + _t(w, f"{name}.bias")
+
+
+def ccbn(x: torch.Tensor, y: torch.Tensor, w: Weights, name: str) -> torch.Tensor:
+    return x * _t(w, f"{name}.scale")[y][:, :, None, None] + _t(w, f"{name}.shift")[y][:, :, None, None]
+
+
+def up(x: torch.Tensor, factor: int) -> torch.Tensor:
+    return x if factor == 1 else F.interpolate(x, scale_factor=factor, mode="nearest")
+
+
+@torch.no_grad()
+def vgg_pyramid(w: Weights, arch: dict, image_nhwc: torch.Tensor) -> List[torch.Tensor]:
+    """Returns the 7 levels, spatial ones NHWC."""
+    x = _nchw(image_nhwc)
+    levels = []
+    for b, n in enumerate(arch["convsPerBlock"], start=1):
+        for i in range(1, n + 1):
+            x = F.relu(conv(x, w, f"vgg.conv{b}_{i}"))
+        x = F.max_pool2d(x, 2)
+        levels.append(_nhwc(x))
+    h = F.relu(dense(levels[-1].flatten(1), w, "vgg.fc6"))  # NHWC flatten order
+    fc7 = F.relu(dense(h, w, "vgg.fc7"))
+    return levels + [fc7, dense(fc7, w, "vgg.fc8")]
+
+
+@torch.no_grad()
+def sp_generate(w: Weights, arch: dict, levels: List[dict], z: torch.Tensor, y: torch.Tensor,
+                feats: List[torch.Tensor], on: torch.Tensor, mask_nhwc: torch.Tensor) -> torch.Tensor:
+    image_size = mask_nhwc.shape[1]
+    mask = _nchw(mask_nhwc)
+    y = y.long()
+
+    def level_mask(i: int) -> torch.Tensor:
+        m = on[:, i].view(-1, 1, 1, 1)
+        size = levels[i]["size"]
+        return m.view(-1, 1) if size is None else m * F.avg_pool2d(mask, image_size // size)
+
+    s0, c0 = arch["baseSize"], arch["channels"][0]
+    h = dense(z, w, "sp.z_dense") + level_mask(5) * dense(feats[5], w, "sp.fc7_dense") \
+        + level_mask(6) * dense(feats[6], w, "sp.fc8_dense")
+    h = _nchw(h.view(-1, s0, s0, c0))
+    index_of = {name: i for i, name in enumerate(LEVEL_NAMES[:SPATIAL_LEVELS])}
+    for stage in range(len(arch["channels"])):
+        if stage > 0:
+            p = f"sp.block{stage}"
+            t = conv(up(F.relu(ccbn(h, y, w, f"{p}.bn1")), 2), w, f"{p}.conv1")
+            t = conv(F.relu(ccbn(t, y, w, f"{p}.bn2")), w, f"{p}.conv2")
+            h = t + conv(up(h, 2), w, f"{p}.skip")
+        for inj in arch["injections"]:
+            if inj["stage"] != stage:
+                continue
+            i = index_of[inj["level"]]
+            injected = level_mask(i) * conv(_nchw(feats[i]), w, f"sp.inject_{inj['level']}")
+            h = h + up(injected, h.shape[-1] // injected.shape[-1])
+    out = torch.tanh(conv(F.relu(ccbn(h, y, w, "sp.out_bn")), w, "sp.out_conv"))
+    return _nhwc(out)
+
+
+@torch.no_grad()
+def lag_generate(w: Weights, arch: dict, lr_nhwc: torch.Tensor, noise_nhwc: torch.Tensor,
+                 amplitude: float) -> torch.Tensor:
+    lrelu = lambda t: F.leaky_relu(t, 0.2)  # noqa: E731
+    lr = _nchw(lr_nhwc)
+    h = lrelu(conv(torch.cat([lr, _nchw(noise_nhwc) * amplitude], 1), w, "lag.stem"))
+    for i in range(1, arch["resBlocks"] + 1):
+        h = h + conv(lrelu(conv(h, w, f"lag.res{i}.conv1")), w, f"lag.res{i}.conv2")
+    rgb = lr + conv(h, w, "lag.to_rgb0")
+    for s in range(1, len(arch["stageChannels"]) + 1):
+        h = lrelu(conv(up(h, 2), w, f"lag.stage{s}.conv_a"))
+        h = lrelu(conv(h, w, f"lag.stage{s}.conv_b"))
+        rgb = up(rgb, 2) + conv(h, w, f"lag.stage{s}.to_rgb")
+    if arch["consistency"]:
+        rgb = rgb + up(lr - F.avg_pool2d(rgb, arch["scale"]), arch["scale"])
+    return _nhwc(rgb.clamp(-1, 1))
+
+
+def level_names_to_index() -> Dict[str, int]:
+    return {n: i for i, n in enumerate(LEVEL_NAMES)}

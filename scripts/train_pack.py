@@ -1,0 +1,553 @@
+"""Trains a whole pack in one command: the VGG classifier, then the Semantic Pyramid generator, then LAG.
+
+Each stage has a wall-clock budget (--minutes-*) and an optional step cap (--steps-*); the learning-rate schedule of
+the classifier follows the fraction of its budget that has elapsed, so a budget always ends with a finished schedule.
+Outputs in --out: vgg.npz, sp.npz (EMA generator), lag.npz (float32 state dicts, framework-neutral), train_log.jsonl,
+samples_sp.png, samples_lag.png, provenance.json. A resumable checkpoint goes to --ckpt-dir after every stage and
+every --ckpt-every seconds.
+
+    /usr/bin/python3 scripts/train_pack.py --config tiny --out runs/smoke --steps-cls 20 --steps-sp 20 --steps-lag 20
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import math
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import data as D  # noqa: E402
+import models as M  # noqa: E402
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Utilities
+# --------------------------------------------------------------------------------------------------------------
+class Logger:
+    def __init__(self, path: Path):
+        self.file = open(path, "a")
+
+    def __call__(self, **record) -> None:
+        record["time"] = round(time.time(), 2)
+        line = json.dumps(record)
+        print(line, flush=True)
+        self.file.write(line + "\n")
+        self.file.flush()
+
+
+def autocast(device: torch.device, enabled: bool):
+    if not enabled:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+
+
+def make_adam(params, lr: float, betas, device: torch.device) -> torch.optim.Optimizer:
+    # Fused Adam (one kernel for all parameters) where this torch has it; plain Adam otherwise.
+    if device.type == "cuda":
+        try:
+            return torch.optim.Adam(params, lr=lr, betas=betas, fused=True)
+        except (TypeError, RuntimeError):
+            pass
+    return torch.optim.Adam(params, lr=lr, betas=betas)
+
+
+def to_device_model(m: nn.Module, device: torch.device, channels_last: bool) -> nn.Module:
+    m = m.to(device)
+    return m.to(memory_format=torch.channels_last) if channels_last else m
+
+
+def augment(batch_u8: torch.Tensor, crop: bool, generator: torch.Generator | None = None) -> torch.Tensor:
+    """uint8 NCHW -> float [-1, 1] with random horizontal flips and (optionally) 4-pixel reflect-padded crops."""
+    x = batch_u8.float().div_(127.5).sub_(1.0)
+    n, _, h, w = x.shape
+    dev = x.device
+    flip = torch.rand(n, device=dev, generator=generator) < 0.5
+    x = torch.where(flip[:, None, None, None], x.flip(3), x)
+    if crop:
+        pad = 4
+        xp = F.pad(x, (pad, pad, pad, pad), mode="reflect")
+        dy = torch.randint(0, 2 * pad + 1, (n,), device=dev, generator=generator)
+        dx = torch.randint(0, 2 * pad + 1, (n,), device=dev, generator=generator)
+        rows = (torch.arange(h, device=dev)[None, :] + dy[:, None])  # [n, h]
+        cols = (torch.arange(w, device=dev)[None, :] + dx[:, None])  # [n, w]
+        idx_n = torch.arange(n, device=dev)[:, None, None]
+        x = xp.permute(0, 2, 3, 1)[idx_n, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)
+    return x.contiguous()
+
+
+def blob_masks(n: int, size: int, device: torch.device) -> torch.Tensor:
+    """Random blob-shaped binary masks [n, 1, size, size]: one to three Gaussian blobs, thresholded."""
+    coords = torch.arange(size, device=device, dtype=torch.float32) + 0.5
+    yy, xx = torch.meshgrid(coords, coords, indexing="ij")
+    centers = torch.rand(n, 3, 2, device=device) * size
+    sigmas = (0.12 + 0.22 * torch.rand(n, 3, device=device)) * size
+    active = torch.rand(n, 3, device=device) < torch.tensor([1.0, 0.5, 0.5], device=device)
+    d2 = (yy[None, None] - centers[..., 0, None, None]) ** 2 + (xx[None, None] - centers[..., 1, None, None]) ** 2
+    g = torch.exp(-d2 / (2 * sigmas[..., None, None] ** 2)) * active[..., None, None]
+    return (g.sum(1, keepdim=True) > 0.5).float()
+
+
+def save_npz(path: Path, module: nn.Module) -> None:
+    state = {k: v.detach().float().cpu().numpy() for k, v in module.state_dict().items() if v.is_floating_point()}
+    np.savez(path, **state)
+
+
+def save_grid(path: Path, rows: List[torch.Tensor]) -> None:
+    """rows: list of [k, 3, h, w] tensors in [-1, 1] -> one PNG, a row per entry."""
+    from PIL import Image
+
+    grid = torch.cat([torch.cat(list(r), dim=2) for r in rows], dim=1)  # [3, H, W]
+    arr = ((grid.float().clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).cpu().numpy()
+    Image.fromarray(arr).resize((arr.shape[1] * 2, arr.shape[0] * 2), Image.NEAREST).save(path)
+
+
+class Budget:
+    """A stage's budget in seconds and steps; `fraction()` drives time-based schedules."""
+
+    def __init__(self, seconds: float, steps: int | None, spent_seconds: float = 0.0, done_steps: int = 0):
+        self.seconds, self.steps = seconds, steps
+        self.start = time.perf_counter() - spent_seconds
+        self.step = done_steps
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start
+
+    def fraction(self) -> float:
+        f = self.elapsed() / self.seconds if self.seconds > 0 else 0.0
+        if self.steps:
+            f = max(f, self.step / self.steps)
+        return min(f, 1.0)
+
+    def done(self) -> bool:
+        return self.elapsed() >= self.seconds or (self.steps is not None and self.step >= self.steps)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Stages
+# --------------------------------------------------------------------------------------------------------------
+def train_classifier(ctx, vgg: M.VGGPyramid, state: dict) -> dict:
+    a, dev, log = ctx["args"], ctx["device"], ctx["log"]
+    x_all, y_all = ctx["train_x"], ctx["train_y"]
+    opt = torch.optim.SGD(vgg.parameters(), lr=a.lr_cls, momentum=0.9, nesterov=True, weight_decay=5e-4)
+    if "opt" in state:
+        opt.load_state_dict(state["opt"])
+    budget = Budget(a.minutes_cls * 60, a.steps_cls, state.get("seconds", 0.0), state.get("step", 0))
+    vgg.train()
+    n, bs, correct, seen, t_log, imgs = len(x_all), a.batch_cls, 0, 0, time.perf_counter(), 0
+    while not budget.done():
+        f = budget.fraction()
+        lr = a.lr_cls * (f / 0.15 if f < 0.15 else max(0.0, (1 - f) / 0.85))  # one-cycle, linear, by time
+        for g in opt.param_groups:
+            g["lr"] = max(lr, a.lr_cls * 1e-3)
+        idx = torch.randint(0, n, (bs,), device=dev)
+        x = augment(x_all[idx], crop=True)
+        if ctx["channels_last"]:
+            x = x.contiguous(memory_format=torch.channels_last)
+        y = y_all[idx]
+        with autocast(dev, ctx["amp"]):
+            logits = vgg(x)
+            loss = F.cross_entropy(logits.float(), y, label_smoothing=0.1)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        budget.step += 1
+        imgs += bs
+        if budget.step % a.log_every == 0 or budget.done():
+            correct += (logits.argmax(1) == y).sum().item()
+            seen += bs
+            now = time.perf_counter()
+            log(stage="cls", step=budget.step, loss=round(loss.item(), 4), lr=round(lr, 5),
+                train_acc_sampled=round(correct / max(seen, 1), 4), img_per_s=round(imgs / (now - t_log), 1),
+                elapsed=round(budget.elapsed(), 1))
+            t_log, imgs = now, 0
+        ctx["maybe_checkpoint"]("cls", lambda: dict(step=budget.step, seconds=budget.elapsed(), opt=opt.state_dict()))
+    _sync(dev)
+    return dict(steps=budget.step, batch=bs, seconds=round(budget.elapsed(), 1),
+                imgPerSec=round(budget.step * bs / max(budget.elapsed(), 1e-9), 1))
+
+
+# Weight of the diversity term per conditioning level (pool1 .. fc8).
+DIVERSITY_LEVEL_WEIGHT = [0.0, 0.25, 0.5, 1.0, 1.0, 1.0, 1.0]
+
+
+def sample_conditions(b_half: int, n_levels: int, image_size: int, blob_p: float, device: torch.device):
+    """Per pair of samples: one level uniformly; spatial levels get a blob mask with probability blob_p."""
+    level = torch.randint(0, n_levels, (b_half,), device=device)
+    on = F.one_hot(level, n_levels).float()
+    mask = torch.ones(b_half, 1, image_size, image_size, device=device)
+    use_blob = (torch.rand(b_half, device=device) < blob_p) & (level < M.SPATIAL_LEVELS)
+    mask = torch.where(use_blob[:, None, None, None], blob_masks(b_half, image_size, device), mask)
+    return on, mask
+
+
+def reconstruction_loss(fake_feats, real_feats, on: torch.Tensor, mask: torch.Tensor, sp: M.SPGenerator):
+    """Per-sample L1 distance in the selected level's VGG features, inside its mask, normalised per level."""
+    total = torch.zeros(on.shape[0], device=on.device)
+    for i, (ff, rf) in enumerate(zip(fake_feats, real_feats)):
+        ff, rf = ff.float(), rf.float()
+        scale = rf.abs().mean().clamp_min(1e-6)
+        m = sp.level_mask(i, on, mask)  # [B,1,s,s] or [B,1], zero unless level i is selected
+        diff = (ff - rf).abs()
+        if diff.dim() == 4:
+            per = (diff * m).sum(dim=(1, 2, 3)) / (m.sum(dim=(1, 2, 3)) * diff.shape[1] + 1e-6)
+        else:
+            per = diff.mean(dim=1) * m.view(-1)
+        total = total + per / scale
+    return total.mean()
+
+
+def ema_update(ema: nn.Module, model: nn.Module, decay: float) -> None:
+    with torch.no_grad():
+        ema_p = [p for p in ema.parameters()]
+        src_p = [p for p in model.parameters()]
+        if hasattr(torch, "_foreach_lerp_"):
+            torch._foreach_lerp_(ema_p, src_p, 1 - decay)
+        else:
+            for e, s in zip(ema_p, src_p):
+                e.lerp_(s, 1 - decay)
+        for e, s in zip(ema.buffers(), model.buffers()):
+            e.copy_(s)
+
+
+@torch.no_grad()
+def standing_stats(ctx, g: M.SPGenerator, vgg_f: M.VGGPyramid, batches: int) -> None:
+    """Recomputes the EMA generator's BatchNorm statistics under its own weights (BigGAN's 'standing stats')."""
+    dev, a = ctx["device"], ctx["args"]
+    for m in g.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.reset_running_stats()
+            m.momentum = None  # cumulative average
+    g.train()
+    for _ in range(batches):
+        x, y, feats, on, mask = _sp_batch(ctx, vgg_f, a.batch_sp)
+        with autocast(dev, ctx["amp"]):
+            g(torch.randn(x.shape[0], g.z_dim, device=dev), y, feats, on, mask)
+    for m in g.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.momentum = 0.1
+    g.eval()
+
+
+def _sp_batch(ctx, vgg_f, batch: int):
+    """Half a batch of source images with conditions, each duplicated for two noises (for the diversity term)."""
+    dev, a = ctx["device"], ctx["args"]
+    x_all, y_all = ctx["train_x"], ctx["train_y"]
+    half = batch // 2
+    idx = torch.randint(0, len(x_all), (half,), device=dev)
+    x = augment(x_all[idx], crop=False)
+    with torch.no_grad(), autocast(dev, ctx["amp"]):
+        feats = [f.float() for f in vgg_f.pyramid(x)]
+    on, mask = sample_conditions(half, M.NUM_LEVELS, x.shape[-1], a.blob_p, dev)
+    dup = lambda t: torch.cat([t, t])  # noqa: E731
+    return dup(x), dup(y_all[idx]), [dup(f) for f in feats], dup(on), dup(mask)
+
+
+def train_sp(ctx, models: Dict[str, nn.Module], vgg_f: M.VGGPyramid, state: dict) -> dict:
+    a, dev, log = ctx["args"], ctx["device"], ctx["log"]
+    g, d, g_ema = models["sp"], models["sp_d"], models["sp_ema"]
+    opt_g = make_adam(g.parameters(), a.lr_g, (0.0, 0.9), dev)
+    opt_d = make_adam(d.parameters(), a.lr_d, (0.0, 0.9), dev)
+    if "opt_g" in state:
+        opt_g.load_state_dict(state["opt_g"])
+        opt_d.load_state_dict(state["opt_d"])
+    budget = Budget(a.minutes_sp * 60, a.steps_sp, state.get("seconds", 0.0), state.get("step", 0))
+    g.train(), d.train()
+    x_all, y_all = ctx["train_x"], ctx["train_y"]
+    t_log, imgs = time.perf_counter(), 0
+    while not budget.done():
+        x, y, feats, on, mask = _sp_batch(ctx, vgg_f, a.batch_sp)
+        b = x.shape[0]
+        real_idx = torch.randint(0, len(x_all), (b,), device=dev)
+        x_real, y_real = augment(x_all[real_idx], crop=False), y_all[real_idx]
+        z = torch.randn(b, g.z_dim, device=dev)
+        with autocast(dev, ctx["amp"]):
+            fake = g(z, y, feats, on, mask)
+            # Discriminator: one call on the concatenated real and fake batch.
+            d_out = d(torch.cat([x_real, fake.detach()]), torch.cat([y_real, y])).float()
+            loss_d = F.relu(1 - d_out[:b]).mean() + F.relu(1 + d_out[b:]).mean()
+        opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        opt_d.step()
+        with autocast(dev, ctx["amp"]):
+            adv = -d(fake, y).float().mean()
+            rec = reconstruction_loss(vgg_f.pyramid(fake), feats, on, mask, g)
+            pair_dist = (fake[: b // 2] - fake[b // 2:]).float().abs().mean(dim=(1, 2, 3))
+            # Diversity is pushed less where near-copies are wanted (stride 2 and 4).
+            div_weight = (on[: b // 2] * ctx["div_level_weight"]).sum(1)
+            div = -(div_weight * pair_dist.clamp(max=a.div_cap)).mean()
+            loss_g = adv + a.lambda_rec * rec + a.lambda_div * div
+        opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        opt_g.step()
+        budget.step += 1
+        ema_update(g_ema, g, min(a.ema, (1 + budget.step) / (10 + budget.step)))
+        imgs += b
+        if budget.step % a.log_every == 0 or budget.done():
+            now = time.perf_counter()
+            log(stage="sp", step=budget.step, loss_d=round(loss_d.item(), 4), adv=round(adv.item(), 4),
+                rec=round(rec.item(), 4), pair_dist=round(pair_dist.mean().item(), 4),
+                img_per_s=round(imgs / (now - t_log), 1), elapsed=round(budget.elapsed(), 1))
+            t_log, imgs = now, 0
+        ctx["maybe_checkpoint"]("sp", lambda: dict(step=budget.step, seconds=budget.elapsed(), opt_g=opt_g.state_dict(),
+                                           opt_d=opt_d.state_dict()))
+    _sync(dev)
+    return dict(steps=budget.step, batch=a.batch_sp, seconds=round(budget.elapsed(), 1),
+                imgPerSec=round(budget.step * a.batch_sp / max(budget.elapsed(), 1e-9), 1))
+
+
+def gradient_penalty(d: M.LAGDiscriminator, real: torch.Tensor, fake: torch.Tensor, lr: torch.Tensor) -> torch.Tensor:
+    eps = torch.rand(real.shape[0], 1, 1, 1, device=real.device)
+    mix = (eps * real + (1 - eps) * fake).requires_grad_(True)
+    out = d(mix, lr)
+    (grad,) = torch.autograd.grad(out.sum(), mix, create_graph=True)
+    return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
+
+
+def train_lag(ctx, models: Dict[str, nn.Module], state: dict) -> dict:
+    a, dev, log = ctx["args"], ctx["device"], ctx["log"]
+    g, d = models["lag"], models["lag_d"]
+    opt_g = make_adam(g.parameters(), a.lr_lag, (0.0, 0.99), dev)
+    opt_d = make_adam(d.parameters(), a.lr_lag, (0.0, 0.99), dev)
+    if "opt_g" in state:
+        opt_g.load_state_dict(state["opt_g"])
+        opt_d.load_state_dict(state["opt_d"])
+    budget = Budget(a.minutes_lag * 60, a.steps_lag, state.get("seconds", 0.0), state.get("step", 0))
+    g.train(), d.train()
+    x_all = ctx["train_x"]
+    t_log, imgs, bs = time.perf_counter(), 0, a.batch_lag
+    while not budget.done():
+        x = augment(x_all[torch.randint(0, len(x_all), (bs,), device=dev)], crop=False)
+        lr = M.downscale(x, g.scale)
+        noise = torch.randn(bs, g.noise_channels, g.lr_size, g.lr_size, device=dev)
+        with autocast(dev, ctx["amp"]):
+            fake = g(lr, noise, 1.0)
+            d_out = d(torch.cat([x, fake.detach()]), torch.cat([lr, lr])).float()
+        # Gradient penalty in float32: bf16 second derivatives are too coarse for WGAN-GP.
+        gp = gradient_penalty(d, x, fake.detach().float(), lr)
+        loss_d = d_out[bs:].mean() - d_out[:bs].mean() + 10 * gp + 1e-3 * (d_out[:bs] ** 2).mean()
+        opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        opt_d.step()
+        with autocast(dev, ctx["amp"]):
+            adv = -d(fake, lr).float().mean()
+            fake0 = g(lr, torch.zeros_like(noise), 0.0)
+            with torch.no_grad():
+                latent_real = d.latent(x).float()
+            latent_mse = ((d.latent(fake0).float() - latent_real) ** 2).mean()
+            loss_g = adv + a.lambda_latent * latent_mse
+        opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        opt_g.step()
+        budget.step += 1
+        imgs += bs
+        if budget.step % a.log_every == 0 or budget.done():
+            now = time.perf_counter()
+            log(stage="lag", step=budget.step, loss_d=round(loss_d.item(), 4), gp=round(gp.item(), 4),
+                adv=round(adv.item(), 4), latent_mse=round(latent_mse.item(), 4),
+                img_per_s=round(imgs / (now - t_log), 1), elapsed=round(budget.elapsed(), 1))
+            t_log, imgs = now, 0
+        ctx["maybe_checkpoint"]("lag", lambda: dict(step=budget.step, seconds=budget.elapsed(), opt_g=opt_g.state_dict(),
+                                            opt_d=opt_d.state_dict()))
+    _sync(dev)
+    return dict(steps=budget.step, batch=bs, seconds=round(budget.elapsed(), 1),
+                imgPerSec=round(budget.step * bs / max(budget.elapsed(), 1e-9), 1))
+
+
+def _sync(dev: torch.device) -> None:
+    if dev.type == "cuda":
+        torch.cuda.synchronize()
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Sample grids (for the log; the README's figures come from scripts/evaluate.py)
+# --------------------------------------------------------------------------------------------------------------
+@torch.no_grad()
+def sample_grids(ctx, models, vgg_f, out: Path) -> None:
+    dev = ctx["device"]
+    x_all, y_all = ctx["train_x"], ctx["train_y"]
+    idx = torch.arange(0, len(x_all), max(1, len(x_all) // 4), device=dev)[:4]
+    x = x_all[idx].float().div(127.5).sub(1.0)
+    y = y_all[idx]
+    g = models["sp_ema"].eval()
+    feats = [f.float() for f in vgg_f.pyramid(x)]
+    rows = []
+    for i in range(len(idx)):
+        for level in range(M.NUM_LEVELS):
+            k = 5
+            on = F.one_hot(torch.full((k,), level, device=dev), M.NUM_LEVELS).float()
+            mask = torch.ones(k, 1, x.shape[-1], x.shape[-1], device=dev)
+            fake = g(torch.randn(k, g.z_dim, device=dev), y[i:i + 1].repeat(k), [f[i:i + 1].repeat(k, *[1] * (f.dim() - 1)) for f in feats], on, mask)
+            rows.append(torch.cat([x[i:i + 1], fake]).float())
+    save_grid(out / "samples_sp.png", rows)
+    lag = models["lag"].eval()
+    lr = M.downscale(x, lag.scale)
+    rows = []
+    for i in range(len(idx)):
+        k = 5
+        noise = torch.randn(k, lag.noise_channels, lag.lr_size, lag.lr_size, device=dev)
+        cands = lag(lr[i:i + 1].repeat(k, 1, 1, 1), noise, 1.0)
+        rows.append(torch.cat([x[i:i + 1], M.up(lr[i:i + 1], lag.scale), lag(lr[i:i + 1], noise[:1] * 0, 0.0), cands]).float())
+    save_grid(out / "samples_lag.png", rows)
+
+
+# --------------------------------------------------------------------------------------------------------------
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--config", default="cifar10", choices=sorted(M.CONFIGS))
+    p.add_argument("--out", required=True)
+    p.add_argument("--ckpt-dir", default=None, help="where the resumable checkpoint goes (default: --out)")
+    p.add_argument("--resume", action="store_true")
+    p.add_argument("--data-root", default=None)
+    p.add_argument("--train-limit", type=int, default=None, help="use a class-balanced subset (smoke tests)")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--amp", choices=["auto", "bf16", "off"], default="auto", help="bf16 autocast (auto: on CUDA)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--stages", default="cls,sp,lag")
+    p.add_argument("--minutes-cls", type=float, default=1.7)
+    p.add_argument("--minutes-sp", type=float, default=5.0)
+    p.add_argument("--minutes-lag", type=float, default=1.5)
+    p.add_argument("--steps-cls", type=int, default=None)
+    p.add_argument("--steps-sp", type=int, default=None)
+    p.add_argument("--steps-lag", type=int, default=None)
+    p.add_argument("--batch-cls", type=int, default=512)
+    p.add_argument("--batch-sp", type=int, default=128)
+    p.add_argument("--batch-lag", type=int, default=128)
+    p.add_argument("--lr-cls", type=float, default=0.1)
+    p.add_argument("--lr-g", type=float, default=1.5e-4)
+    p.add_argument("--lr-d", type=float, default=3e-4)
+    p.add_argument("--lr-lag", type=float, default=5e-4)
+    p.add_argument("--lambda-rec", type=float, default=3.0)
+    p.add_argument("--lambda-div", type=float, default=0.5)
+    p.add_argument("--div-cap", type=float, default=0.2, help="pixel distance beyond which diversity is not pushed")
+    p.add_argument("--lambda-latent", type=float, default=10.0)
+    p.add_argument("--blob-p", type=float, default=0.3)
+    p.add_argument("--ema", type=float, default=0.999)
+    p.add_argument("--standing-batches", type=int, default=40)
+    p.add_argument("--log-every", type=int, default=200)
+    p.add_argument("--ckpt-every", type=float, default=120.0, help="seconds between mid-stage checkpoints")
+    p.add_argument("--git-commit", default=None)
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> dict:
+    a = parse_args(argv)
+    t_start = time.time()
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    ckpt_path = Path(a.ckpt_dir or a.out) / "checkpoint.pt"
+    ckpt_path.parent.mkdir(parents=True, exist_ok=True)
+    dev = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if a.device == "auto" else a.device)
+    amp = a.amp == "bf16" or (a.amp == "auto" and dev.type == "cuda")
+    channels_last = dev.type == "cuda"
+    torch.manual_seed(a.seed)
+    if dev.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    log = Logger(out / "train_log.jsonl")
+    log(event="start", device=str(dev), device_name=torch.cuda.get_device_name(0) if dev.type == "cuda" else platform.processor() or platform.machine(),
+        torch=torch.__version__, amp=amp, argv=sys.argv[1:] if argv is None else argv)
+
+    t0 = time.perf_counter()
+    train_x, train_y = D.load_split("train", a.data_root, limit=a.train_limit)
+    train_x = torch.from_numpy(train_x).permute(0, 3, 1, 2).contiguous().to(dev)
+    train_y = torch.from_numpy(train_y).to(dev)
+    log(event="data", images=len(train_x), seconds=round(time.perf_counter() - t0, 1))
+
+    models = M.build_models(a.config)
+    models["sp_ema"] = M.build_models(a.config)["sp"]
+    models["sp_ema"].load_state_dict(models["sp"].state_dict())
+    for p in models["sp_ema"].parameters():
+        p.requires_grad_(False)
+    for k in list(models):
+        models[k] = to_device_model(models[k], dev, channels_last)
+
+    state = {"done": [], "stage_state": {}, "stats": {}}
+    if a.resume and ckpt_path.exists():
+        ck = torch.load(ckpt_path, map_location=dev)
+        for k, sd in ck["models"].items():
+            models[k].load_state_dict(sd)
+        state = ck["state"]
+        log(event="resume", done=state["done"], current=list(state["stage_state"]))
+
+    last_ckpt = [time.perf_counter()]
+
+    def checkpoint(stage: str | None = None, stage_state: dict | None = None) -> None:
+        if stage is not None:
+            state["stage_state"] = {stage: stage_state}
+        torch.save(dict(models={k: m.state_dict() for k, m in models.items()}, state=state), ckpt_path)
+        last_ckpt[0] = time.perf_counter()
+
+    def maybe_checkpoint(stage: str, make_state) -> None:
+        if time.perf_counter() - last_ckpt[0] >= a.ckpt_every:
+            checkpoint(stage, make_state())
+
+    ctx = dict(args=a, device=dev, log=log, train_x=train_x, train_y=train_y, amp=amp, channels_last=channels_last,
+               maybe_checkpoint=maybe_checkpoint,
+               div_level_weight=torch.tensor(DIVERSITY_LEVEL_WEIGHT, device=dev))
+    stages = a.stages.split(",")
+
+    def run_stage(name: str, fn) -> None:
+        if name not in stages or name in state["done"]:
+            return
+        try:
+            stats = fn(state["stage_state"].get(name, {}))
+        except Exception as exc:  # keep what the other stages produce; the log says what broke
+            import traceback
+
+            log(event="stage_failed", stage=name, error=repr(exc), traceback=traceback.format_exc())
+            state["stats"][name] = dict(failed=repr(exc))
+            return
+        state["stats"][name] = stats
+        state["done"].append(name)
+        state["stage_state"] = {}
+        checkpoint()
+        log(event="stage_done", stage=name, **stats)
+
+    run_stage("cls", lambda st: train_classifier(ctx, models["vgg"], st))
+    models["vgg"].eval()
+    save_npz(out / "vgg.npz", models["vgg"])
+    vgg_f = M.folded_copy(models["vgg"])
+
+    def sp_stage(st):
+        stats = train_sp(ctx, models, vgg_f, st)
+        t = time.perf_counter()
+        standing_stats(ctx, models["sp_ema"], vgg_f, a.standing_batches)
+        stats["standingStatsSeconds"] = round(time.perf_counter() - t, 1)
+        return stats
+
+    run_stage("sp", sp_stage)
+    models["sp_ema"].eval()
+    save_npz(out / "sp.npz", models["sp_ema"])
+    run_stage("lag", lambda st: train_lag(ctx, models, st))
+    models["lag"].eval()
+    save_npz(out / "lag.npz", models["lag"])
+    sample_grids(ctx, models, vgg_f, out)
+
+    provenance = dict(
+        script="scripts/train_pack.py", command="python3 scripts/train_pack.py " + " ".join(sys.argv[1:] if argv is None else argv),
+        gitCommit=a.git_commit, config=a.config, dataset="CIFAR-10 train (50,000 JPEGs, shared/datasets/cifar10/train.zip)"
+        if a.train_limit is None else f"CIFAR-10 train subset of {len(train_x)}",
+        device=torch.cuda.get_device_name(0) if dev.type == "cuda" else f"CPU ({platform.machine()}, {os.cpu_count()} cores)",
+        torchVersion=torch.__version__, amp="bf16" if amp else "off", startedAt=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t_start)),
+        stages=state["stats"], minutes=round((time.time() - t_start) / 60, 2),
+        hyperparameters={k: v for k, v in vars(a).items() if k not in ("out", "ckpt_dir", "data_root", "resume", "git_commit")},
+    )
+    (out / "provenance.json").write_text(json.dumps(provenance, indent=2))
+    log(event="done", minutes=provenance["minutes"])
+    return provenance
+
+
+if __name__ == "__main__":
+    main()
