@@ -53,11 +53,11 @@ def autocast(device: torch.device, enabled: bool):
 
 
 def make_adam(params, lr: float, betas, device: torch.device) -> torch.optim.Optimizer:
-    # Fused Adam (one kernel for all parameters) where this torch has it; plain Adam otherwise.
+    # The multi-tensor (foreach) implementation: a handful of kernels for all parameters on CUDA.
     if device.type == "cuda":
         try:
-            return torch.optim.Adam(params, lr=lr, betas=betas, fused=True)
-        except (TypeError, RuntimeError):
+            return torch.optim.Adam(params, lr=lr, betas=betas, foreach=True)
+        except TypeError:
             pass
     return torch.optim.Adam(params, lr=lr, betas=betas)
 
