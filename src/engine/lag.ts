@@ -1,0 +1,96 @@
+// The LAG generator (docs/pack-format.md, "LAG generator"; Berthelot et al. 2020): a low-resolution image plus
+// noise -> a high-resolution candidate. Amplitude 0 gives the deterministic output.
+import * as tf from '@tensorflow/tfjs-core';
+import { archError, positiveInt, positiveIntList } from './arch';
+import { avgPool, conv, convShapes, up, type WeightShape, type Weights } from './ops';
+
+export interface LagArch {
+  scale: number;
+  lrSize: number;
+  noiseChannels: number;
+  channels: number;
+  resBlocks: number;
+  stageChannels: number[];
+  consistency: boolean;
+}
+
+export function parseLagArch(arch: Record<string, unknown>, imageSize: number): LagArch {
+  const resBlocks = arch.resBlocks;
+  if (typeof resBlocks !== 'number' || !Number.isInteger(resBlocks) || resBlocks < 0) {
+    throw archError('lag', `resBlocks must be a non-negative integer, got ${JSON.stringify(resBlocks)}`);
+  }
+  if (typeof arch.consistency !== 'boolean') throw archError('lag', 'consistency must be true or false');
+  const parsed: LagArch = {
+    scale: positiveInt(arch, 'lag', 'scale'),
+    lrSize: positiveInt(arch, 'lag', 'lrSize'),
+    noiseChannels: positiveInt(arch, 'lag', 'noiseChannels'),
+    channels: positiveInt(arch, 'lag', 'channels'),
+    resBlocks,
+    stageChannels: positiveIntList(arch, 'lag', 'stageChannels'),
+    consistency: arch.consistency,
+  };
+  if (2 ** parsed.stageChannels.length !== parsed.scale) {
+    throw archError('lag', `scale ${parsed.scale} needs log2(scale) stages, got ${parsed.stageChannels.length}`);
+  }
+  if (parsed.lrSize * parsed.scale !== imageSize) {
+    throw archError('lag', `lrSize ${parsed.lrSize} * scale ${parsed.scale} != imageSize ${imageSize}`);
+  }
+  return parsed;
+}
+
+export function lagWeightShapes(arch: LagArch): WeightShape[] {
+  const shapes = [...convShapes('lag.stem', 3, 3 + arch.noiseChannels, arch.channels)];
+  for (let i = 1; i <= arch.resBlocks; i++) {
+    shapes.push(...convShapes(`lag.res${i}.conv1`, 3, arch.channels, arch.channels));
+    shapes.push(...convShapes(`lag.res${i}.conv2`, 3, arch.channels, arch.channels));
+  }
+  shapes.push(...convShapes('lag.to_rgb0', 1, arch.channels, 3));
+  let inChannels = arch.channels;
+  arch.stageChannels.forEach((outChannels, s) => {
+    shapes.push(...convShapes(`lag.stage${s + 1}.conv_a`, 3, inChannels, outChannels));
+    shapes.push(...convShapes(`lag.stage${s + 1}.conv_b`, 3, outChannels, outChannels));
+    shapes.push(...convShapes(`lag.stage${s + 1}.to_rgb`, 1, outChannels, 3));
+    inChannels = outChannels;
+  });
+  return shapes;
+}
+
+/** The low-resolution input of LAG: the image average-pooled by `scale`. */
+export function lagDownscale(arch: LagArch, image: tf.Tensor4D): tf.Tensor4D {
+  return avgPool(image, arch.scale);
+}
+
+/** lr [B, L, L, 3], noise [B, L, L, noiseChannels], amplitude in [0, 1] -> [B, S, S, 3] in [-1, 1]. */
+export function lagGenerate(
+  w: Weights,
+  arch: LagArch,
+  lr: tf.Tensor4D,
+  noise: tf.Tensor4D,
+  amplitude: number,
+): tf.Tensor4D {
+  let h = conv(tf.concat([lr, tf.mul(noise, amplitude) as tf.Tensor4D], 3), w, 'lag.stem', 'leakyrelu');
+  for (let i = 1; i <= arch.resBlocks; i++) {
+    h = tf.add(h, conv(conv(h, w, `lag.res${i}.conv1`, 'leakyrelu'), w, `lag.res${i}.conv2`));
+  }
+  let rgb = tf.add(lr, conv(h, w, 'lag.to_rgb0')) as tf.Tensor4D;
+  for (let s = 1; s <= arch.stageChannels.length; s++) {
+    h = conv(up(h, 2), w, `lag.stage${s}.conv_a`, 'leakyrelu');
+    h = conv(h, w, `lag.stage${s}.conv_b`, 'leakyrelu');
+    rgb = tf.add(up(rgb, 2), conv(h, w, `lag.stage${s}.to_rgb`));
+  }
+  if (arch.consistency) {
+    // Back-projection: the output, average-pooled by `scale`, equals lr (before clipping).
+    rgb = tf.add(rgb, up(tf.sub(lr, avgPool(rgb, arch.scale)), arch.scale));
+  }
+  return tf.clipByValue(rgb, -1, 1);
+}
+
+export function assertLagInputs(arch: LagArch, lr: tf.Tensor4D, noise: tf.Tensor4D): void {
+  const { lrSize, noiseChannels } = arch;
+  if (lr.shape[1] !== lrSize || lr.shape[2] !== lrSize || lr.shape[3] !== 3) {
+    throw new Error(`LAG input must be [B, ${lrSize}, ${lrSize}, 3], got [${lr.shape}]`);
+  }
+  if (noise.shape[1] !== lrSize || noise.shape[2] !== lrSize || noise.shape[3] !== noiseChannels) {
+    throw new Error(`LAG noise must be [B, ${lrSize}, ${lrSize}, ${noiseChannels}], got [${noise.shape}]`);
+  }
+}

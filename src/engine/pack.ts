@@ -1,0 +1,428 @@
+// Loading a pack (docs/pack-format.md): pack.json -> validated manifest and architecture -> shards fetched with
+// byte progress (or read from the PackStore) -> sha256 verified -> float16 decoded -> weights checked against the
+// shapes the architecture requires. Every failure is an EngineError with a protocol code and the file at fault.
+import { asRecord } from './arch';
+import { EngineError, describeError } from './errors';
+import { decodeFloat16 } from './float16';
+import { parseLagArch, lagWeightShapes, type LagArch } from './lag';
+import type { WeightShape } from './ops';
+import type { PackStore } from './packStore';
+import type { LevelInfo, PackSummary } from './protocol';
+import { packDigest, sha256Hex } from './sha256';
+import { parseSpArch, spWeightShapes, type SpArch } from './sp';
+import { parseVggArch, vggWeightShapes, type VggArch } from './vgg';
+
+export const PACK_FORMAT = 'pyramid-pack';
+export const PACK_FORMAT_VERSION = 1;
+export const MODEL_KEYS = ['vgg', 'sp', 'lag'] as const;
+export type ModelKey = (typeof MODEL_KEYS)[number];
+const LEVEL_NAMES = ['pool1', 'pool2', 'pool3', 'pool4', 'pool5', 'fc7', 'fc8'];
+
+export interface ManifestWeight {
+  name: string;
+  shape: number[];
+  dtype: 'float32';
+  quantization?: { dtype: 'float16' };
+}
+
+export interface WeightsManifestGroup {
+  paths: string[];
+  weights: ManifestWeight[];
+}
+
+export interface PackManifest {
+  format: string;
+  formatVersion: number;
+  id: string;
+  title: string;
+  preview: boolean;
+  imageSize: number;
+  classNames: string[];
+  levels: LevelInfo[];
+  models: Record<ModelKey, { arch: Record<string, unknown>; weightsManifest: WeightsManifestGroup[] }>;
+  shards: Record<string, { bytes: number; sha256: string }>;
+  digest: string;
+  provenance: Record<string, unknown>;
+  metrics: Record<string, unknown>;
+}
+
+export interface PackArchitecture {
+  vgg: VggArch;
+  sp: SpArch;
+  lag: LagArch;
+}
+
+export interface DecodedWeight {
+  shape: number[];
+  values: Float32Array;
+}
+
+export interface LoadedPack {
+  manifest: PackManifest;
+  arch: PackArchitecture;
+  weights: Map<string, DecodedWeight>;
+  summary: PackSummary;
+  /** True when every shard came from the PackStore rather than the network. */
+  fromCache: boolean;
+}
+
+export type PackProgressStage = 'manifest' | 'download' | 'verify' | 'decode';
+export type PackProgress = (stage: PackProgressStage, loaded: number, total: number) => void;
+
+export interface LoadPackOptions {
+  fetch?: typeof fetch;
+  store?: PackStore | null;
+  onProgress?: PackProgress;
+  /** Base for a relative packUrl (the page URL; a worker's own location is not the page's). */
+  baseUrl?: string;
+}
+
+const MANIFEST_FILE = 'pack.json';
+
+function formatError(message: string, file = MANIFEST_FILE): EngineError {
+  return new EngineError('pack-format', message, file);
+}
+
+function isPositiveInt(v: unknown): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 1;
+}
+
+function shapeText(shape: readonly number[]): string {
+  return `[${shape.join(', ')}]`;
+}
+
+/** Checks pack.json's structure and the consistency of its architecture; returns the parsed architecture. */
+export function validateManifest(json: unknown): { manifest: PackManifest; arch: PackArchitecture } {
+  const pack = asRecord(json, '(top level)');
+  if (pack.format !== PACK_FORMAT) {
+    throw formatError(`pack.json format is ${JSON.stringify(pack.format)}, expected "${PACK_FORMAT}"`);
+  }
+  if (pack.formatVersion !== PACK_FORMAT_VERSION) {
+    throw formatError(
+      `pack.json has formatVersion ${JSON.stringify(pack.formatVersion)}; this app reads version ${PACK_FORMAT_VERSION}. ` +
+        'Re-export the pack with a matching scripts/export.py or update the app.',
+    );
+  }
+  for (const key of ['id', 'title', 'digest']) {
+    if (typeof pack[key] !== 'string' || pack[key] === '') throw formatError(`pack.json field "${key}" must be a non-empty string`);
+  }
+  if (!/^[0-9a-f]{64}$/.test(pack.digest as string)) throw formatError('pack.json digest must be 64 lowercase hex digits');
+  if (typeof pack.preview !== 'boolean') throw formatError('pack.json field "preview" must be true or false');
+  if (!isPositiveInt(pack.imageSize)) throw formatError('pack.json field "imageSize" must be a positive integer');
+  const imageSize = pack.imageSize;
+  if (!Array.isArray(pack.classNames) || pack.classNames.length < 2 || pack.classNames.some((c) => typeof c !== 'string')) {
+    throw formatError('pack.json field "classNames" must list at least 2 class names');
+  }
+  const levels = validateLevels(pack.levels, imageSize);
+  const models = asRecord(pack.models, 'models');
+  for (const key of MODEL_KEYS) {
+    const model = asRecord(models[key], `models.${key}`);
+    asRecord(model.arch, `models.${key}.arch`);
+    if (!Array.isArray(model.weightsManifest) || model.weightsManifest.length === 0) {
+      throw formatError(`pack.json models.${key}.weightsManifest must be a non-empty list`);
+    }
+  }
+  const shards = asRecord(pack.shards, 'shards');
+  for (const [file, entry] of Object.entries(shards)) {
+    const shard = asRecord(entry, `shards["${file}"]`);
+    if (typeof shard.bytes !== 'number' || !Number.isInteger(shard.bytes) || shard.bytes < 0) {
+      throw formatError(`pack.json shards["${file}"].bytes must be a byte count`);
+    }
+    if (typeof shard.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(shard.sha256)) {
+      throw formatError(`pack.json shards["${file}"].sha256 must be 64 lowercase hex digits`);
+    }
+  }
+  const manifest = { ...pack, provenance: pack.provenance ?? {}, metrics: pack.metrics ?? {} } as unknown as PackManifest;
+  manifest.levels = levels;
+
+  const vgg = parseVggArch(manifest.models.vgg.arch);
+  if (vgg.imageSize !== imageSize) throw formatError(`models.vgg.arch.imageSize ${vgg.imageSize} != imageSize ${imageSize}`);
+  if (vgg.numClasses !== manifest.classNames.length) {
+    throw formatError(`models.vgg.arch.numClasses ${vgg.numClasses} != ${manifest.classNames.length} classNames`);
+  }
+  vgg.widths.forEach((width, b) => {
+    if (levels[b].channels !== width) throw formatError(`level ${levels[b].name} has ${levels[b].channels} channels, VGG block ${b + 1} has ${width}`);
+  });
+  if (levels[5].channels !== vgg.fcWidth) throw formatError(`level fc7 has ${levels[5].channels} channels, VGG fcWidth is ${vgg.fcWidth}`);
+  if (levels[6].channels !== vgg.numClasses) throw formatError(`level fc8 has ${levels[6].channels} channels, VGG has ${vgg.numClasses} classes`);
+  const sp = parseSpArch(manifest.models.sp.arch, levels, imageSize);
+  if (sp.numClasses !== vgg.numClasses) throw formatError(`models.sp.arch.numClasses ${sp.numClasses} != ${vgg.numClasses}`);
+  const lag = parseLagArch(manifest.models.lag.arch, imageSize);
+  return { manifest, arch: { vgg, sp, lag } };
+}
+
+function validateLevels(value: unknown, imageSize: number): LevelInfo[] {
+  if (!Array.isArray(value) || value.length !== LEVEL_NAMES.length) {
+    throw formatError(`pack.json levels must list the ${LEVEL_NAMES.length} levels ${LEVEL_NAMES.join(', ')}`);
+  }
+  return value.map((raw, index) => {
+    const level = asRecord(raw, `levels[${index}]`);
+    if (level.index !== index || level.name !== LEVEL_NAMES[index]) {
+      throw formatError(`pack.json levels[${index}] must be { index: ${index}, name: "${LEVEL_NAMES[index]}" }`);
+    }
+    if (!isPositiveInt(level.channels)) throw formatError(`pack.json levels[${index}].channels must be a positive integer`);
+    const spatial = index < 5;
+    const stride = spatial ? 2 ** (index + 1) : null;
+    const size = spatial ? imageSize / stride! : null;
+    if (level.stride !== stride || level.size !== size) {
+      throw formatError(
+        `pack.json levels[${index}] (${LEVEL_NAMES[index]}) must have stride ${stride} and size ${size} for imageSize ${imageSize}`,
+      );
+    }
+    return { index, name: LEVEL_NAMES[index], stride, channels: level.channels, size };
+  });
+}
+
+/** The weights each model's architecture requires, by model. */
+export function requiredWeightShapes(manifest: PackManifest, arch: PackArchitecture): Record<ModelKey, WeightShape[]> {
+  return {
+    vgg: vggWeightShapes(arch.vgg),
+    sp: spWeightShapes(arch.sp, manifest.levels),
+    lag: lagWeightShapes(arch.lag),
+  };
+}
+
+function bytesPerElement(weight: ManifestWeight): number {
+  return weight.quantization?.dtype === 'float16' ? 2 : 4;
+}
+
+/**
+ * Checks the weights manifests before any download: every weight the architecture needs is present with its exact
+ * shape (code pack-shape, naming the weight), nothing unexpected is listed, and the byte counts add up.
+ */
+export function checkWeightsManifest(manifest: PackManifest, arch: PackArchitecture): void {
+  const required = requiredWeightShapes(manifest, arch);
+  for (const key of MODEL_KEYS) {
+    const listed = new Map<string, ManifestWeight>();
+    for (const group of manifest.models[key].weightsManifest) {
+      if (!Array.isArray(group?.paths) || !Array.isArray(group?.weights) || group.paths.length === 0) {
+        throw formatError(`pack.json models.${key}.weightsManifest groups need "paths" and "weights"`);
+      }
+      let groupBytes = 0;
+      for (const weight of group.weights) {
+        if (typeof weight?.name !== 'string' || !Array.isArray(weight.shape) || weight.shape.some((d) => !Number.isInteger(d) || d < 0)) {
+          throw formatError(`pack.json models.${key}: malformed weight entry ${JSON.stringify(weight)}`);
+        }
+        if (weight.dtype !== 'float32' || (weight.quantization !== undefined && weight.quantization?.dtype !== 'float16')) {
+          throw formatError(`weight ${weight.name}: only float32 weights, optionally float16-quantized, are supported`);
+        }
+        if (listed.has(weight.name)) throw formatError(`weight ${weight.name} is listed twice`);
+        listed.set(weight.name, weight);
+        groupBytes += weight.shape.reduce((a, b) => a * b, 1) * bytesPerElement(weight);
+      }
+      let shardBytes = 0;
+      for (const path of group.paths) {
+        const shard = manifest.shards[path];
+        if (!shard) throw formatError(`models.${key} refers to shard ${path}, which is not listed in "shards"`);
+        shardBytes += shard.bytes;
+      }
+      if (shardBytes !== groupBytes) {
+        throw formatError(`models.${key}: shards ${group.paths.join(', ')} hold ${shardBytes} bytes, the weights need ${groupBytes}`);
+      }
+    }
+    for (const { name, shape } of required[key]) {
+      const weight = listed.get(name);
+      if (!weight) {
+        throw new EngineError('pack-shape', `weight ${name} is missing; the ${key} architecture needs it with shape ${shapeText(shape)}`, MANIFEST_FILE);
+      }
+      if (weight.shape.length !== shape.length || weight.shape.some((d, i) => d !== shape[i])) {
+        throw new EngineError(
+          'pack-shape',
+          `weight ${name} has shape ${shapeText(weight.shape)}; the ${key} architecture needs ${shapeText(shape)}`,
+          MANIFEST_FILE,
+        );
+      }
+      listed.delete(name);
+    }
+    for (const name of listed.keys()) {
+      throw new EngineError('pack-shape', `weight ${name} is not part of the ${key} architecture described in pack.json`, MANIFEST_FILE);
+    }
+  }
+}
+
+export function summarizePack(manifest: PackManifest, arch: PackArchitecture): PackSummary {
+  return {
+    id: manifest.id,
+    title: manifest.title,
+    preview: manifest.preview,
+    digest: manifest.digest,
+    imageSize: manifest.imageSize,
+    classNames: [...manifest.classNames],
+    levels: manifest.levels.map((l) => ({ ...l })),
+    lag: { scale: arch.lag.scale, lrSize: arch.lag.lrSize, noiseChannels: arch.lag.noiseChannels },
+    spZDim: arch.sp.zDim,
+    bytes: Object.values(manifest.shards).reduce((sum, s) => sum + s.bytes, 0),
+    metrics: manifest.metrics,
+  };
+}
+
+async function fetchManifest(url: string, fetchFn: typeof fetch, store: PackStore | null): Promise<{ text: string; offline: boolean }> {
+  let response: Response;
+  try {
+    response = await fetchFn(url, { cache: 'no-cache' });
+  } catch (error) {
+    const cached = await store?.getManifest(url).catch(() => undefined);
+    if (cached !== undefined) return { text: cached, offline: true };
+    throw new EngineError('pack-not-found', `could not fetch ${url}: ${describeError(error)}`, MANIFEST_FILE);
+  }
+  if (!response.ok) {
+    if (response.status >= 500 || response.status === 0) {
+      const cached = await store?.getManifest(url).catch(() => undefined);
+      if (cached !== undefined) return { text: cached, offline: true };
+    }
+    throw new EngineError('pack-not-found', `${url} answered HTTP ${response.status}`, MANIFEST_FILE);
+  }
+  return { text: await response.text(), offline: false };
+}
+
+async function readBody(response: Response, onBytes: (n: number) => void): Promise<Uint8Array> {
+  if (!response.body) {
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    onBytes(bytes.byteLength);
+    return bytes;
+  }
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    length += value.byteLength;
+    onBytes(value.byteLength);
+  }
+  const bytes = new Uint8Array(length);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return bytes;
+}
+
+/** Loads, verifies and decodes a pack. `packUrl` is the URL of pack.json. */
+export async function loadPack(packUrl: string, options: LoadPackOptions = {}): Promise<LoadedPack> {
+  const fetchFn = options.fetch ?? globalThis.fetch.bind(globalThis);
+  const store = options.store ?? null;
+  const progress: PackProgress = options.onProgress ?? (() => {});
+  const manifestUrl = new URL(packUrl, options.baseUrl ?? globalThis.location?.href).href;
+
+  progress('manifest', 0, 1);
+  const { text, offline } = await fetchManifest(manifestUrl, fetchFn, store);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw formatError(`pack.json is not valid JSON: ${describeError(error)}`);
+  }
+  const { manifest, arch } = validateManifest(json);
+  if ((await packDigest(manifest.shards)) !== manifest.digest) {
+    throw formatError('pack.json digest does not match its shards list (the manifest was edited by hand?)');
+  }
+  checkWeightsManifest(manifest, arch);
+  progress('manifest', 1, 1);
+
+  // Download (or read from the store) every shard referenced by the models, with byte progress.
+  const files = [...new Set(MODEL_KEYS.flatMap((key) => manifest.models[key].weightsManifest.flatMap((g) => g.paths)))];
+  const totalBytes = files.reduce((sum, file) => sum + manifest.shards[file].bytes, 0);
+  let loadedBytes = 0;
+  progress('download', 0, totalBytes);
+  const contents = new Map<string, Uint8Array>();
+  const fetchedFromNetwork = new Set<string>();
+  for (const file of files) {
+    const expected = manifest.shards[file];
+    const cached = await store?.getShard(manifest.id, manifest.digest, file).catch(() => undefined);
+    if (cached && cached.byteLength === expected.bytes && (await sha256Hex(cached)) === expected.sha256) {
+      contents.set(file, cached);
+      loadedBytes += cached.byteLength;
+      progress('download', loadedBytes, totalBytes);
+      continue;
+    }
+    if (cached) await store?.deleteShard(manifest.id, manifest.digest, file).catch(() => undefined);
+    const url = new URL(file, manifestUrl).href;
+    let response: Response;
+    try {
+      response = await fetchFn(url);
+    } catch (error) {
+      const hint = offline ? ' (offline, and this shard is not in the cache)' : '';
+      throw new EngineError('pack-shard-missing', `could not fetch shard ${file}${hint}: ${describeError(error)}`, file);
+    }
+    if (!response.ok) {
+      throw new EngineError('pack-shard-missing', `shard ${file} answered HTTP ${response.status}`, file);
+    }
+    const bytes = await readBody(response, (n) => {
+      loadedBytes += n;
+      progress('download', Math.min(loadedBytes, totalBytes), totalBytes);
+    });
+    contents.set(file, bytes);
+    fetchedFromNetwork.add(file);
+  }
+
+  progress('verify', 0, fetchedFromNetwork.size);
+  let verified = 0;
+  for (const file of fetchedFromNetwork) {
+    const bytes = contents.get(file)!;
+    const expected = manifest.shards[file];
+    if (bytes.byteLength !== expected.bytes) {
+      throw new EngineError('pack-checksum', `shard ${file} has ${bytes.byteLength} bytes; pack.json says ${expected.bytes}`, file);
+    }
+    const actual = await sha256Hex(bytes);
+    if (actual !== expected.sha256) {
+      throw new EngineError('pack-checksum', `shard ${file} is corrupted: sha256 ${actual}, pack.json says ${expected.sha256}`, file);
+    }
+    progress('verify', ++verified, fetchedFromNetwork.size);
+  }
+
+  const weights = decodeWeights(manifest, contents, progress);
+
+  if (store) {
+    // Best effort: a full quota or a private mode must not fail a load that has succeeded.
+    try {
+      for (const file of fetchedFromNetwork) await store.putShard(manifest.id, manifest.digest, file, contents.get(file)!);
+      await store.putManifest(manifestUrl, text);
+      await store.pruneOtherDigests(manifest.id, manifest.digest);
+    } catch {
+      /* cache writes are an optimisation */
+    }
+  }
+  return {
+    manifest,
+    arch,
+    weights,
+    summary: summarizePack(manifest, arch),
+    fromCache: fetchedFromNetwork.size === 0,
+  };
+}
+
+function decodeWeights(manifest: PackManifest, contents: Map<string, Uint8Array>, progress: PackProgress): Map<string, DecodedWeight> {
+  const weights = new Map<string, DecodedWeight>();
+  const total = MODEL_KEYS.reduce((n, key) => n + manifest.models[key].weightsManifest.reduce((m, g) => m + g.weights.length, 0), 0);
+  progress('decode', 0, total);
+  for (const key of MODEL_KEYS) {
+    for (const group of manifest.models[key].weightsManifest) {
+      // TF.js layout: a group's shards are one byte stream holding its weights back to back.
+      const parts = group.paths.map((path) => contents.get(path)!);
+      const stream = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+      let at = 0;
+      for (const part of parts) {
+        stream.set(part, at);
+        at += part.byteLength;
+      }
+      let offset = 0;
+      for (const weight of group.weights) {
+        const count = weight.shape.reduce((a, b) => a * b, 1);
+        let values: Float32Array;
+        if (bytesPerElement(weight) === 2) {
+          values = decodeFloat16(stream, offset, count);
+        } else {
+          values = new Float32Array(count);
+          new Uint8Array(values.buffer).set(stream.subarray(offset, offset + count * 4));
+        }
+        offset += count * bytesPerElement(weight);
+        weights.set(weight.name, { shape: [...weight.shape], values });
+        progress('decode', weights.size, total);
+      }
+    }
+  }
+  return weights;
+}

@@ -1,0 +1,159 @@
+// The Semantic Pyramid generator (docs/pack-format.md, "Semantic Pyramid generator"; Shocher et al. 2020):
+// noise z + class y + the VGG features of chosen levels (gated per row by `on` and a painted mask) -> image.
+import * as tf from '@tensorflow/tfjs-core';
+import { archError, positiveInt, positiveIntList } from './arch';
+import type { LevelInfo } from './protocol';
+import {
+  avgPool,
+  ccbn,
+  ccbnShapes,
+  conv,
+  convShapes,
+  dense,
+  denseShapes,
+  isPowerOfTwo,
+  up,
+  type WeightShape,
+  type Weights,
+} from './ops';
+
+export interface SpInjection {
+  /** Level name (pool1..pool5). */
+  level: string;
+  /** 0 = the initial baseSize tensor, k = the output of block k. */
+  stage: number;
+}
+
+export interface SpArch {
+  zDim: number;
+  numClasses: number;
+  baseSize: number;
+  channels: number[];
+  levelChannels: number[];
+  injections: SpInjection[];
+}
+
+/** Index of the dense (non-spatial) levels in the level table. */
+const FC7 = 5;
+const FC8 = 6;
+
+export function parseSpArch(arch: Record<string, unknown>, levels: LevelInfo[], imageSize: number): SpArch {
+  const channels = positiveIntList(arch, 'sp', 'channels');
+  const parsed: SpArch = {
+    zDim: positiveInt(arch, 'sp', 'zDim'),
+    numClasses: positiveInt(arch, 'sp', 'numClasses'),
+    baseSize: positiveInt(arch, 'sp', 'baseSize'),
+    channels,
+    levelChannels: positiveIntList(arch, 'sp', 'levelChannels', levels.length),
+    injections: [],
+  };
+  if (channels.length < 1) throw archError('sp', 'channels must not be empty');
+  if (parsed.baseSize * 2 ** (channels.length - 1) !== imageSize) {
+    throw archError('sp', `baseSize ${parsed.baseSize} * 2^${channels.length - 1} blocks != imageSize ${imageSize}`);
+  }
+  parsed.levelChannels.forEach((c, i) => {
+    if (c !== levels[i].channels) {
+      throw archError('sp', `levelChannels[${i}] = ${c} but level ${levels[i].name} has ${levels[i].channels} channels`);
+    }
+  });
+  const injections = arch.injections;
+  if (!Array.isArray(injections)) throw archError('sp', 'injections must be a list of { level, stage }');
+  for (const entry of injections) {
+    const level = levels.find((l) => l.name === entry?.level);
+    const stage = entry?.stage;
+    if (!level || level.size === null) throw archError('sp', `injection level ${JSON.stringify(entry?.level)} is not a spatial level`);
+    if (!Number.isInteger(stage) || stage < 0 || stage >= channels.length) {
+      throw archError('sp', `injection stage ${JSON.stringify(stage)} of ${level.name} is out of range`);
+    }
+    const stageSize = parsed.baseSize * 2 ** stage;
+    if (stageSize % level.size !== 0 || !isPowerOfTwo(stageSize / level.size)) {
+      throw archError('sp', `level ${level.name} (size ${level.size}) cannot be injected at stage ${stage} (size ${stageSize})`);
+    }
+    parsed.injections.push({ level: level.name, stage });
+  }
+  return parsed;
+}
+
+export function spWeightShapes(arch: SpArch, levels: LevelInfo[]): WeightShape[] {
+  const { baseSize, channels, numClasses } = arch;
+  const denseOut = baseSize * baseSize * channels[0];
+  const shapes: WeightShape[] = [
+    ...denseShapes('sp.z_dense', arch.zDim, denseOut),
+    ...denseShapes('sp.fc7_dense', levels[FC7].channels, denseOut),
+    ...denseShapes('sp.fc8_dense', levels[FC8].channels, denseOut),
+  ];
+  for (const injection of arch.injections) {
+    const level = levels.find((l) => l.name === injection.level)!;
+    shapes.push(...convShapes(`sp.inject_${level.name}`, 1, level.channels, channels[injection.stage]));
+  }
+  for (let k = 1; k < channels.length; k++) {
+    const [cin, cout] = [channels[k - 1], channels[k]];
+    shapes.push(
+      ...ccbnShapes(`sp.block${k}.bn1`, numClasses, cin),
+      ...convShapes(`sp.block${k}.conv1`, 3, cin, cout),
+      ...ccbnShapes(`sp.block${k}.bn2`, numClasses, cout),
+      ...convShapes(`sp.block${k}.conv2`, 3, cout, cout),
+      ...convShapes(`sp.block${k}.skip`, 1, cin, cout),
+    );
+  }
+  shapes.push(...ccbnShapes('sp.out_bn', numClasses, channels[channels.length - 1]));
+  shapes.push(...convShapes('sp.out_conv', 3, channels[channels.length - 1], 3));
+  return shapes;
+}
+
+export interface SpInputs {
+  /** [B, zDim] */
+  z: tf.Tensor2D;
+  /** [B] int32 class indices */
+  classes: tf.Tensor1D;
+  /** The 7 levels; each has batch B, or batch 1 to share one image's features across all rows (broadcast). */
+  features: tf.Tensor[];
+  /** [B][7] level on/off per row, as plain numbers: levels off in every row are skipped (their term is 0). */
+  on: number[][];
+  /** [B or 1, S, S, 1] image-resolution mask in [0, 1]. */
+  mask: tf.Tensor4D;
+}
+
+/** One SP forward pass; returns [B, S, S, 3] in [-1, 1]. Call inside tf.tidy. */
+export function spGenerate(w: Weights, arch: SpArch, levels: LevelInfo[], inputs: SpInputs): tf.Tensor4D {
+  const { z, classes, features, on, mask } = inputs;
+  const batch = z.shape[0];
+  const imageSize = mask.shape[1];
+  const onTensor = tf.tensor2d(on, [batch, levels.length]);
+  const levelUsed = levels.map((_, l) => on.some((row) => row[l] !== 0));
+
+  // m_l = on[:, l] * avgpool(mask, S / s_l) for spatial levels, on[:, l] for fc levels.
+  const levelMask = (l: number): tf.Tensor => {
+    const gate = tf.slice(onTensor, [0, l], [batch, 1]);
+    const size = levels[l].size;
+    if (size === null) return gate;
+    return tf.mul(tf.reshape(gate, [batch, 1, 1, 1]), avgPool(mask, imageSize / size));
+  };
+
+  const { baseSize, channels } = arch;
+  let flat = dense(z, w, 'sp.z_dense');
+  if (levelUsed[FC7]) flat = tf.add(flat, tf.mul(levelMask(FC7), dense(features[FC7] as tf.Tensor2D, w, 'sp.fc7_dense')));
+  if (levelUsed[FC8]) flat = tf.add(flat, tf.mul(levelMask(FC8), dense(features[FC8] as tf.Tensor2D, w, 'sp.fc8_dense')));
+  let h = tf.reshape(flat, [batch, baseSize, baseSize, channels[0]]) as tf.Tensor4D; // dense output is NHWC-ordered
+
+  for (let stage = 0; stage < channels.length; stage++) {
+    if (stage > 0) h = block(h, classes, w, `sp.block${stage}`);
+    for (const injection of arch.injections) {
+      if (injection.stage !== stage) continue;
+      const l = levels.findIndex((level) => level.name === injection.level);
+      if (!levelUsed[l]) continue; // exactly zero for every row
+      const projected = conv(features[l] as tf.Tensor4D, w, `sp.inject_${injection.level}`);
+      const gated = tf.mul(levelMask(l), projected) as tf.Tensor4D;
+      h = tf.add(h, up(gated, h.shape[1] / gated.shape[1]));
+    }
+  }
+  const activated = tf.relu(ccbn(h, classes, w, 'sp.out_bn'));
+  return tf.tanh(conv(activated, w, 'sp.out_conv'));
+}
+
+/** BigGAN-style residual up-block with class-conditional BN. */
+function block(h: tf.Tensor4D, classes: tf.Tensor1D, w: Weights, prefix: string): tf.Tensor4D {
+  let t = conv(up(tf.relu(ccbn(h, classes, w, `${prefix}.bn1`)), 2), w, `${prefix}.conv1`);
+  t = conv(tf.relu(ccbn(t, classes, w, `${prefix}.bn2`)), w, `${prefix}.conv2`);
+  return tf.add(t, conv(up(h, 2), w, `${prefix}.skip`));
+}
