@@ -1,5 +1,23 @@
+/// <reference types="vitest/config" />
 import { defineConfig } from 'vite';
 import react from '@vitejs/plugin-react';
+
+// vitest 5's reporter calls Map.groupBy (Node >= 21); this keeps failure reports readable on Node 20.
+const mapWithGroupBy = Map as unknown as { groupBy?: unknown };
+mapWithGroupBy.groupBy ??= <K, V>(items: Iterable<V>, keyOf: (item: V, index: number) => K): Map<K, V[]> => {
+  const groups = new Map<K, V[]>();
+  let index = 0;
+  for (const item of items) {
+    const key = keyOf(item, index++);
+    const group = groups.get(key);
+    if (group) group.push(item);
+    else groups.set(key, [item]);
+  }
+  return groups;
+};
+
+// Where Debian's chromium keeps SwiftShader (libvulkan + the Vulkan ICD), for the webgpu test project.
+const swiftShaderDir = process.env.SWIFTSHADER_DIR ?? '/usr/lib/chromium';
 
 // Cross-origin isolation lets the WASM backend use threads (SharedArrayBuffer).
 const isolationHeaders = {
@@ -17,9 +35,32 @@ export default defineConfig({
   preview: { headers: isolationHeaders },
   worker: { format: 'es' },
   test: {
-    include: ['tests/unit/**/*.test.ts', 'tests/engine/**/*.test.ts'],
     environment: 'node',
     testTimeout: 120_000,
     hookTimeout: 120_000,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'node',
+          include: ['tests/unit/**/*.test.ts', 'tests/engine/**/*.test.ts'],
+          exclude: ['tests/engine/**/*.webgpu.test.ts'],
+        },
+      },
+      {
+        // WebGPU in Node through the `webgpu` package (Dawn) on SwiftShader's Vulkan driver. The dynamic loader
+        // reads LD_LIBRARY_PATH only at process start, so it is set for the forked test process here.
+        extends: true,
+        test: {
+          name: 'webgpu',
+          include: ['tests/engine/**/*.webgpu.test.ts'],
+          pool: 'forks',
+          env: {
+            LD_LIBRARY_PATH: [swiftShaderDir, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':'),
+            VK_ICD_FILENAMES: process.env.VK_ICD_FILENAMES ?? `${swiftShaderDir}/vk_swiftshader_icd.json`,
+          },
+        },
+      },
+    ],
   },
 });

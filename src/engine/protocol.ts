@@ -35,7 +35,8 @@ export interface PackSummary {
 }
 
 export type ToWorker =
-  | { type: 'init'; backend: BackendRequest }
+  /** pageUrl: the page's URL (location.href), the base for relative pack URLs; a worker's own URL is not. */
+  | { type: 'init'; backend: BackendRequest; pageUrl?: string }
   /** packUrl: URL of pack.json (relative URLs resolve against the page). */
   | { type: 'loadPack'; requestId: number; packUrl: string }
   /** Computes the pyramid of an image already at the pack's size and keeps it under featuresId. */
@@ -60,6 +61,8 @@ export type ToWorker =
       seed: number;
       amplitude: number;
     }
+  /** Stops a running or queued request; it then ends with an `error` of code `cancelled`. A later `generate`
+   * (or `lag`) supersedes the earlier ones of its kind the same way. */
   | { type: 'cancel'; requestId: number }
   | { type: 'dispose'; featuresId: string }
   | { type: 'memory'; requestId: number };

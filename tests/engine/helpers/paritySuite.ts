@@ -13,6 +13,10 @@ export interface ParityOptions {
   tolerance: (fixtureTolerance: number) => number;
   /** Called after the engine started, before any pack is loaded (e.g. to assert the backend really is in use). */
   checkEngine?: (engine: PyramidEngine) => void;
+  /** Which SP/LAG cases of a fixture to run (default: all). Slow backends run a subset of the large packs. */
+  selectCases?: (fixture: Fixture) => { sp: (name: string) => boolean; lag: (name: string) => boolean };
+  /** Prints the measured max abs differences (to document the tolerance a backend needs). */
+  report?: boolean;
 }
 
 export function defineParitySuite(options: ParityOptions): void {
@@ -27,6 +31,10 @@ export function defineParitySuite(options: ParityOptions): void {
     describe(`fixture ${dir.split('/').pop()}`, () => {
       const fixture: Fixture = readFixture(dir);
       const tolerance = options.tolerance(fixture.tolerance);
+      const selected = options.selectCases?.(fixture) ?? { sp: () => true, lag: () => true };
+      const note = (what: string, diff: number) => {
+        if (options.report) console.log(`[${options.backend}] ${fixture.name} ${what}: max abs diff ${diff.toExponential(2)}`);
+      };
       let server: StaticServer;
       let engine: PyramidEngine;
 
@@ -59,6 +67,7 @@ export function defineParitySuite(options: ParityOptions): void {
           }),
         );
         for (const [name, diff] of Object.entries(diffs)) {
+          note(`feature.${name}`, diff);
           expect(diff, `${name} max abs diff (all: ${JSON.stringify(diffs)})`).toBeLessThanOrEqual(tolerance);
         }
       });
@@ -68,7 +77,7 @@ export function defineParitySuite(options: ParityOptions): void {
         expect(fixture.cases.lag.length).toBeGreaterThan(0);
       });
 
-      for (const spCase of fixture.cases.sp) {
+      for (const spCase of fixture.cases.sp.filter((c) => selected.sp(c.name))) {
         it(`SP ${spCase.name} matches within ${tolerance}`, async () => {
           const z = fixture.tensor(spCase.z);
           const batch = z.shape[0];
@@ -86,11 +95,13 @@ export function defineParitySuite(options: ParityOptions): void {
             mask: fixture.tensor(spCase.mask).values,
             features,
           });
-          expect(maxAbsDiff(out, fixture.tensor(spCase.out).values)).toBeLessThanOrEqual(tolerance);
+          const diff = maxAbsDiff(out, fixture.tensor(spCase.out).values);
+          note(`sp.${spCase.name}`, diff);
+          expect(diff).toBeLessThanOrEqual(tolerance);
         });
       }
 
-      for (const lagCase of fixture.cases.lag) {
+      for (const lagCase of fixture.cases.lag.filter((c) => selected.lag(c.name))) {
         it(`LAG ${lagCase.name} matches within ${tolerance}`, async () => {
           const lr = fixture.tensor(lagCase.lr);
           const out = await engine.runLag({
@@ -99,7 +110,9 @@ export function defineParitySuite(options: ParityOptions): void {
             amplitude: lagCase.amplitude,
             batch: lr.shape[0],
           });
-          expect(maxAbsDiff(out, fixture.tensor(lagCase.out).values)).toBeLessThanOrEqual(tolerance);
+          const diff = maxAbsDiff(out, fixture.tensor(lagCase.out).values);
+          note(`lag.${lagCase.name}`, diff);
+          expect(diff).toBeLessThanOrEqual(tolerance);
         });
       }
     });

@@ -1,0 +1,149 @@
+// The worker's message handling, separate from the Worker global so tests can drive it directly in Node.
+//
+// Ordering: requests run one at a time, in arrival order (TF.js work is not interleaved). Cancellation is decided
+// on arrival, though: a `generate` supersedes every earlier `generate`, a `lag` every earlier `lag`, and `cancel`
+// marks a request; a superseded or cancelled request stops before its next batch (or before it starts) and ends
+// with an `error` message of code `cancelled`. No error ends the worker: each becomes an `error` message.
+import { CancelledError, EngineError, describeError } from './errors';
+import { PyramidEngine } from './engine';
+import { openCacheStoragePackStore, type PackStore } from './packStore';
+import type { FromWorker, RgbaImage, ToWorker } from './protocol';
+
+export type Post = (message: FromWorker, transfer?: Transferable[]) => void;
+
+export interface WorkerHostOptions {
+  /** Base for relative pack URLs (the page URL). */
+  baseUrl?: string;
+  fetch?: typeof fetch;
+  /** Defaults to Cache Storage when available. */
+  store?: PackStore | null;
+  batchPixels?: number;
+}
+
+function transferablesOf(images: RgbaImage[]): Transferable[] {
+  return images.map((image) => image.data.buffer as ArrayBuffer);
+}
+
+export class WorkerHost {
+  private readonly post: Post;
+  private readonly options: WorkerHostOptions;
+  private readonly engine: PyramidEngine;
+  private queue: Promise<void> = Promise.resolve();
+  private latestGenerate = -1;
+  private latestLag = -1;
+  private readonly cancelled = new Set<number>();
+  private baseUrl?: string;
+
+  constructor(post: Post, options: WorkerHostOptions = {}) {
+    this.post = post;
+    this.options = options;
+    this.baseUrl = options.baseUrl;
+    this.engine = new PyramidEngine({
+      batchPixels: options.batchPixels,
+      onBackendChanged: (backend, reason) => this.post({ type: 'backendChanged', backend, reason }),
+    });
+  }
+
+  /** Accepts one message; returns a promise that settles when it has been handled (tests await it). */
+  receive(message: ToWorker): Promise<void> {
+    // Decisions that must not wait behind running work.
+    switch (message.type) {
+      case 'generate':
+        this.latestGenerate = message.requestId;
+        break;
+      case 'lag':
+        this.latestLag = message.requestId;
+        break;
+      case 'cancel':
+        this.cancelled.add(message.requestId);
+        return Promise.resolve();
+    }
+    const run = this.queue.then(() => this.handle(message));
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  private isCancelled(requestId: number, latest: () => number): boolean {
+    return this.cancelled.has(requestId) || latest() !== requestId;
+  }
+
+  private async handle(message: ToWorker): Promise<void> {
+    const requestId = 'requestId' in message ? message.requestId : undefined;
+    try {
+      await this.dispatch(message);
+    } catch (error) {
+      const engineError =
+        error instanceof EngineError ? error : new EngineError('internal', describeError(error));
+      this.post({ type: 'error', requestId, code: engineError.code, message: engineError.message, file: engineError.file });
+    } finally {
+      if (requestId !== undefined) this.cancelled.delete(requestId);
+    }
+  }
+
+  private async dispatch(message: ToWorker): Promise<void> {
+    switch (message.type) {
+      case 'init': {
+        if (message.pageUrl) this.baseUrl = message.pageUrl;
+        let info;
+        try {
+          info = await this.engine.init(message.backend);
+        } catch (error) {
+          throw new EngineError('backend', describeError(error));
+        }
+        this.post({ type: 'ready', ...info });
+        return;
+      }
+      case 'loadPack': {
+        const { requestId } = message;
+        const store = this.options.store !== undefined ? this.options.store : await openCacheStoragePackStore();
+        const { summary, fromCache } = await this.engine.loadPack({
+          packUrl: message.packUrl,
+          baseUrl: this.baseUrl,
+          fetch: this.options.fetch,
+          store,
+          onProgress: (stage, loaded, total) => this.post({ type: 'progress', requestId, stage, loaded, total }),
+        });
+        this.post({ type: 'packLoaded', requestId, pack: summary, fromCache });
+        return;
+      }
+      case 'extract': {
+        const probabilities = await this.engine.extract(message.featuresId, message.image);
+        this.post({ type: 'extracted', requestId: message.requestId, featuresId: message.featuresId, probabilities });
+        return;
+      }
+      case 'generate': {
+        const { requestId } = message;
+        const isCancelled = () => this.isCancelled(requestId, () => this.latestGenerate);
+        if (isCancelled()) throw new CancelledError('superseded before it started');
+        const started = performance.now();
+        await this.engine.generate(
+          message,
+          (level, images) => this.post({ type: 'row', requestId, level, images }, transferablesOf(images)),
+          isCancelled,
+        );
+        this.post({ type: 'generated', requestId, ms: performance.now() - started });
+        return;
+      }
+      case 'lag': {
+        const { requestId } = message;
+        const isCancelled = () => this.isCancelled(requestId, () => this.latestLag);
+        if (isCancelled()) throw new CancelledError('superseded before it started');
+        const started = performance.now();
+        const result = await this.engine.lag(message, isCancelled);
+        const images = [result.lr, ...result.candidates, result.stdMap];
+        this.post({ type: 'lagResult', requestId, ...result, ms: performance.now() - started }, transferablesOf(images));
+        return;
+      }
+      case 'dispose':
+        this.engine.dropFeatures(message.featuresId);
+        return;
+      case 'memory': {
+        const { numTensors, numBytes } = this.engine.memory();
+        this.post({ type: 'memory', requestId: message.requestId, numTensors, numBytes });
+        return;
+      }
+      case 'cancel':
+        return; // handled on arrival
+    }
+  }
+}
