@@ -330,6 +330,7 @@ export class PyramidEngine {
     const maxBatch = this.batchSize();
     let nextRowToSend = 0;
     for (let start = 0; start < jobs.length; start += maxBatch) {
+      await yieldToEventLoop();
       if (isCancelled()) throw new CancelledError();
       const batch = jobs.slice(start, start + maxBatch);
       const values = await this.withRecovery(() => this.generateBatch(request, batch));
@@ -390,6 +391,7 @@ export class PyramidEngine {
     const outputs = new Float32Array(count * size * size * 3);
     const maxBatch = this.batchSize();
     for (let start = 0; start < count; start += maxBatch) {
+      await yieldToEventLoop();
       if (isCancelled()) throw new CancelledError();
       const indices = Array.from({ length: Math.min(maxBatch, count - start) }, (_, i) => start + i);
       const noise = standardNormalBatch(request.seed, 'lag', indices, lrSize * lrSize * noiseChannels);
@@ -421,6 +423,14 @@ export class PyramidEngine {
     this.features.clear();
     this.pack = null;
   }
+}
+
+/**
+ * Lets queued messages (a `cancel`, a newer request) be delivered between batches: on the cpu and wasm backends
+ * `tensor.data()` resolves without ever returning to the event loop.
+ */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
 function validateGenerate(request: GenerateRequest, levelCount: number, numClasses: number, size: number): void {

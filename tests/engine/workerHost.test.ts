@@ -1,0 +1,86 @@
+// The worker's message protocol, driven directly (no Worker global in Node) with the real engine on cpu.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FromWorker, RgbaImage } from '../../src/engine/protocol';
+import { WorkerHost } from '../../src/engine/workerHost';
+import { REPO_ROOT } from './helpers/fixtures';
+import { startStaticServer, type StaticServer } from './helpers/staticServer';
+
+const SIZE = 32;
+const image: RgbaImage = { width: SIZE, height: SIZE, data: new Uint8ClampedArray(SIZE * SIZE * 4).fill(128) };
+
+let server: StaticServer;
+let messages: FromWorker[];
+let host: WorkerHost;
+
+const ofRequest = (requestId: number) => messages.filter((m) => 'requestId' in m && m.requestId === requestId);
+
+beforeAll(async () => {
+  server = await startStaticServer(REPO_ROOT);
+  messages = [];
+  // Two images per forward, so a grid takes several batches (cancellation is checked between them).
+  host = new WorkerHost((m) => messages.push(m), { baseUrl: server.url, store: null, batchPixels: 2 * SIZE * SIZE });
+  await host.receive({ type: 'init', backend: 'cpu' });
+  await host.receive({ type: 'loadPack', requestId: 1, packUrl: 'tests/fixtures/tiny/pack.json' });
+  await host.receive({ type: 'extract', requestId: 2, featuresId: 'a', image });
+});
+afterAll(() => server.close());
+
+describe('worker host', () => {
+  it('announces the backend and loads a pack relative to the page URL, with progress', () => {
+    expect(messages[0]).toMatchObject({ type: 'ready', backend: 'cpu' });
+    const load = ofRequest(1);
+    expect(load.at(-1)).toMatchObject({ type: 'packLoaded', fromCache: false, pack: { id: 'tiny', imageSize: 32 } });
+    const stages = new Set(load.filter((m) => m.type === 'progress').map((m) => (m as { stage: string }).stage));
+    expect([...stages]).toEqual(['manifest', 'download', 'verify', 'decode', 'warmup']);
+    expect(ofRequest(2)).toMatchObject([{ type: 'extracted', featuresId: 'a' }]);
+  });
+
+  it('streams rows then `generated`', async () => {
+    await host.receive({ type: 'generate', requestId: 3, featuresId: 'a', levels: [0, 6], samples: 2, seed: 5, classIndex: 1 });
+    const reply = ofRequest(3);
+    expect(reply.map((m) => m.type)).toEqual(['row', 'row', 'generated']);
+    expect(reply.map((m) => (m as { level?: number }).level).slice(0, 2)).toEqual([0, 6]);
+  });
+
+  it('a later generate supersedes an earlier one, which ends with `cancelled`', async () => {
+    const first = host.receive({ type: 'generate', requestId: 10, featuresId: 'a', levels: [0, 1, 2, 3, 4, 5, 6], samples: 2, seed: 1, classIndex: 0 });
+    const second = host.receive({ type: 'generate', requestId: 11, featuresId: 'a', levels: [2], samples: 2, seed: 1, classIndex: 0 });
+    await Promise.all([first, second]);
+    expect(ofRequest(10).filter((m) => m.type === 'row')).toHaveLength(0);
+    expect(ofRequest(10).at(-1)).toMatchObject({ type: 'error', code: 'cancelled' });
+    expect(ofRequest(11).map((m) => m.type)).toEqual(['row', 'generated']);
+  });
+
+  it('cancel stops a running request between batches', async () => {
+    const run = host.receive({ type: 'generate', requestId: 20, featuresId: 'a', levels: [0, 1, 2, 3, 4, 5, 6], samples: 2, seed: 1, classIndex: 0 });
+    // Let the first batch finish, then cancel.
+    while (!messages.some((m) => m.type === 'row' && m.requestId === 20)) await new Promise((r) => setTimeout(r, 1));
+    await host.receive({ type: 'cancel', requestId: 20 });
+    await run;
+    const rows = ofRequest(20).filter((m) => m.type === 'row').length;
+    expect(rows).toBeGreaterThanOrEqual(1);
+    expect(rows).toBeLessThan(7);
+    expect(ofRequest(20).at(-1)).toMatchObject({ type: 'error', code: 'cancelled' });
+  });
+
+  it('reports errors as messages and keeps working', async () => {
+    await host.receive({ type: 'generate', requestId: 30, featuresId: 'missing', levels: [0], samples: 1, seed: 1, classIndex: 0 });
+    expect(ofRequest(30)).toMatchObject([{ type: 'error', code: 'bad-input' }]);
+    await host.receive({ type: 'loadPack', requestId: 31, packUrl: 'tests/fixtures/nope/pack.json' });
+    expect(ofRequest(31).at(-1)).toMatchObject({ type: 'error', code: 'pack-not-found', file: 'pack.json' });
+    // The previously loaded pack is still usable.
+    await host.receive({ type: 'lag', requestId: 32, image, candidates: 2, seed: 3, amplitude: 1 });
+    expect(ofRequest(32)).toMatchObject([{ type: 'lagResult' }]);
+    const result = ofRequest(32)[0] as Extract<FromWorker, { type: 'lagResult' }>;
+    expect(result.candidates).toHaveLength(2);
+  });
+
+  it('answers memory requests, and dispose frees a feature set', async () => {
+    await host.receive({ type: 'memory', requestId: 40 });
+    const before = ofRequest(40)[0] as Extract<FromWorker, { type: 'memory' }>;
+    await host.receive({ type: 'dispose', featuresId: 'a' });
+    await host.receive({ type: 'memory', requestId: 41 });
+    const after = ofRequest(41)[0] as Extract<FromWorker, { type: 'memory' }>;
+    expect(after.numTensors).toBe(before.numTensors - 7); // the 7 pyramid levels
+  });
+});
