@@ -45,3 +45,40 @@ describe('parity with PyTorch on the webgpu backend (Dawn + SwiftShader)', () =>
     },
   });
 });
+
+describe('WebGPU device loss', () => {
+  it('falls back to the next backend, re-uploads the weights and keeps matching PyTorch', async () => {
+    const { PyramidEngine } = await import('../../src/engine/engine');
+    const { readFixture, REPO_ROOT, maxAbsDiff } = await import('./helpers/fixtures');
+    const { startStaticServer } = await import('./helpers/staticServer');
+    const server = await startStaticServer(REPO_ROOT);
+    const changes: { backend: string; reason: string }[] = [];
+    const engine = new PyramidEngine({ onBackendChanged: (backend, reason) => changes.push({ backend, reason }) });
+    try {
+      expect((await engine.init('webgpu')).backend).toBe('webgpu');
+      await engine.loadPack({ packUrl: `${server.url}tests/fixtures/tiny/pack.json` });
+      const fixture = readFixture(`${REPO_ROOT}/tests/fixtures/tiny`);
+      const lagCase = fixture.cases.lag.find((c) => c.name === 'amplitude1.0')!;
+      const runCase = () =>
+        engine.runLag({
+          lr: fixture.tensor(lagCase.lr).values,
+          noise: fixture.tensor(lagCase.noise).values,
+          amplitude: lagCase.amplitude,
+          batch: 2,
+        });
+
+      activeWebGpuDevice!.destroy(); // what a driver reset or GPU process crash looks like to the page
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await engine.extract('after-loss', { width: 32, height: 32, data: new Uint8ClampedArray(32 * 32 * 4).fill(200) });
+
+      expect(changes).toHaveLength(1);
+      expect(['wasm', 'cpu']).toContain(changes[0].backend); // no WebGL in Node
+      expect(changes[0].reason).toMatch(/WebGPU device lost/);
+      expect(engine.backend?.backend).toBe(changes[0].backend);
+      expect(maxAbsDiff(await runCase(), fixture.tensor(lagCase.out).values)).toBeLessThanOrEqual(fixture.tolerance);
+    } finally {
+      engine.dispose();
+      await server.close();
+    }
+  });
+});
