@@ -1,0 +1,217 @@
+"""Tests of the PyTorch side (scripts/): models, masks, a training step, export, reload, schema, checksums.
+
+Tiny configurations on the CPU; the whole file runs in well under two minutes.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "scripts"))
+import export as E  # noqa: E402
+import models as M  # noqa: E402
+import reference as R  # noqa: E402
+import train_pack as T  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "datasets" / "cifar10"
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    torch.manual_seed(0)
+    models = M.build_models("tiny")
+    E.randomize_for_tests(models, seed=1)
+    for m in models.values():
+        m.eval()
+    return models
+
+
+def nchw(x):
+    return x.permute(0, 3, 1, 2)
+
+
+def nhwc(x):
+    return x.permute(0, 2, 3, 1)
+
+
+def test_pyramid_levels_have_the_documented_shapes(tiny):
+    feats = tiny["vgg"].pyramid(torch.randn(2, 3, 32, 32))
+    table = M.level_table(32, [4, 8, 8, 8, 8], 16, 10)
+    assert [t["stride"] for t in table] == [2, 4, 8, 16, 32, None, None]
+    for f, t in zip(feats, table):
+        expected = (2, t["channels"], t["size"], t["size"]) if t["size"] else (2, t["channels"])
+        assert tuple(f.shape) == expected
+
+
+def test_level_mask_selects_one_level_and_pools_the_painted_region(tiny):
+    sp = tiny["sp"]
+    on = F.one_hot(torch.tensor([1, 6]), 7).float()
+    mask = torch.zeros(2, 1, 32, 32)
+    mask[:, :, :16, :] = 1  # top half painted
+    m_pool2 = sp.level_mask(1, on, mask)
+    assert m_pool2.shape == (2, 1, 8, 8)
+    assert torch.all(m_pool2[0, :, :4] == 1) and torch.all(m_pool2[0, :, 4:] == 0)
+    assert torch.all(m_pool2[1] == 0), "level off for the second sample"
+    assert sp.level_mask(6, on, mask).view(-1).tolist() == [0.0, 1.0]
+
+
+def test_generator_ignores_features_of_levels_that_are_off(tiny):
+    sp, vgg = tiny["sp"], tiny["vgg"]
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    feats = vgg.pyramid(x)
+    other = vgg.pyramid(torch.rand(2, 3, 32, 32) * 2 - 1)
+    z, y = torch.randn(2, sp.z_dim), torch.tensor([1, 2])
+    on = F.one_hot(torch.tensor([2, 2]), 7).float()
+    mixed = [feats[i] if i == 2 else other[i] for i in range(7)]
+    ones = torch.ones(2, 1, 32, 32)
+    assert torch.allclose(sp(z, y, feats, on, ones), sp(z, y, mixed, on, ones))
+    assert not torch.allclose(sp(z, y, feats, on, ones), sp(z, y, other, on, ones))
+
+
+def test_lag_noise_zero_is_deterministic_and_consistent_with_the_input(tiny):
+    lag = tiny["lag"]
+    lr = torch.rand(3, 3, 8, 8) * 1.6 - 0.8
+    a = lag(lr, torch.randn(3, lag.noise_channels, 8, 8), 0.0)
+    b = lag(lr, torch.randn(3, lag.noise_channels, 8, 8), 0.0)
+    assert torch.equal(a, b)
+    c = lag(lr, torch.randn(3, lag.noise_channels, 8, 8), 1.0)
+    assert not torch.equal(a, c)
+    assert (M.downscale(c, 4) - lr).abs().max() < 1e-5  # back-projection (no clipping in this range)
+
+
+def test_reference_forward_of_exported_weights_matches_the_training_modules(tiny):
+    """docs/pack-format.md (as reference.py implements it) describes exactly what the modules compute."""
+    weights = E.export_all(tiny)
+    vgg, sp, lag = tiny["vgg"], tiny["sp"], tiny["lag"]
+    x = torch.rand(3, 3, 32, 32) * 2 - 1
+    ref_feats = R.vgg_pyramid(weights["vgg"], vgg.arch, nhwc(x))
+    with torch.no_grad():
+        feats = vgg.pyramid(x)
+    for a, b in zip(feats, ref_feats):
+        a = nhwc(a) if a.dim() == 4 else a
+        assert torch.allclose(a, b, atol=1e-5), (a - b).abs().max()
+    levels = M.level_table(32, vgg.arch["widths"], vgg.arch["fcWidth"], 10)
+    z, y = torch.randn(3, sp.z_dim), torch.tensor([0, 4, 9])
+    on = F.one_hot(torch.tensor([0, 3, 5]), 7).float()
+    mask = (torch.rand(3, 1, 32, 32) > 0.5).float()
+    with torch.no_grad():
+        expected = sp(z, y, feats, on, mask)
+    got = R.sp_generate(weights["sp"], sp.arch, levels, z, y, ref_feats, on, nhwc(mask))
+    assert torch.allclose(nhwc(expected), got, atol=1e-5), (nhwc(expected) - got).abs().max()
+    lr = M.downscale(x, 4)
+    noise = torch.randn(3, lag.noise_channels, 8, 8)
+    with torch.no_grad():
+        expected = lag(lr, noise, 0.7)
+    got = R.lag_generate(weights["lag"], lag.arch, nhwc(lr), nhwc(noise), 0.7)
+    assert torch.allclose(nhwc(expected), got, atol=1e-5)
+
+
+def test_export_then_reload_gives_the_float16_rounded_weights(tiny, tmp_path):
+    weights = E.export_all(tiny)
+    pack = E.write_pack(tmp_path / "p", "p", "test", True, tiny, weights, provenance={"device": "cpu"})
+    loaded_pack, loaded = E.read_pack(tmp_path / "p")
+    assert loaded_pack["digest"] == pack["digest"]
+    for key in E.MODEL_KEYS:
+        assert list(loaded[key]) == list(weights[key]), "names and order survive"
+        for name, w in weights[key].items():
+            np.testing.assert_array_equal(loaded[key][name], w.astype(np.float16).astype(np.float32))
+            np.testing.assert_allclose(loaded[key][name], w, rtol=1e-3, atol=1e-4)
+    # Every name is the module path the TS engine uses, with the model prefix.
+    assert "vgg.conv1_1.kernel" in weights["vgg"] and "sp.block1.bn1.scale" in weights["sp"]
+    assert weights["vgg"]["vgg.conv1_1.kernel"].shape == (3, 3, 3, 4)  # HWIO
+
+
+def test_shards_are_at_most_4_mb_and_checksums_are_enforced(tiny, tmp_path, monkeypatch):
+    monkeypatch.setattr(E, "SHARD_BYTES", 4096)  # force several shards from the tiny pack
+    pack = E.write_pack(tmp_path / "p", "p", "test", True, tiny, E.export_all(tiny), provenance={})
+    assert len([s for s in pack["shards"] if s.startswith("sp.")]) > 1
+    assert all(s["bytes"] <= 4096 for s in pack["shards"].values())
+    shard = next(iter(pack["shards"]))
+    data = bytearray((tmp_path / "p" / shard).read_bytes())
+    data[10] ^= 0xFF
+    (tmp_path / "p" / shard).write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="checksum"):
+        E.read_pack(tmp_path / "p")
+
+
+def test_manifest_validates_against_the_schema_and_bad_ones_do_not(tiny, tmp_path):
+    import jsonschema
+
+    E.write_pack(tmp_path / "p", "p", "test", True, tiny, E.export_all(tiny), provenance={})
+    pack = json.loads((tmp_path / "p" / "pack.json").read_text())
+    E.validate_pack_json(pack)
+    for broken in ({**pack, "formatVersion": 2}, {**pack, "digest": "xyz"},
+                   {k: v for k, v in pack.items() if k != "levels"}):
+        with pytest.raises(jsonschema.ValidationError):
+            E.validate_pack_json(broken)
+
+
+@pytest.mark.parametrize("pack_dir", ["tests/fixtures/tiny", "models/cifar10"])
+def test_committed_packs_and_fixtures_are_consistent(pack_dir):
+    """The committed packs validate, their shards match their checksums, and the fixtures belong to them."""
+    path = ROOT / pack_dir
+    if not (path / "pack.json").exists():
+        pytest.fail(f"{pack_dir} is missing")
+    pack, weights = E.read_pack(path)
+    fixture_dir = ROOT / "tests" / "fixtures" / pack["id"]
+    meta = json.loads((fixture_dir / "fixtures.json").read_text())
+    assert meta["digest"] == pack["digest"], "fixtures were made from another version of the pack"
+    blob = np.frombuffer((fixture_dir / "fixtures.bin").read_bytes(), dtype="<f4")
+    tensor = lambda name: blob[meta["tensors"][name]["offset"]:][: meta["tensors"][name]["length"]].reshape(  # noqa: E731
+        meta["tensors"][name]["shape"])
+    feats = R.vgg_pyramid(weights["vgg"], pack["models"]["vgg"]["arch"], torch.from_numpy(tensor("image").copy()))
+    np.testing.assert_allclose(feats[0].numpy(), tensor("feature.pool1"), atol=1e-5)
+    case = meta["cases"]["lag"][-1]
+    out = R.lag_generate(weights["lag"], pack["models"]["lag"]["arch"], torch.from_numpy(tensor(case["lr"]).copy()),
+                         torch.from_numpy(tensor(case["noise"]).copy()), case["amplitude"])
+    np.testing.assert_allclose(out.numpy(), tensor(case["out"]), atol=1e-5)
+
+
+def test_training_steps_of_every_stage_give_finite_losses_and_export(tmp_path):
+    if not (DATA / "train.zip").exists():
+        pytest.fail(f"CIFAR-10 not found at {DATA} (see ../shared/datasets/README.md)")
+    out = tmp_path / "run"
+    prov = T.main(["--config", "tiny", "--out", str(out), "--train-limit", "200", "--steps-cls", "4", "--steps-sp", "4",
+                   "--steps-lag", "4", "--batch-cls", "16", "--batch-sp", "8", "--batch-lag", "8", "--log-every", "2",
+                   "--standing-batches", "1"])
+    assert set(prov["stages"]) == {"cls", "sp", "lag"}
+    assert all("failed" not in s for s in prov["stages"].values()), prov["stages"]
+    records = [json.loads(line) for line in (out / "train_log.jsonl").read_text().splitlines()]
+    losses = [v for r in records if "stage" in r and "step" in r for k, v in r.items() if k.startswith("loss")]
+    assert losses and all(np.isfinite(losses))
+    E.main(["--weights", str(out), "--config", "tiny", "--pack-dir", str(tmp_path / "pack"), "--fixtures",
+            str(tmp_path / "fx"), "--no-index"])
+    meta = json.loads((tmp_path / "fx" / "fixtures.json").read_text())
+    assert meta["packId"] == "pack" and len(meta["cases"]["sp"]) == 8 and len(meta["cases"]["lag"]) == 3
+
+
+def test_training_resumes_from_its_checkpoint(tmp_path):
+    if not (DATA / "train.zip").exists():
+        pytest.fail(f"CIFAR-10 not found at {DATA}")
+    common = ["--config", "tiny", "--out", str(tmp_path), "--train-limit", "100", "--batch-cls", "8", "--batch-sp", "4",
+              "--batch-lag", "4", "--standing-batches", "1", "--steps-sp", "2", "--steps-lag", "2"]
+    T.main(common + ["--stages", "cls", "--steps-cls", "3"])
+    prov = T.main(common + ["--resume", "--steps-cls", "3"])
+    assert prov["stages"]["cls"]["steps"] == 3, "the finished classifier stage is not run again"
+    assert prov["stages"]["sp"]["steps"] == 2 and prov["stages"]["lag"]["steps"] == 2
+
+
+def test_blob_masks_are_binary_blobs_of_reasonable_size():
+    m = T.blob_masks(64, 32, torch.device("cpu"))
+    assert m.shape == (64, 1, 32, 32) and set(m.unique().tolist()) <= {0.0, 1.0}
+    coverage = m.mean(dim=(1, 2, 3))
+    assert (coverage > 0.02).float().mean() > 0.9 and coverage.max() < 1.0
+
+
+def test_augment_keeps_range_and_shape():
+    x = torch.randint(0, 256, (6, 3, 32, 32), dtype=torch.uint8)
+    a = T.augment(x, crop=True)
+    assert a.shape == (6, 3, 32, 32) and a.min() >= -1 and a.max() <= 1
