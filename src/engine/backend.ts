@@ -187,8 +187,10 @@ async function startWasm(): Promise<void> {
     });
   }
   wasmPathsSet = true;
-  // Threads need SharedArrayBuffer, i.e. a cross-origin isolated page (vite.config.ts sends COOP/COEP headers);
-  // TF.js detects that itself (WASM_HAS_MULTITHREAD_SUPPORT) and uses one thread per core.
+  // Threads are off for now: in a Vite build the threaded WASM module's pthread workers (blob: workers made from
+  // an inlined script) fail with "ReferenceError: e is not defined" on a cross-origin isolated page, and the
+  // failure is asynchronous and fatal. Measured in headless Chromium; SIMD single-threaded works.
+  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
   if (!(await tf.setBackend('wasm'))) throw new Error('the TF.js wasm backend did not initialize');
 }
 
