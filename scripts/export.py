@@ -342,7 +342,7 @@ def write_fixtures(out_dir: Path, pack_dir: Path, pack: dict, weights: Dict[str,
         f = [t[rows] for t in feats]
         out = R.sp_generate(weights["sp"], arch_sp, levels, torch.from_numpy(z), torch.from_numpy(y), f,
                             torch.from_numpy(on), torch.from_numpy(mask))
-        return dict(name=name, z=fx.add(f"sp.{name}.z", z), y=fx.add(f"sp.{name}.y", y),
+        return dict(name=name, rows=list(rows), z=fx.add(f"sp.{name}.z", z), y=fx.add(f"sp.{name}.y", y),
                     on=fx.add(f"sp.{name}.on", on), mask=fx.add(f"sp.{name}.mask", mask),
                     out=fx.add(f"sp.{name}.out", out.numpy()))
 
