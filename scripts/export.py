@@ -8,7 +8,8 @@
         --fixtures tests/fixtures/tiny --title "tiny test pack"
 
 The exporter folds BatchNorm (plain BN into convs, class-conditional BN into scale/shift tables), bakes spectral
-norm, converts OIHW to HWIO and NCHW flattening to NHWC, quantizes to float16 and shards at 4 MB.
+norm, converts OIHW to HWIO and NCHW flattening to NHWC, quantizes (float16, or --quantize mixed: uint8 for most
+weights) and shards at 4 MB.
 """
 from __future__ import annotations
 
@@ -188,14 +189,39 @@ def pack_digest(shards: Dict[str, dict]) -> str:
     return sha256_hex("".join(f"{name} {shards[name]['sha256']}\n" for name in sorted(shards)).encode())
 
 
-def _shard_model(key: str, weights: Dict[str, np.ndarray]) -> Tuple[List[Tuple[str, bytes]], dict]:
-    blob = b"".join(v.astype("<f2").tobytes() for v in weights.values())
+# Weights that stay float16 under --quantize mixed: the layers that decide pixel-level fidelity (the first VGG block,
+# whose pool1 features drive near-copies; the generator's last block and output; the small LAG generator).
+KEEP_FLOAT16 = ("vgg.conv1_", "sp.block3.", "sp.out_", "lag.")
+
+
+def quantization_for(name: str, value: np.ndarray, mode: str) -> dict:
+    if mode == "float16" or name.startswith(KEEP_FLOAT16):
+        return dict(dtype="float16")
+    lo, hi = float(value.min()), float(value.max())
+    return dict(dtype="uint8", min=lo, scale=(hi - lo) / 255 if hi > lo else 1.0)
+
+
+def encode(value: np.ndarray, q: dict) -> bytes:
+    if q["dtype"] == "float16":
+        return value.astype("<f2").tobytes()
+    return np.clip(np.round((value.astype(np.float64) - q["min"]) / q["scale"]), 0, 255).astype(np.uint8).tobytes()
+
+
+def decode(data: bytes, offset: int, count: int, q: dict) -> Tuple[np.ndarray, int]:
+    """As TF.js decodes a quantized weight: float16 -> float32; uint8 -> float32(min + scale * q)."""
+    if q["dtype"] == "float16":
+        return np.frombuffer(data, dtype="<f2", count=count, offset=offset).astype(np.float32), count * 2
+    raw = np.frombuffer(data, dtype=np.uint8, count=count, offset=offset).astype(np.float64)
+    return (q["min"] + q["scale"] * raw).astype(np.float32), count
+
+
+def _shard_model(key: str, weights: Dict[str, np.ndarray], mode: str = "float16") -> Tuple[List[Tuple[str, bytes]], dict]:
+    specs = [dict(name=k, shape=list(v.shape), dtype="float32", quantization=quantization_for(k, v, mode))
+             for k, v in weights.items()]
+    blob = b"".join(encode(v, s["quantization"]) for v, s in zip(weights.values(), specs))
     n = max(1, -(-len(blob) // SHARD_BYTES))
     files = [(f"{key}.shard{i + 1}of{n}.bin", blob[i * SHARD_BYTES:(i + 1) * SHARD_BYTES]) for i in range(n)]
-    group = dict(paths=[name for name, _ in files],
-                 weights=[dict(name=k, shape=list(v.shape), dtype="float32", quantization=dict(dtype="float16"))
-                          for k, v in weights.items()])
-    return files, group
+    return files, dict(paths=[name for name, _ in files], weights=specs)
 
 
 def git_commit() -> str | None:
@@ -213,7 +239,8 @@ def validate_pack_json(pack: dict) -> None:
 
 
 def write_pack(pack_dir: Path, pack_id: str, title: str, preview: bool, models: Dict[str, nn.Module],
-               weights: Dict[str, Dict[str, np.ndarray]], provenance: dict, metrics: dict | None = None) -> dict:
+               weights: Dict[str, Dict[str, np.ndarray]], provenance: dict, metrics: dict | None = None,
+               quantize: str = "float16") -> dict:
     pack_dir.mkdir(parents=True, exist_ok=True)
     for old in pack_dir.glob("*.shard*.bin"):
         old.unlink()
@@ -225,7 +252,7 @@ def write_pack(pack_dir: Path, pack_id: str, title: str, preview: bool, models: 
         models=OrderedDict(), shards=OrderedDict(),
     )
     for key in MODEL_KEYS:
-        files, group = _shard_model(key, weights[key])
+        files, group = _shard_model(key, weights[key], quantize)
         for name, data in files:
             (pack_dir / name).write_bytes(data)
             pack["shards"][name] = dict(bytes=len(data), sha256=sha256_hex(data))
@@ -257,9 +284,9 @@ def read_pack(pack_dir: Path) -> Tuple[dict, Dict[str, Dict[str, np.ndarray]]]:
             offset = 0
             for spec in group["weights"]:
                 count = int(np.prod(spec["shape"])) if spec["shape"] else 1
-                arr = np.frombuffer(blob, dtype="<f2", count=count, offset=offset).astype(np.float32)
+                arr, used = decode(blob, offset, count, spec.get("quantization", dict(dtype="float16")))
                 weights[key][spec["name"]] = arr.reshape(spec["shape"])
-                offset += count * 2
+                offset += used
             if offset != len(blob):
                 raise ValueError(f"{key}: shards hold {len(blob)} bytes, manifest describes {offset}")
     return pack, weights
@@ -391,6 +418,8 @@ def main(argv=None) -> dict:
     p.add_argument("--fixtures", type=Path, default=None, help="also write parity fixtures here")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-index", action="store_true", help="do not update models/index.json")
+    p.add_argument("--quantize", choices=["float16", "mixed"], default="float16",
+                   help="mixed: uint8 (per-tensor affine) except the layers in KEEP_FLOAT16")
     a = p.parse_args(argv)
 
     torch.manual_seed(a.seed)
@@ -412,8 +441,10 @@ def main(argv=None) -> dict:
     old_json = a.pack_dir / "pack.json"
     if old_json.exists():
         old = json.loads(old_json.read_text())
-        old_metrics = old.get("metrics", {}) if old.get("digest") == pack_digest_of(weights) else {}
-    pack = write_pack(a.pack_dir, pack_id, a.title or pack_id, a.preview, models, weights, provenance, old_metrics)
+        old_metrics = old.get("metrics", {}) if old.get("digest") == pack_digest_of(weights, a.quantize) else {}
+    provenance["quantization"] = a.quantize
+    pack = write_pack(a.pack_dir, pack_id, a.title or pack_id, a.preview, models, weights, provenance, old_metrics,
+                      a.quantize)
     if a.fixtures:
         _, rounded = read_pack(a.pack_dir)
         write_fixtures(a.fixtures, a.pack_dir, pack, rounded, a.seed)
@@ -424,10 +455,10 @@ def main(argv=None) -> dict:
     return pack
 
 
-def pack_digest_of(weights: Dict[str, Dict[str, np.ndarray]]) -> str:
+def pack_digest_of(weights: Dict[str, Dict[str, np.ndarray]], quantize: str = "float16") -> str:
     shards = {}
     for key in MODEL_KEYS:
-        files, _ = _shard_model(key, weights[key])
+        files, _ = _shard_model(key, weights[key], quantize)
         for name, data in files:
             shards[name] = dict(sha256=sha256_hex(data))
     return pack_digest(shards)

@@ -22,7 +22,8 @@ export interface ManifestWeight {
   name: string;
   shape: number[];
   dtype: 'float32';
-  quantization?: { dtype: 'float16' };
+  /** float16: 2 bytes a value; uint8: 1 byte, value = min + scale * q (TF.js's affine quantization). */
+  quantization?: { dtype: 'float16' } | { dtype: 'uint8'; min: number; scale: number };
 }
 
 export interface WeightsManifestGroup {
@@ -183,7 +184,13 @@ export function requiredWeightShapes(manifest: PackManifest, arch: PackArchitect
 }
 
 function bytesPerElement(weight: ManifestWeight): number {
-  return weight.quantization?.dtype === 'float16' ? 2 : 4;
+  const dtype = weight.quantization?.dtype;
+  return dtype === 'float16' ? 2 : dtype === 'uint8' ? 1 : 4;
+}
+
+function isSupportedQuantization(q: ManifestWeight['quantization']): boolean {
+  if (q === undefined || q.dtype === 'float16') return true;
+  return q.dtype === 'uint8' && Number.isFinite(q.min) && Number.isFinite(q.scale) && q.scale > 0;
 }
 
 /**
@@ -203,8 +210,10 @@ export function checkWeightsManifest(manifest: PackManifest, arch: PackArchitect
         if (typeof weight?.name !== 'string' || !Array.isArray(weight.shape) || weight.shape.some((d) => !Number.isInteger(d) || d < 0)) {
           throw formatError(`pack.json models.${key}: malformed weight entry ${JSON.stringify(weight)}`);
         }
-        if (weight.dtype !== 'float32' || (weight.quantization !== undefined && weight.quantization?.dtype !== 'float16')) {
-          throw formatError(`weight ${weight.name}: only float32 weights, optionally float16-quantized, are supported`);
+        if (weight.dtype !== 'float32' || !isSupportedQuantization(weight.quantization)) {
+          throw formatError(
+            `weight ${weight.name}: only float32 weights, optionally float16- or uint8 (min, scale)-quantized, are supported`,
+          );
         }
         if (listed.has(weight.name)) throw formatError(`weight ${weight.name} is listed twice`);
         listed.set(weight.name, weight);
@@ -412,8 +421,12 @@ function decodeWeights(manifest: PackManifest, contents: Map<string, Uint8Array>
       for (const weight of group.weights) {
         const count = weight.shape.reduce((a, b) => a * b, 1);
         let values: Float32Array;
-        if (bytesPerElement(weight) === 2) {
+        const q = weight.quantization;
+        if (q?.dtype === 'float16') {
           values = decodeFloat16(stream, offset, count);
+        } else if (q?.dtype === 'uint8') {
+          values = new Float32Array(count);
+          for (let i = 0; i < count; i++) values[i] = q.min + q.scale * stream[offset + i];
         } else {
           values = new Float32Array(count);
           new Uint8Array(values.buffer).set(stream.subarray(offset, offset + count * 4));

@@ -215,3 +215,21 @@ def test_augment_keeps_range_and_shape():
     x = torch.randint(0, 256, (6, 3, 32, 32), dtype=torch.uint8)
     a = T.augment(x, crop=True)
     assert a.shape == (6, 3, 32, 32) and a.min() >= -1 and a.max() <= 1
+
+
+def test_mixed_quantization_stores_uint8_where_allowed_and_reads_back_within_half_a_step(tiny, tmp_path):
+    weights = E.export_all(tiny)
+    pack = E.write_pack(tmp_path / "p", "p", "test", True, tiny, weights, provenance={}, quantize="mixed")
+    specs = {w["name"]: w["quantization"] for m in pack["models"].values() for g in m["weightsManifest"]
+             for w in g["weights"]}
+    assert specs["vgg.conv1_1.kernel"]["dtype"] == "float16" and specs["lag.stem.kernel"]["dtype"] == "float16"
+    assert specs["vgg.conv3_1.kernel"]["dtype"] == "uint8" and specs["sp.block1.conv1.kernel"]["dtype"] == "uint8"
+    _, loaded = E.read_pack(tmp_path / "p")
+    for key in E.MODEL_KEYS:
+        for name, w in weights[key].items():
+            q = specs[name]
+            step = q["scale"] if q["dtype"] == "uint8" else 0
+            tol = step / 2 + 1e-6 if step else 1e-3 * np.abs(w).max() + 1e-6
+            assert np.abs(loaded[key][name] - w).max() <= tol, name
+    float16_bytes = sum(s["bytes"] for s in E.write_pack(tmp_path / "f", "f", "t", True, tiny, weights, {})["shards"].values())
+    assert sum(s["bytes"] for s in pack["shards"].values()) < float16_bytes
