@@ -1,5 +1,5 @@
 /// <reference types="vitest/config" />
-import { defineConfig } from 'vite';
+import { defineConfig, type Plugin } from 'vite';
 import react from '@vitejs/plugin-react';
 
 // vitest 5's reporter calls Map.groupBy (Node >= 21); this keeps failure reports readable on Node 20.
@@ -19,6 +19,29 @@ mapWithGroupBy.groupBy ??= <K, V>(items: Iterable<V>, keyOf: (item: V, index: nu
 // Where Debian's chromium keeps SwiftShader (libvulkan + the Vulkan ICD), for the webgpu test project.
 const swiftShaderDir = process.env.SWIFTSHADER_DIR ?? '/usr/lib/chromium';
 
+// The built site's Content-Security-Policy: no inline scripts, no eval (WebAssembly compilation only), workers and
+// blobs from the site itself, and no network request beyond the app's own files. Dev mode needs Vite's inline
+// client scripts, so the policy goes into the built index.html only.
+const contentSecurityPolicy = [
+  "default-src 'self'",
+  "script-src 'self' 'wasm-unsafe-eval'",
+  "worker-src 'self' blob:",
+  "connect-src 'self' data: blob:",
+  "img-src 'self' data: blob:",
+  "style-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+].join('; ');
+
+const cspInBuild: Plugin = {
+  name: 'pyramid-playground:csp',
+  apply: 'build',
+  transformIndexHtml: () => [
+    { tag: 'meta', attrs: { 'http-equiv': 'Content-Security-Policy', content: contentSecurityPolicy }, injectTo: 'head-prepend' },
+  ],
+};
+
 // Cross-origin isolation lets the WASM backend use threads (SharedArrayBuffer).
 const isolationHeaders = {
   'Cross-Origin-Opener-Policy': 'same-origin',
@@ -28,7 +51,7 @@ const isolationHeaders = {
 export default defineConfig({
   // Relative base: the built site works from any static host and any sub-path.
   base: './',
-  plugins: [react()],
+  plugins: [react(), cspInBuild],
   // models/ is served as static files next to the app (packs are fetched, never bundled).
   publicDir: 'public',
   server: { headers: isolationHeaders },
