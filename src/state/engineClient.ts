@@ -1,0 +1,384 @@
+// The UI's only door to the engine worker. It numbers requests, turns replies into promises (and row streams),
+// cancels superseded work, drops replies that belong to stale requests, and restarts a crashed worker, replaying
+// the pack load and the current image's features so that the app carries on.
+
+import type {
+  BackendName,
+  BackendRequest,
+  ErrorCode,
+  FromWorker,
+  PackSummary,
+  RgbaImage,
+  ToWorker,
+} from '../engine/protocol';
+
+/** What the client needs from a Worker (a real one in the browser, a fake one in tests). */
+export interface WorkerLike {
+  postMessage(message: ToWorker): void;
+  onmessage: ((event: MessageEvent<FromWorker>) => void) | null;
+  onerror: ((event: ErrorEvent) => void) | null;
+  onmessageerror: ((event: MessageEvent) => void) | null;
+  terminate(): void;
+}
+
+export type EngineFailure = ErrorCode | 'restarted' | 'worker-lost';
+
+export class EngineRequestError extends Error {
+  readonly code: EngineFailure;
+  readonly file?: string;
+  constructor(code: EngineFailure, message: string, file?: string) {
+    super(message);
+    this.name = 'EngineRequestError';
+    this.code = code;
+    this.file = file;
+  }
+}
+
+/** True for failures the UI should not show: the request was replaced by a newer one or will be re-run. */
+export function isSupersededFailure(error: unknown): boolean {
+  return error instanceof EngineRequestError && (error.code === 'cancelled' || error.code === 'restarted');
+}
+
+export type EngineEvent =
+  | { type: 'ready'; backend: BackendName; detail: string; fellBackFrom?: BackendName; reason?: string }
+  | { type: 'backendChanged'; backend: BackendName; reason: string }
+  | { type: 'error'; code: ErrorCode; message: string; file?: string }
+  | { type: 'restarting'; reason: string; attempt: number }
+  | { type: 'restarted' }
+  | { type: 'gaveUp'; reason: string };
+
+export interface LoadProgress {
+  stage: 'manifest' | 'download' | 'verify' | 'decode' | 'warmup';
+  loaded: number;
+  total: number;
+}
+
+export interface GenerateRequest {
+  featuresId: string;
+  levels: number[];
+  samples: number;
+  seed: number;
+  classIndex: number;
+  mask?: Float32Array;
+}
+
+export interface LagRequest {
+  image: RgbaImage;
+  candidates: number;
+  seed: number;
+  amplitude: number;
+}
+
+export interface LagResult {
+  lr: RgbaImage;
+  candidates: RgbaImage[];
+  stdMap: RgbaImage;
+  maxStd: number;
+  ms: number;
+}
+
+/** The surface the store uses; EngineClient implements it and tests fake it. */
+export interface EngineApi {
+  start(backend: BackendRequest): void;
+  subscribe(listener: (event: EngineEvent) => void): () => void;
+  loadPack(packUrl: string, onProgress?: (progress: LoadProgress) => void): Promise<{ pack: PackSummary; fromCache: boolean }>;
+  extract(image: RgbaImage): Promise<{ featuresId: string; probabilities: number[] }>;
+  generate(request: GenerateRequest, onRow: (level: number, images: RgbaImage[]) => void): Promise<{ ms: number }>;
+  lag(request: LagRequest): Promise<LagResult>;
+}
+
+type Pending =
+  | { kind: 'loadPack'; packUrl: string; onProgress?: (p: LoadProgress) => void; resolve: (v: { pack: PackSummary; fromCache: boolean }) => void; reject: (e: Error) => void }
+  | { kind: 'extract'; featuresId: string; image: RgbaImage; resolve: (v: { featuresId: string; probabilities: number[] }) => void; reject: (e: Error) => void }
+  | { kind: 'generate'; onRow: (level: number, images: RgbaImage[]) => void; resolve: (v: { ms: number }) => void; reject: (e: Error) => void }
+  | { kind: 'lag'; resolve: (v: LagResult) => void; reject: (e: Error) => void };
+
+export interface EngineClientOptions {
+  /** Restarts allowed inside `restartWindowMs` before the client gives up (a worker that crashes on load). */
+  maxRestarts?: number;
+  restartWindowMs?: number;
+  now?: () => number;
+}
+
+export class EngineClient implements EngineApi {
+  private worker: WorkerLike | null = null;
+  private backend: BackendRequest = 'auto';
+  private nextRequestId = 1;
+  private nextFeaturesId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private readonly listeners = new Set<(event: EngineEvent) => void>();
+  /** The newest generate / lag request; an older one is cancelled when a new one starts. */
+  private currentGenerate: number | null = null;
+  private currentLag: number | null = null;
+  /** What a restarted worker must be given again. */
+  private lastPackUrl: string | null = null;
+  private lastFeatures: { featuresId: string; image: RgbaImage } | null = null;
+  private restartTimes: number[] = [];
+  private gaveUp = false;
+  private readonly maxRestarts: number;
+  private readonly restartWindowMs: number;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly createWorker: () => WorkerLike,
+    options: EngineClientOptions = {},
+  ) {
+    this.maxRestarts = options.maxRestarts ?? 3;
+    this.restartWindowMs = options.restartWindowMs ?? 60_000;
+    this.now = options.now ?? (() => Date.now());
+  }
+
+  start(backend: BackendRequest): void {
+    this.backend = backend;
+    this.spawn();
+  }
+
+  subscribe(listener: (event: EngineEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  loadPack(packUrl: string, onProgress?: (progress: LoadProgress) => void) {
+    this.lastPackUrl = packUrl;
+    // Features belong to the previous pack's VGG.
+    this.lastFeatures = null;
+    return new Promise<{ pack: PackSummary; fromCache: boolean }>((resolve, reject) => {
+      const requestId = this.send((id) => ({ type: 'loadPack', requestId: id, packUrl }));
+      this.pending.set(requestId, { kind: 'loadPack', packUrl, onProgress, resolve, reject });
+    });
+  }
+
+  extract(image: RgbaImage) {
+    const featuresId = `features-${this.nextFeaturesId++}`;
+    const previous = this.lastFeatures;
+    this.lastFeatures = { featuresId, image };
+    return new Promise<{ featuresId: string; probabilities: number[] }>((resolve, reject) => {
+      const requestId = this.send((id) => ({ type: 'extract', requestId: id, featuresId, image }));
+      this.pending.set(requestId, {
+        kind: 'extract',
+        featuresId,
+        image,
+        resolve: (value) => {
+          // Only one image is live at a time: free the previous pyramid once the new one exists.
+          if (previous && previous.featuresId !== featuresId) this.post({ type: 'dispose', featuresId: previous.featuresId });
+          resolve(value);
+        },
+        reject,
+      });
+    });
+  }
+
+  generate(request: GenerateRequest, onRow: (level: number, images: RgbaImage[]) => void) {
+    this.supersede(this.currentGenerate);
+    return new Promise<{ ms: number }>((resolve, reject) => {
+      const requestId = this.send((id) => ({ type: 'generate', requestId: id, ...request }));
+      this.currentGenerate = requestId;
+      this.pending.set(requestId, { kind: 'generate', onRow, resolve, reject });
+    });
+  }
+
+  lag(request: LagRequest) {
+    this.supersede(this.currentLag);
+    return new Promise<LagResult>((resolve, reject) => {
+      const requestId = this.send((id) => ({ type: 'lag', requestId: id, ...request }));
+      this.currentLag = requestId;
+      this.pending.set(requestId, { kind: 'lag', resolve, reject });
+    });
+  }
+
+  /** Stops the worker for good (page teardown). */
+  terminate(): void {
+    this.rejectAll(new EngineRequestError('worker-lost', 'The engine was shut down.'));
+    this.worker?.terminate();
+    this.worker = null;
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+
+  private emit(event: EngineEvent) {
+    for (const listener of this.listeners) listener(event);
+  }
+
+  private post(message: ToWorker) {
+    this.worker?.postMessage(message);
+  }
+
+  private send(build: (requestId: number) => ToWorker): number {
+    const requestId = this.nextRequestId++;
+    if (this.gaveUp) {
+      // Reject asynchronously, after the caller has registered the pending entry.
+      queueMicrotask(() => this.settleWithError(requestId, new EngineRequestError('worker-lost', 'The engine stopped working; reload the page to try again.')));
+    } else {
+      this.post(build(requestId));
+    }
+    return requestId;
+  }
+
+  private supersede(requestId: number | null) {
+    if (requestId === null) return;
+    const entry = this.pending.get(requestId);
+    if (!entry) return;
+    this.pending.delete(requestId);
+    this.post({ type: 'cancel', requestId });
+    entry.reject(new EngineRequestError('cancelled', 'Superseded by a newer request.'));
+  }
+
+  private settleWithError(requestId: number, error: Error) {
+    const entry = this.pending.get(requestId);
+    if (!entry) return;
+    this.pending.delete(requestId);
+    entry.reject(error);
+  }
+
+  private spawn() {
+    const worker = this.createWorker();
+    this.worker = worker;
+    worker.onmessage = (event) => {
+      if (this.worker === worker) this.handle(event.data);
+    };
+    worker.onerror = (event) => {
+      event.preventDefault?.();
+      if (this.worker === worker) this.restart(event.message || 'the engine worker crashed');
+    };
+    worker.onmessageerror = () => {
+      if (this.worker === worker) this.restart('a message from the engine could not be read');
+    };
+    worker.postMessage({ type: 'init', backend: this.backend });
+  }
+
+  private restart(reason: string) {
+    this.worker?.terminate();
+    this.worker = null;
+    const now = this.now();
+    this.restartTimes = this.restartTimes.filter((t) => now - t < this.restartWindowMs);
+    this.restartTimes.push(now);
+    if (this.restartTimes.length > this.maxRestarts) {
+      this.gaveUp = true;
+      this.rejectAll(new EngineRequestError('worker-lost', `The engine keeps crashing (${reason}); reload the page to try again.`));
+      this.emit({ type: 'gaveUp', reason });
+      return;
+    }
+    this.emit({ type: 'restarting', reason, attempt: this.restartTimes.length });
+
+    // Generation results are not replayed: the caller re-runs them after 'restarted' with fresh settings.
+    // Callers still waiting on the newest pack load / feature extraction are re-attached to the replays below.
+    const interrupted = [...this.pending.values()];
+    this.pending.clear();
+    let waitingPack: Extract<Pending, { kind: 'loadPack' }> | undefined;
+    let waitingExtract: Extract<Pending, { kind: 'extract' }> | undefined;
+    for (const entry of interrupted) {
+      if (entry.kind === 'loadPack' && entry.packUrl === this.lastPackUrl && !waitingPack) waitingPack = entry;
+      else if (entry.kind === 'extract' && entry.featuresId === this.lastFeatures?.featuresId) waitingExtract = entry;
+      else entry.reject(new EngineRequestError('restarted', 'The engine restarted.'));
+    }
+    this.currentGenerate = null;
+    this.currentLag = null;
+
+    this.spawn();
+    const replays: Promise<unknown>[] = [];
+    if (this.lastPackUrl) {
+      const packUrl = this.lastPackUrl;
+      replays.push(
+        new Promise((resolve, reject) => {
+          const requestId = this.send((id) => ({ type: 'loadPack', requestId: id, packUrl }));
+          this.pending.set(requestId, {
+            kind: 'loadPack',
+            packUrl,
+            onProgress: waitingPack?.onProgress,
+            resolve: (v) => (waitingPack?.resolve(v), resolve(v)),
+            reject: (e) => (waitingPack?.reject(e), reject(e)),
+          });
+        }),
+      );
+    }
+    if (this.lastFeatures) {
+      const { featuresId, image } = this.lastFeatures;
+      replays.push(
+        new Promise((resolve, reject) => {
+          const requestId = this.send((id) => ({ type: 'extract', requestId: id, featuresId, image }));
+          this.pending.set(requestId, {
+            kind: 'extract',
+            featuresId,
+            image,
+            resolve: (v) => (waitingExtract?.resolve(v), resolve(v)),
+            reject: (e) => (waitingExtract?.reject(e), reject(e)),
+          });
+        }),
+      );
+    }
+    Promise.all(replays).then(
+      () => this.emit({ type: 'restarted' }),
+      () => {
+        /* the failing request already reported through its own promise / the error event */
+      },
+    );
+  }
+
+  private rejectAll(error: Error) {
+    const entries = [...this.pending.values()];
+    this.pending.clear();
+    for (const entry of entries) entry.reject(error);
+  }
+
+  private handle(message: FromWorker) {
+    switch (message.type) {
+      case 'ready':
+        this.emit({ type: 'ready', backend: message.backend, detail: message.detail, fellBackFrom: message.fellBackFrom, reason: message.reason });
+        return;
+      case 'backendChanged':
+        this.emit({ type: 'backendChanged', backend: message.backend, reason: message.reason });
+        return;
+      case 'progress': {
+        const entry = this.pending.get(message.requestId);
+        if (entry?.kind === 'loadPack') entry.onProgress?.({ stage: message.stage, loaded: message.loaded, total: message.total });
+        return;
+      }
+      case 'packLoaded': {
+        const entry = this.take(message.requestId, 'loadPack');
+        entry?.resolve({ pack: message.pack, fromCache: message.fromCache });
+        return;
+      }
+      case 'extracted': {
+        const entry = this.take(message.requestId, 'extract');
+        entry?.resolve({ featuresId: message.featuresId, probabilities: message.probabilities });
+        return;
+      }
+      case 'row': {
+        // Rows of a superseded request find no pending entry and are dropped here.
+        const entry = this.pending.get(message.requestId);
+        if (entry?.kind === 'generate') entry.onRow(message.level, message.images);
+        return;
+      }
+      case 'generated': {
+        const entry = this.take(message.requestId, 'generate');
+        if (entry && this.currentGenerate === message.requestId) this.currentGenerate = null;
+        entry?.resolve({ ms: message.ms });
+        return;
+      }
+      case 'lagResult': {
+        const entry = this.take(message.requestId, 'lag');
+        if (entry && this.currentLag === message.requestId) this.currentLag = null;
+        entry?.resolve({ lr: message.lr, candidates: message.candidates, stdMap: message.stdMap, maxStd: message.maxStd, ms: message.ms });
+        return;
+      }
+      case 'memory':
+        return;
+      case 'error': {
+        const error = new EngineRequestError(message.code, message.message, message.file);
+        if (message.requestId !== undefined && this.pending.has(message.requestId)) {
+          this.settleWithError(message.requestId, error);
+        } else if (message.code !== 'cancelled') {
+          this.emit({ type: 'error', code: message.code, message: message.message, file: message.file });
+        }
+        return;
+      }
+    }
+  }
+
+  private take<K extends Pending['kind']>(requestId: number, kind: K): Extract<Pending, { kind: K }> | undefined {
+    const entry = this.pending.get(requestId);
+    if (!entry || entry.kind !== kind) return undefined;
+    this.pending.delete(requestId);
+    return entry as Extract<Pending, { kind: K }>;
+  }
+}
