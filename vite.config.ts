@@ -1,6 +1,8 @@
 /// <reference types="vitest/config" />
-import { defineConfig, type Plugin } from 'vite';
+import { defineConfig, type Connect, type Plugin } from 'vite';
 import react from '@vitejs/plugin-react';
+import { cpSync, createReadStream, existsSync, statSync } from 'node:fs';
+import { extname, resolve, sep } from 'node:path';
 
 // vitest 5's reporter calls Map.groupBy (Node >= 21); this keeps failure reports readable on Node 20.
 const mapWithGroupBy = Map as unknown as { groupBy?: unknown };
@@ -42,6 +44,50 @@ const cspInBuild: Plugin = {
   ],
 };
 
+// Packs live in the top-level models/ folder and are served at <base>/models/: by a middleware in dev and preview
+// (a missing file is a real 404, never the SPA's index.html) and copied into the build. In dev only,
+// models/tiny falls back to the test pack tests/fixtures/tiny, which is never copied into a build.
+function servePacksFrom(roots: (relativePath: string) => string[]): Connect.NextHandleFunction {
+  const types: Record<string, string> = { '.json': 'application/json', '.bin': 'application/octet-stream', '.png': 'image/png' };
+  return (req, res, next) => {
+    const match = /^\/(?:.*\/)?models\/([^?#]*)/.exec(req.url ?? '');
+    if (!match || (req.method !== 'GET' && req.method !== 'HEAD')) return next();
+    const relativePath = decodeURIComponent(match[1]);
+    for (const root of roots(relativePath)) {
+      const file = resolve(root, relativePath);
+      if (!file.startsWith(resolve(root) + sep) || !existsSync(file) || !statSync(file).isFile()) continue;
+      res.setHeader('Content-Type', types[extname(file)] ?? 'application/octet-stream');
+      res.setHeader('Content-Length', String(statSync(file).size));
+      res.setHeader('Cache-Control', 'no-cache');
+      if (req.method === 'HEAD') return void res.end();
+      return void createReadStream(file).pipe(res);
+    }
+    res.statusCode = 404;
+    res.end(`Not found: models/${relativePath}`);
+  };
+}
+
+let projectRoot = process.cwd();
+const modelPacks: Plugin = {
+  name: 'pyramid-playground:model-packs',
+  configResolved(config) {
+    projectRoot = config.root;
+  },
+  configureServer(server) {
+    const models = resolve(server.config.root, 'models');
+    const tiny = resolve(server.config.root, 'tests/fixtures');
+    server.middlewares.use(servePacksFrom((path) => (path.startsWith('tiny/') ? [models, tiny] : [models])));
+  },
+  configurePreviewServer(server) {
+    const built = resolve(server.config.root, server.config.build.outDir, 'models');
+    server.middlewares.use(servePacksFrom(() => [built]));
+  },
+  writeBundle(options) {
+    const models = resolve(projectRoot, 'models');
+    if (existsSync(models) && options.dir) cpSync(models, resolve(options.dir, 'models'), { recursive: true });
+  },
+};
+
 // Cross-origin isolation lets the WASM backend use threads (SharedArrayBuffer).
 const isolationHeaders = {
   'Cross-Origin-Opener-Policy': 'same-origin',
@@ -51,7 +97,7 @@ const isolationHeaders = {
 export default defineConfig({
   // Relative base: the built site works from any static host and any sub-path.
   base: './',
-  plugins: [react(), cspInBuild],
+  plugins: [react(), cspInBuild, modelPacks],
   // models/ is served as static files next to the app (packs are fetched, never bundled).
   publicDir: 'public',
   server: { headers: isolationHeaders },

@@ -382,3 +382,8 @@ export class EngineClient implements EngineApi {
     return entry as Extract<Pending, { kind: K }>;
   }
 }
+
+/** The real engine worker (a module worker that Vite bundles); only the browser entry calls this. */
+export function createEngineWorker(): WorkerLike {
+  return new Worker(new URL('../engine/worker.ts', import.meta.url), { type: 'module' }) as WorkerLike;
+}

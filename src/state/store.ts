@@ -420,8 +420,9 @@ export function createPlaygroundStore(env: PlaygroundEnv): PlaygroundStore {
     const onEngineEvent = (event: EngineEvent) => {
       switch (event.type) {
         case 'ready':
-          set({ backend: { ...get().backend, active: event.backend, detail: event.detail } });
-          if (event.fellBackFrom) {
+          set({ backend: { ...get().backend, active: event.backend, detail: event.reason && event.fellBackFrom ? `${event.detail} (not ${event.fellBackFrom}: ${event.reason})` : event.detail } });
+          // Automatic choice falling back is expected; a forced backend that could not start is worth a note.
+          if (event.fellBackFrom && get().backend.requested !== 'auto') {
             pushNotice('warnings', 'backend', `${event.fellBackFrom} is not available here${event.reason ? ` (${event.reason})` : ''}; running on ${event.backend}.`);
           }
           return;

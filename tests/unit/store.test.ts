@@ -449,8 +449,11 @@ describe('links', () => {
 describe('engine events', () => {
   it('shows the backend, fallbacks and a lost GPU', async () => {
     const { get, engine } = await readyStore();
+    engine.listener!({ type: 'ready', backend: 'wasm', detail: 'WASM SIMD', fellBackFrom: 'webgpu', reason: 'software adapter' });
+    expect(get().backend).toMatchObject({ active: 'wasm', detail: 'WASM SIMD (not webgpu: software adapter)' });
+    expect(get().warnings).toEqual([]); // automatic choice: falling back is normal
+    get().backend.requested = 'webgpu';
     engine.listener!({ type: 'ready', backend: 'wasm', detail: 'WASM SIMD', fellBackFrom: 'webgpu', reason: 'no adapter' });
-    expect(get().backend).toMatchObject({ active: 'wasm', detail: 'WASM SIMD' });
     expect(get().warnings.at(-1)!.message).toBe('webgpu is not available here (no adapter); running on wasm.');
     engine.listener!({ type: 'error', code: 'device-lost', message: 'context lost' });
     engine.listener!({ type: 'backendChanged', backend: 'cpu', reason: 'WebGL context lost' });

@@ -1,0 +1,42 @@
+import { ControlsPanel } from './components/ControlsPanel';
+import { ErrorBoundary } from './components/ErrorBoundary';
+import { Header } from './components/Header';
+import { InputPane } from './components/InputPane';
+import { NoticeBanner } from './components/NoticeBanner';
+import { ResultsPane } from './components/ResultsPane';
+import { SharePanel } from './components/SharePanel';
+import { useHashSync, useKeyboardShortcuts, usePasteImages } from './hooks';
+import { usePlaygroundStore } from './storeContext';
+
+export function App() {
+  const store = usePlaygroundStore();
+  useKeyboardShortcuts(store);
+  usePasteImages(store);
+  const shareUrl = useHashSync(store);
+  return (
+    <div className="app">
+      <Header />
+      <NoticeBanner />
+      <main className="layout">
+        <ErrorBoundary name="input pane">
+          <InputPane />
+        </ErrorBoundary>
+        <ErrorBoundary name="results pane">
+          <ResultsPane />
+        </ErrorBoundary>
+        <ErrorBoundary name="controls">
+          <ControlsPanel />
+        </ErrorBoundary>
+        <ErrorBoundary name="share panel">
+          <SharePanel shareUrl={shareUrl} />
+        </ErrorBoundary>
+      </main>
+      <footer className="app-footer">
+        <p>
+          Semantic Pyramid (Shocher et al., 2020) and LAG (Berthelot et al., 2020), re-implemented and run client-side with TensorFlow.js. Keys: R re-roll, 1–7
+          level, C compare.
+        </p>
+      </footer>
+    </div>
+  );
+}

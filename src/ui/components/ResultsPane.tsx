@@ -1,0 +1,168 @@
+import { useMemo } from 'react';
+import type { RgbaImage } from '../../engine/protocol';
+import { DEFAULT_LEVELS, levelLabel } from '../../state/levels';
+import type { GridResult, LagView as LagViewState, PlaygroundState } from '../../state/store';
+import { downloadPng } from '../imageIO';
+import { composeSheet, upscaleNearest } from '../pixels';
+import { usePlayground, usePlaygroundStore } from '../storeContext';
+import { PendingCell, RgbaCanvas } from './RgbaCanvas';
+
+function GridRow({ level, label, source, images, samples }: { level: number; label: string; source: RgbaImage; images: RgbaImage[] | undefined; samples: number }) {
+  return (
+    <div className="grid-row" role="row" data-row-level={level}>
+      <div className="row-label" role="rowheader">
+        {label}
+      </div>
+      <div className="cells" role="cell">
+        <RgbaCanvas image={source} label="Source image" className="source-cell" />
+        {Array.from({ length: samples }, (_, index) =>
+          images?.[index] ? (
+            <RgbaCanvas key={index} image={images[index]} label={`${label}, sample ${index + 1}`} testId="sample" level={level} index={index} />
+          ) : (
+            <PendingCell key={index} label={`${label}, sample ${index + 1}, generating`} />
+          ),
+        )}
+      </div>
+    </div>
+  );
+}
+
+function GridStatus({ grid }: { grid: GridResult | null }) {
+  const sourceStatus = usePlayground((s) => s.sourceStatus);
+  let text = '';
+  if (sourceStatus === 'preparing' || sourceStatus === 'extracting') text = 'Analysing the image…';
+  else if (!grid) text = '';
+  else if (grid.status === 'running') text = `Generating… ${Object.keys(grid.rows).length} of ${grid.levels.length} rows`;
+  else if (grid.status === 'done') text = `Generated in ${Math.round(grid.ms ?? 0)} ms`;
+  else text = 'Generation failed.';
+  return (
+    <p className="grid-status" aria-live="polite" data-testid="grid-status">
+      {text}
+    </p>
+  );
+}
+
+function SemanticPyramidResults() {
+  const grid = usePlayground((s) => s.grid);
+  const source = usePlayground((s) => s.source);
+  const levels = usePlayground((s) => s.pack?.levels ?? DEFAULT_LEVELS);
+  const compare = usePlayground((s) => s.compare);
+  const level = usePlayground((s) => s.level);
+  if (!source) return <p className="empty">Open an image to start.</p>;
+  const samples = grid?.samples ?? 0;
+  const rowLevels = grid?.levels ?? [];
+  const label = (l: number) => levelLabel(levels[l] ?? DEFAULT_LEVELS[l]);
+  return (
+    <>
+      <GridStatus grid={grid} />
+      {compare ? (
+        <div className="sample-grid compare-grid" data-testid="compare-grid" role="table" aria-label="Samples for every pyramid level">
+          <div className="grid-header" role="row">
+            <span role="columnheader">Level</span>
+            <span role="columnheader">Source, then samples</span>
+          </div>
+          {rowLevels.map((l) => (
+            <GridRow key={l} level={l} label={label(l)} source={source.image} images={grid?.rows[l]} samples={samples} />
+          ))}
+        </div>
+      ) : (
+        <div className="sample-grid" data-testid="sample-grid" role="table" aria-label={`Samples for ${label(level)}`}>
+          {rowLevels.map((l) => (
+            <GridRow key={l} level={l} label={label(l)} source={source.image} images={grid?.rows[l]} samples={samples} />
+          ))}
+        </div>
+      )}
+    </>
+  );
+}
+
+function LagResults({ lag }: { lag: LagViewState | null }) {
+  const source = usePlayground((s) => s.source);
+  const scale = usePlayground((s) => s.pack?.lag.scale ?? 4);
+  const upscaled = useMemo(() => (lag?.result ? upscaleNearest(lag.result.lr, scale) : null), [lag?.result, scale]);
+  if (!source) return <p className="empty">Open an image to start.</p>;
+  const result = lag?.result;
+  return (
+    <>
+      <p className="grid-status" aria-live="polite" data-testid="grid-status">
+        {!lag ? '' : lag.status === 'running' ? 'Generating candidates…' : lag.status === 'done' ? `Generated in ${Math.round(result?.ms ?? 0)} ms` : 'LAG failed.'}
+      </p>
+      <div className="lag-view" data-testid="lag-view">
+        <div className="lag-inputs">
+          <figure>
+            {result ? <RgbaCanvas image={result.lr} label="Low-resolution input" testId="lag-lr" /> : <PendingCell label="Low-resolution input" />}
+            <figcaption>Input, {result ? `${result.lr.width}×${result.lr.height}` : '…'}</figcaption>
+          </figure>
+          <figure>
+            {upscaled ? <RgbaCanvas image={upscaled} label="Nearest-neighbour enlargement" /> : <PendingCell label="Nearest-neighbour enlargement" />}
+            <figcaption>Nearest-neighbour ×{scale}</figcaption>
+          </figure>
+          <figure>
+            {result ? <RgbaCanvas image={result.stdMap} label="Per-pixel spread across candidates" testId="lag-std" /> : <PendingCell label="Spread map" />}
+            <figcaption>Spread (std) across candidates{result ? `, max ${result.maxStd.toFixed(3)}` : ''}</figcaption>
+          </figure>
+        </div>
+        <h3>Candidates</h3>
+        <div className="cells lag-candidates">
+          {Array.from({ length: lag?.candidates ?? 0 }, (_, index) =>
+            result?.candidates[index] ? (
+              <RgbaCanvas key={index} image={result.candidates[index]} label={`Candidate ${index + 1}`} testId="sample" level="lag" index={index} />
+            ) : (
+              <PendingCell key={index} label={`Candidate ${index + 1}, generating`} />
+            ),
+          )}
+        </div>
+      </div>
+    </>
+  );
+}
+
+/** The rows of the current view as they appear in the downloaded PNG; null when there is nothing to save. */
+export function sheetRows(s: PlaygroundState): (RgbaImage | null)[][] | null {
+  if (!s.source) return null;
+  if (s.mode === 'lag') {
+    const result = s.lag?.result;
+    if (!result) return null;
+    return [[upscaleNearest(result.lr, s.pack?.lag.scale ?? 4), ...result.candidates, result.stdMap]];
+  }
+  const grid = s.grid;
+  if (!grid || Object.keys(grid.rows).length === 0) return null;
+  const source = s.source.image;
+  return grid.levels.map((l) => [source, ...Array.from({ length: grid.samples }, (_, i) => grid.rows[l]?.[i] ?? null)]);
+}
+
+function DownloadButton() {
+  const store = usePlaygroundStore();
+  const available = usePlayground((s) => sheetRows(s) !== null);
+  const reportError = usePlayground((s) => s.reportError);
+  const save = () => {
+    const s = store.getState();
+    const rows = sheetRows(s);
+    if (!rows) return;
+    const cellSize = Math.max(...rows.flat().map((image) => image?.width ?? 1));
+    const sheet = composeSheet(rows, { scale: Math.max(1, Math.floor(128 / cellSize)), gap: 4 });
+    const view = s.mode === 'lag' ? 'lag' : s.compare ? 'compare' : `level${s.level}`;
+    downloadPng(sheet, `pyramid-${s.pack?.id ?? 'pack'}-${view}-seed${s.seed}.png`).catch((error) =>
+      reportError('input', `The grid could not be saved: ${error instanceof Error ? error.message : String(error)}`),
+    );
+  };
+  return (
+    <button type="button" data-testid="download-grid" disabled={!available} onClick={save}>
+      Download grid
+    </button>
+  );
+}
+
+export function ResultsPane() {
+  const mode = usePlayground((s) => s.mode);
+  const lag = usePlayground((s) => s.lag);
+  return (
+    <section className="pane results-pane" aria-labelledby="results-heading">
+      <div className="pane-title-row">
+        <h2 id="results-heading">{mode === 'lag' ? 'LAG candidates' : 'Samples'}</h2>
+        <DownloadButton />
+      </div>
+      {mode === 'lag' ? <LagResults lag={lag} /> : <SemanticPyramidResults />}
+    </section>
+  );
+}

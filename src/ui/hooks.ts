@@ -1,0 +1,77 @@
+import { useEffect, useMemo, useRef } from 'react';
+import { decodePermalink } from '../share/permalink';
+import type { PlaygroundStore } from '../state/store';
+import { hashForState, shareUrlFor } from './shareUrl';
+import { shortcutFor, isTypingTarget } from './shortcuts';
+import { usePlayground } from './storeContext';
+
+/** R re-rolls, 1-7 pick a level, C toggles compare — not while typing in a field. */
+export function useKeyboardShortcuts(store: PlaygroundStore) {
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent) => {
+      const action = shortcutFor({ ...event, key: event.key, target: event.target as HTMLElement | null });
+      if (!action) return;
+      const state = store.getState();
+      if (action.type === 'reroll') state.rerollSeed();
+      else if (action.type === 'toggleCompare') state.toggleCompare();
+      else state.setLevel(action.level);
+      event.preventDefault();
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [store]);
+}
+
+/** Pasting an image anywhere (outside text fields) opens it; pasting text explains what is expected. */
+export function usePasteImages(store: PlaygroundStore) {
+  useEffect(() => {
+    const onPaste = (event: ClipboardEvent) => {
+      if (isTypingTarget(event.target as HTMLElement | null)) return;
+      const items = Array.from(event.clipboardData?.items ?? []);
+      const imageItem = items.find((item) => item.kind === 'file' && item.type.startsWith('image/'));
+      const file = imageItem?.getAsFile();
+      event.preventDefault();
+      if (file) {
+        void store.getState().openImageBlob(file, file.name || 'pasted image');
+      } else if (items.some((item) => item.kind === 'string')) {
+        store.getState().reportError('input', 'The clipboard holds text, not an image. Copy an image (for example with "Copy image" in a browser) and paste again.');
+      } else {
+        store.getState().reportError('input', 'The clipboard holds nothing this app can open. Copy an image and paste again.');
+      }
+    };
+    window.addEventListener('paste', onPaste);
+    return () => window.removeEventListener('paste', onPaste);
+  }, [store]);
+}
+
+/**
+ * Keeps the URL hash equal to the current state (replaceState, no history spam) once startup has settled, and
+ * applies links pasted into the address bar. Returns the full share URL.
+ */
+export function useHashSync(store: PlaygroundStore): string | null {
+  const ready = usePlayground((s) => s.shareReady);
+  const hash = usePlayground((s) => (s.shareReady ? hashForState(s) : null));
+  const lastWritten = useRef<string | null>(null);
+
+  useEffect(() => {
+    if (!ready || hash === null) return;
+    if (window.location.hash.slice(1) !== hash) {
+      history.replaceState(history.state, '', `#${hash}`);
+    }
+    lastWritten.current = hash;
+  }, [ready, hash]);
+
+  useEffect(() => {
+    const onHashChange = () => {
+      const current = window.location.hash.slice(1);
+      if (current === lastWritten.current) return;
+      const result = decodePermalink(current);
+      if (result.ok) void store.getState().applyLink(result.state);
+      else store.getState().reportError('link', result.error.message);
+    };
+    window.addEventListener('hashchange', onHashChange);
+    return () => window.removeEventListener('hashchange', onHashChange);
+  }, [store]);
+
+  return useMemo(() => (hash === null ? null : shareUrlFor(window.location.href, hash)), [hash]);
+}

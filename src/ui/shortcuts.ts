@@ -1,0 +1,30 @@
+// Keyboard shortcuts: R re-rolls the seed, 1-7 pick a level, C toggles compare. Never while typing.
+
+export type ShortcutAction = { type: 'reroll' } | { type: 'level'; level: number } | { type: 'toggleCompare' };
+
+export interface KeyLike {
+  key: string;
+  ctrlKey: boolean;
+  metaKey: boolean;
+  altKey: boolean;
+  target: { tagName?: string; isContentEditable?: boolean; type?: string } | null;
+}
+
+const TEXT_INPUT_TYPES = new Set(['text', 'number', 'search', 'url', 'email', 'password', 'tel', '']);
+
+export function isTypingTarget(target: KeyLike['target']): boolean {
+  if (!target) return false;
+  if (target.isContentEditable) return true;
+  const tag = target.tagName?.toUpperCase();
+  if (tag === 'TEXTAREA' || tag === 'SELECT') return true;
+  return tag === 'INPUT' && TEXT_INPUT_TYPES.has((target.type ?? '').toLowerCase());
+}
+
+export function shortcutFor(event: KeyLike): ShortcutAction | null {
+  if (event.ctrlKey || event.metaKey || event.altKey || isTypingTarget(event.target)) return null;
+  const key = event.key.toLowerCase();
+  if (key === 'r') return { type: 'reroll' };
+  if (key === 'c') return { type: 'toggleCompare' };
+  if (/^[1-7]$/.test(key)) return { type: 'level', level: Number(key) - 1 };
+  return null;
+}
