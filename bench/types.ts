@@ -1,0 +1,92 @@
+// Messages between the bench page (bench.ts), its worker (bench.worker.ts) and the driver (scripts/bench.mjs).
+import type { BackendName, BackendRequest } from '../src/engine/protocol';
+
+export type MeasureName = 'spGrid' | 'compareGrid' | 'lag' | 'extract';
+
+export interface BenchConfig {
+  backend: BackendRequest;
+  /** cold: load and draw the first grid only; steady: then the repeated measures. */
+  phase: 'cold' | 'steady';
+  packUrl: string;
+  pageUrl: string;
+  measures: MeasureName[];
+  minRuns: number;
+  /** Per-measure override of minRuns (e.g. 1 for the compare grid on the slow software backends). */
+  minRunsFor: Partial<Record<MeasureName, number>>;
+  /** Measures timed without a warm-up run first (their first run is timed; recorded as warmupMs null). */
+  noWarmup: MeasureName[];
+  maxRuns: number;
+  /** Per measure, after its warm-up run. */
+  budgetMs: number;
+  /** Measures run once under tf.profile (peak memory, per-kernel time). */
+  profileMeasures: MeasureName[];
+  /** Compare-grid batch sizes (images per forward) to try besides the engine's default. */
+  batchSweep: number[];
+  batchSweepRuns: number;
+  batchPixels?: number;
+  noStore?: boolean;
+  /** Experiment: start WASM with this many threads (the engine itself runs it single-threaded). */
+  wasmThreads?: number;
+}
+
+export interface MeasureResult {
+  runs: number[];
+  warmupMs: number | null;
+}
+
+export interface ProfileResult {
+  peakBytes: number;
+  peakTensors: number;
+  newBytes: number;
+  newTensors: number;
+  kernelCount: number;
+  profiledWallMs: number;
+  byKernel: Record<string, { ms: number; count: number }>;
+  /** The same, by kernel and input shapes (input x filter for convs): which layers cost what. */
+  byShape: Record<string, { ms: number; count: number }>;
+}
+
+export interface Memory {
+  numBytes: number;
+  numTensors: number;
+}
+
+export type BenchEvent =
+  | { type: 'boot'; at: number }
+  | {
+      type: 'cold';
+      marks: Record<string, number>;
+      backend: BackendName;
+      detail: string;
+      fellBackFrom: BackendName | null;
+      fallbackReason: string | null;
+      fromCache: boolean;
+      packBytes: number;
+      simd: boolean | null;
+      threads: number | null;
+      workerCrossOriginIsolated: boolean;
+      memoryAfterLoad: Memory;
+    }
+  | { type: 'progress'; message: string }
+  | {
+      type: 'steady';
+      backend: BackendName;
+      results: Partial<Record<MeasureName, MeasureResult>>;
+      profiles: Partial<Record<MeasureName, ProfileResult>>;
+      /** Compare grid at other batch sizes: run times and tf.profile peak bytes (both engines' weights loaded). */
+      batching: Record<string, { runs: number[]; peakBytes: number }>;
+      finalMemory: Memory;
+    }
+  | { type: 'done' }
+  | { type: 'error'; message: string };
+
+/** What the page exposes as window.__bench for the driver. */
+export interface PageReport {
+  navigationStart: number;
+  pageScriptAt: number;
+  crossOriginIsolated: boolean;
+  userAgent: string;
+  hardwareConcurrency: number;
+  events: BenchEvent[];
+  finished: boolean;
+}
