@@ -452,13 +452,21 @@ describe('engine events', () => {
     engine.listener!({ type: 'ready', backend: 'wasm', detail: 'WASM SIMD', fellBackFrom: 'webgpu', reason: 'software adapter' });
     expect(get().backend).toMatchObject({ active: 'wasm', detail: 'WASM SIMD (not webgpu: software adapter)' });
     expect(get().warnings).toEqual([]); // automatic choice: falling back is normal
-    get().backend.requested = 'webgpu';
-    engine.listener!({ type: 'ready', backend: 'wasm', detail: 'WASM SIMD', fellBackFrom: 'webgpu', reason: 'no adapter' });
-    expect(get().warnings.at(-1)!.message).toBe('webgpu is not available here (no adapter); running on wasm.');
     engine.listener!({ type: 'error', code: 'device-lost', message: 'context lost' });
     engine.listener!({ type: 'backendChanged', backend: 'cpu', reason: 'WebGL context lost' });
     expect(get().errors.at(-1)!.message).toBe('The GPU was lost: context lost');
     expect(get().backend.active).toBe('cpu');
+  });
+
+  it('notes when a forced backend could not start', async () => {
+    const ctx = setup();
+    const started = ctx.get().startup({ backend: 'webgpu', link: null });
+    expect(ctx.engine.started).toEqual(['webgpu']);
+    ctx.engine.listener!({ type: 'ready', backend: 'wasm', detail: 'WASM SIMD', fellBackFrom: 'webgpu', reason: 'no adapter' });
+    expect(ctx.get().warnings.at(-1)!.message).toBe('webgpu is not available here (no adapter); running on wasm.');
+    await flush();
+    ctx.engine.answerExtract();
+    await started;
   });
 
   it('dismisses notices and does not repeat the same message', async () => {
