@@ -24,6 +24,8 @@ export interface PreparedSource {
   originalUrl: string | null;
   image: RgbaImage;
   png: Uint8Array;
+  /** Things worth a visible note (a tiny, elongated, animated or transparent image), shown as warnings. */
+  notes?: string[];
 }
 
 export interface PlaygroundEnv {
@@ -121,7 +123,8 @@ export interface PlaygroundState extends Settings {
   startup(options: { backend: BackendRequest; link: PermalinkState | null }): Promise<void>;
   applyLink(link: PermalinkState): Promise<void>;
   loadPack(id: string): Promise<void>;
-  openImageBlob(blob: Blob, name: string): Promise<void>;
+  /** `notes`: warnings about how the image was chosen (e.g. several files dropped), shown once it opens. */
+  openImageBlob(blob: Blob, name: string, notes?: string[]): Promise<void>;
   openSampleUrl(url: string, name: string): Promise<void>;
   setMode(mode: Mode): void;
   setLevel(level: number): void;
@@ -163,6 +166,13 @@ function errorCode(error: unknown): string | undefined {
   return typeof error === 'object' && error !== null && 'code' in error ? String((error as { code: unknown }).code) : undefined;
 }
 
+/** A pack failure that names the file at fault (the engine gives it as `file` when its message does not). */
+function describePackFailure(error: unknown): string {
+  const message = describe(error);
+  const file = typeof error === 'object' && error !== null && 'file' in error ? (error as { file?: unknown }).file : undefined;
+  return typeof file === 'string' && file && !message.includes(file) ? `${message} (in ${file})` : message;
+}
+
 /** The levels a Semantic Pyramid request covers: the chosen one, or all seven when comparing. */
 export function requestedLevels(state: Pick<Settings, 'compare' | 'level'>): number[] {
   return state.compare ? Array.from({ length: LEVEL_COUNT }, (_, i) => i) : [state.level];
@@ -197,7 +207,7 @@ export function createPlaygroundStore(env: PlaygroundEnv): PlaygroundStore {
   let sourceVersion = 0;
   let maskVersion = 0;
   let packLoadToken = 0;
-  let pendingBlob: { blob: Blob; name: string } | null = null;
+  let pendingBlob: { blob: Blob; name: string; notes: string[] } | null = null;
   let pendingLink: PermalinkState | null = null;
 
   const store = createStore<PlaygroundState>()((set, get) => {
@@ -297,6 +307,13 @@ export function createPlaygroundStore(env: PlaygroundEnv): PlaygroundStore {
       }
     };
 
+    const withNotes =
+      (make: (imageSize: number) => Promise<PreparedSource>, notes: string[]) =>
+      async (imageSize: number): Promise<PreparedSource> => {
+        const prepared = await make(imageSize);
+        return notes.length ? { ...prepared, notes: [...notes, ...(prepared.notes ?? [])] } : prepared;
+      };
+
     const prepare = async (make: (imageSize: number) => Promise<PreparedSource>, failureIntro: string) => {
       const pack = get().pack;
       if (!pack) return;
@@ -306,6 +323,7 @@ export function createPlaygroundStore(env: PlaygroundEnv): PlaygroundStore {
         const prepared = await make(pack.imageSize);
         if (version !== sourceVersion) return;
         clearNotices('input');
+        for (const note of prepared.notes ?? []) pushNotice('warnings', 'input', note);
         await useSource(prepared);
       } catch (error) {
         if (version !== sourceVersion) return;
@@ -372,11 +390,10 @@ export function createPlaygroundStore(env: PlaygroundEnv): PlaygroundStore {
         lag: null,
         mask: samePixels ? s.mask : null,
       });
-      clearNotices('pack');
       if (pendingBlob) {
-        const { blob, name } = pendingBlob;
+        const { blob, name, notes } = pendingBlob;
         pendingBlob = null;
-        await prepare((size) => env.prepareFromBlob(blob, size, name), `Could not open "${name}"`);
+        await prepare(withNotes((size) => env.prepareFromBlob(blob, size, name), notes), `Could not open "${name}"`);
       } else if (pendingLink) {
         const link = pendingLink;
         pendingLink = null;
@@ -395,7 +412,10 @@ export function createPlaygroundStore(env: PlaygroundEnv): PlaygroundStore {
     /** Tries the packs in order until one loads; a missing pack is skipped quietly, a broken one is reported. */
     const loadFirstAvailable = async (ids: string[]) => {
       const token = ++packLoadToken;
+      // Notes about earlier loads go; those about packs skipped on the way to this one stay visible.
+      clearNotices('pack');
       const failures: string[] = [];
+      const missing: string[] = [];
       for (const id of ids) {
         set({ packStatus: { phase: 'loading', packId: id, stage: 'manifest', loaded: 0, total: 0, message: '' } });
         try {
@@ -405,11 +425,15 @@ export function createPlaygroundStore(env: PlaygroundEnv): PlaygroundStore {
           });
           if (token !== packLoadToken) return;
           await onPackLoaded(pack);
+          // A pack the index lists but the server does not have is worth a note (a link's unknown pack has its own).
+          for (const note of missing) pushNotice('warnings', 'pack', note);
           return;
         } catch (error) {
           if (token !== packLoadToken) return;
-          failures.push(`${id}: ${describe(error)}`);
-          if (errorCode(error) !== 'pack-not-found') pushNotice('errors', 'pack', `The model pack "${id}" is broken: ${describe(error)}`);
+          const reason = describePackFailure(error);
+          failures.push(`${id}: ${reason}`);
+          if (errorCode(error) !== 'pack-not-found') pushNotice('errors', 'pack', `The model pack "${id}" is broken: ${reason}`);
+          else if (get().packIndex?.packs.some((p) => p.id === id)) missing.push(`The model pack "${id}" could not be found (${reason}); another pack is used.`);
         }
       }
       const message = ids.length ? `No model pack could be loaded (${failures.join('; ')}).` : 'No model pack is configured.';
@@ -507,14 +531,15 @@ export function createPlaygroundStore(env: PlaygroundEnv): PlaygroundStore {
         await loadFirstAvailable([id]);
       },
 
-      async openImageBlob(blob, name) {
+      async openImageBlob(blob, name, notes = []) {
         if (!get().pack) {
           // Kept until the pack (and so the model's image size) is known.
-          pendingBlob = { blob, name };
+          pendingBlob = { blob, name, notes };
           pushNotice('warnings', 'input', `"${name}" will open as soon as the model pack has loaded.`);
           return;
         }
-        await prepare((size) => env.prepareFromBlob(blob, size, name), `Could not open "${name}"`);
+        for (const note of notes) pushNotice('warnings', 'input', note);
+        await prepare(withNotes((size) => env.prepareFromBlob(blob, size, name), notes), `Could not open "${name}"`);
       },
 
       async openSampleUrl(url, name) {

@@ -66,8 +66,10 @@ export function useHashSync(store: PlaygroundStore): string | null {
       const current = window.location.hash.slice(1);
       if (current === lastWritten.current) return;
       const result = decodePermalink(current);
-      if (result.ok) void store.getState().applyLink(result.state);
-      else store.getState().reportError('link', result.error.message);
+      if (result.ok) return void store.getState().applyLink(result.state);
+      store.getState().reportError('link', result.error.message);
+      // The refused link leaves the address: the bar (and a reload) keeps showing what actually runs.
+      if (lastWritten.current !== null) history.replaceState(history.state, '', `#${lastWritten.current}`);
     };
     window.addEventListener('hashchange', onHashChange);
     return () => window.removeEventListener('hashchange', onHashChange);

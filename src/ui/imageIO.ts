@@ -2,6 +2,7 @@
 // encoding for permalinks. Everything here needs a canvas; the pure parts live in pixels.ts and src/share/.
 import type { RgbaImage } from '../engine/protocol';
 import type { PreparedSource } from '../state/store';
+import { inputNotes, sizeProblem, sniffImage, undecodableMessage, type SniffResult } from './imageSniff';
 import { centreCropSquare } from './pixels';
 
 /** Files above this are refused before decoding (a phone photo is ~5-15 MB). */
@@ -22,7 +23,7 @@ function context2d(canvas: HTMLCanvasElement): CanvasRenderingContext2D {
   return context;
 }
 
-async function decodeWithImgElement(blob: Blob): Promise<Decoded> {
+async function decodeWithImgElement(blob: Blob, failure: string): Promise<Decoded> {
   const url = URL.createObjectURL(blob);
   const element = new Image();
   element.decoding = 'async';
@@ -31,30 +32,54 @@ async function decodeWithImgElement(blob: Blob): Promise<Decoded> {
     await element.decode();
   } catch {
     URL.revokeObjectURL(url);
-    throw new Error('it is not an image this browser can read');
+    throw new Error(failure);
   }
   return { source: element, width: element.naturalWidth, height: element.naturalHeight, release: () => URL.revokeObjectURL(url) };
 }
 
-/** createImageBitmap where it works, <img> otherwise (some formats, older browsers). */
-async function decodeBlob(blob: Blob, exact = false): Promise<Decoded> {
+async function readBytes(blob: Blob): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await blob.arrayBuffer());
+  } catch {
+    // A dropped folder, a file deleted or moved since it was chosen, a permission problem.
+    throw new Error('it could not be read (is it a folder, or was the file moved?)');
+  }
+}
+
+/**
+ * Checks the bytes first (format, damage, size from the header: see imageSniff.ts), then decodes with
+ * createImageBitmap where it works and <img> otherwise (some formats, older browsers). SVG never reaches a decoder.
+ */
+async function decodeBlob(blob: Blob, exact = false): Promise<Decoded & { sniffed: SniffResult }> {
   if (blob.size === 0) throw new Error('the file is empty');
   if (blob.size > MAX_FILE_BYTES) throw new Error(`the file is ${Math.round(blob.size / 1048576)} MB; the limit is ${MAX_FILE_BYTES / 1048576} MB`);
-  if (blob.type && !blob.type.startsWith('image/')) throw new Error(`it is a ${blob.type} file, not an image`);
+  const sniffed = sniffImage(await readBytes(blob));
+  if (sniffed.problem) throw new Error(sniffed.problem);
+  // The decoder is told the real type (a renamed file's MIME type lies).
+  const typed = new Blob([blob], { type: sniffed.format === 'unknown' ? blob.type : `image/${sniffed.format}` });
+  const failure = undecodableMessage(sniffed.format);
+  let decoded: Decoded | null = null;
   if (typeof createImageBitmap === 'function') {
     try {
       const options: ImageBitmapOptions = exact ? { premultiplyAlpha: 'none', colorSpaceConversion: 'none' } : { imageOrientation: 'from-image' };
-      const bitmap = await createImageBitmap(blob, options);
-      return { source: bitmap, width: bitmap.width, height: bitmap.height, release: () => bitmap.close() };
+      const bitmap = await createImageBitmap(typed, options);
+      decoded = { source: bitmap, width: bitmap.width, height: bitmap.height, release: () => bitmap.close() };
     } catch {
       // fall through to <img>
     }
   }
-  return decodeWithImgElement(blob);
+  decoded ??= await decodeWithImgElement(typed, failure);
+  // Formats whose header is not read above are checked once decoded.
+  const tooLarge = sizeProblem(decoded.width, decoded.height);
+  if (tooLarge) {
+    decoded.release();
+    throw new Error(tooLarge);
+  }
+  return { ...decoded, sniffed };
 }
 
 /** Centre-crops to a square and resizes to size x size; halves step by step so large photos stay smooth. */
-function drawAtModelSize(decoded: Decoded, size: number): RgbaImage {
+function drawAtModelSize(decoded: Decoded, size: number): { image: RgbaImage; transparent: boolean } {
   const crop = centreCropSquare(decoded.width, decoded.height);
   let current: CanvasImageSource = decoded.source;
   let region = { x: crop.x, y: crop.y, side: crop.side };
@@ -67,15 +92,21 @@ function drawAtModelSize(decoded: Decoded, size: number): RgbaImage {
     current = step;
     region = { x: 0, y: 0, side: half };
   }
+  const resized = canvasOfSize(size, size);
+  const resizedContext = context2d(resized);
+  resizedContext.imageSmoothingQuality = 'high';
+  resizedContext.drawImage(current, region.x, region.y, region.side, region.side, 0, 0, size, size);
+  const alpha = resizedContext.getImageData(0, 0, size, size).data;
+  let transparent = false;
+  for (let i = 3; i < alpha.length && !transparent; i += 4) transparent = alpha[i] < 255;
+  // Transparent areas become white (the defined background): the models see opaque RGB.
   const canvas = canvasOfSize(size, size);
   const context = context2d(canvas);
-  // Transparent areas become white: the models see opaque RGB.
   context.fillStyle = '#fff';
   context.fillRect(0, 0, size, size);
-  context.imageSmoothingQuality = 'high';
-  context.drawImage(current, region.x, region.y, region.side, region.side, 0, 0, size, size);
+  context.drawImage(resized, 0, 0);
   const { data } = context.getImageData(0, 0, size, size);
-  return { width: size, height: size, data };
+  return { image: { width: size, height: size, data }, transparent };
 }
 
 export async function rgbaToPng(image: RgbaImage): Promise<Uint8Array> {
@@ -103,9 +134,10 @@ export async function pngToRgba(png: Uint8Array): Promise<RgbaImage> {
 export async function prepareFromBlob(blob: Blob, size: number, name: string, originalUrl?: string): Promise<PreparedSource> {
   const decoded = await decodeBlob(blob);
   try {
-    const image = drawAtModelSize(decoded, size);
+    const { image, transparent } = drawAtModelSize(decoded, size);
     const png = await rgbaToPng(image);
-    return { name, originalUrl: originalUrl ?? URL.createObjectURL(blob), image, png };
+    const notes = inputNotes(name, decoded.width, decoded.height, size, { animated: decoded.sniffed.animated, transparent });
+    return { name, originalUrl: originalUrl ?? URL.createObjectURL(blob), image, png, ...(notes.length ? { notes } : {}) };
   } finally {
     decoded.release();
   }

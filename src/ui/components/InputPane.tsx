@@ -1,4 +1,5 @@
 import { useState, type DragEvent } from 'react';
+import { decideDrop, type DroppedEntry } from '../dropFiles';
 import { usePlayground } from '../storeContext';
 import { MaskPainter } from './MaskPainter';
 import { RgbaCanvas } from './RgbaCanvas';
@@ -20,10 +21,17 @@ function DropZone() {
   const onDrop = (event: DragEvent) => {
     event.preventDefault();
     setDragging(false);
-    const file = event.dataTransfer.files[0];
-    if (file) return void openImageBlob(file, file.name);
-    const text = event.dataTransfer.getData('text/plain');
-    reportError('input', text ? 'That was text, not an image file. Drop an image file (PNG, JPEG, WebP…).' : 'Nothing usable was dropped. Drop an image file.');
+    const transfer = event.dataTransfer;
+    const files = Array.from(transfer.files);
+    const fileItems = Array.from(transfer.items ?? []).filter((item) => item.kind === 'file');
+    const entries: DroppedEntry[] = files.map((file, index) => {
+      const entry = fileItems[index]?.webkitGetAsEntry?.() ?? null;
+      return { name: file.name, type: file.type, isDirectory: entry?.isDirectory === true };
+    });
+    const decision = decideDrop(entries, transfer.getData('text/plain') !== '');
+    if (decision.kind === 'error') return reportError('input', decision.message);
+    const file = files[decision.index];
+    void openImageBlob(file, file.name, decision.warning ? [decision.warning] : []);
   };
 
   return (
