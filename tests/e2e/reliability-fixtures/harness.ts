@@ -1,0 +1,151 @@
+// Browser side of the reliability suite (tests/e2e/reliability.*.e2e.test.ts): Chromium launched with exactly the
+// flags of issue #6 (no WebGPU flag), one instrumented context per group of cases, and small waits on what the
+// page shows. Uses the e2e engineer's helpers (tests/e2e/helpers) without changing them.
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { expect } from 'vitest';
+import { decodeBase64Url } from '../../../src/share/base64url';
+import { CHROMIUM, appUrl, bannerText, describePage, readSamples, shareUrl, waitForGrid, waitForPackReady, type AppPage } from '../helpers/app';
+import { fingerprint, type SampleImage } from '../helpers/pixels';
+import { decodePng } from './files';
+
+export const RELIABILITY_ARGS = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+
+export function launchReliabilityBrowser(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM, args: RELIABILITY_ARGS, headless: true });
+}
+
+/**
+ * Runs in every page before the app: keeps the engine workers (window.__rel.workers) and the types of the messages
+ * posted to them, and records Content-Security-Policy violations. Injected by the test (CDP), so the page's CSP
+ * does not apply to this script itself.
+ */
+function instrument() {
+  const w = window as unknown as { __rel: { workers: Worker[]; posted: string[]; violations: string[] } };
+  w.__rel = { workers: [], posted: [], violations: [] };
+  document.addEventListener('securitypolicyviolation', (e) => w.__rel.violations.push(`${e.violatedDirective} ${e.blockedURI}`));
+  const Native = window.Worker;
+  class Recorded extends Native {
+    constructor(url: string | URL, options?: WorkerOptions) {
+      super(url, options);
+      w.__rel.workers.push(this);
+    }
+    postMessage(message: unknown, transfer?: unknown) {
+      w.__rel.posted.push(String((message as { type?: unknown } | null)?.type));
+      return super.postMessage(message, transfer as Transferable[]);
+    }
+  }
+  window.Worker = Recorded as typeof Worker;
+}
+
+export interface RelContext {
+  context: BrowserContext;
+  /** Every URL the context requested (page, worker, fetches). */
+  requests: string[];
+  open(baseUrl: string, options?: { hash?: string; backend?: 'wasm' | 'webgpu' | 'webgl' | 'cpu' }): Promise<AppPage>;
+  close(): Promise<void>;
+}
+
+export async function newRelContext(browser: Browser): Promise<RelContext> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
+  await context.addInitScript(instrument);
+  const requests: string[] = [];
+  context.on('request', (request) => requests.push(request.url()));
+  return {
+    context,
+    requests,
+    async open(baseUrl, options = {}) {
+      const page = await context.newPage();
+      const pageErrors: string[] = [];
+      const consoleErrors: string[] = [];
+      page.on('pageerror', (error) => pageErrors.push(error.message.split('\n')[0]));
+      page.on('console', (message) => {
+        if (message.type() === 'error') consoleErrors.push(message.text().split('\n')[0]);
+      });
+      await page.goto(appUrl(baseUrl, { backend: options.backend ?? 'wasm', hash: options.hash }), { waitUntil: 'load', timeout: 60_000 });
+      return { page, context, pageErrors, consoleErrors, close: () => page.close() };
+    },
+    close: () => context.close(),
+  };
+}
+
+/** The banner's messages as "Error: …" / "Note: …" lines joined by " | " ('' when there is no banner). */
+export async function bannerMessages(page: Page): Promise<string> {
+  return page.evaluate(() =>
+    Array.from(document.querySelectorAll('[data-testid="error-banner"] li'))
+      .map((li) => `${li.querySelector('.notice-kind')?.textContent ?? ''}: ${li.querySelector('.notice-text')?.textContent ?? ''}`)
+      .join(' | '),
+  );
+}
+
+/** Waits until the banner's text matches (errors and notes alike); returns its messages. */
+export async function expectBanner(app: AppPage, pattern: RegExp, timeout = 20_000): Promise<string> {
+  const deadline = Date.now() + timeout;
+  let text = '';
+  while (Date.now() < deadline) {
+    text = await bannerText(app.page);
+    if (pattern.test(text)) return bannerMessages(app.page);
+    await app.page.waitForTimeout(100);
+  }
+  throw new Error(`banner never matched ${pattern}: banner=${JSON.stringify(text)} ${await describePage(app.page)} pageErrors=${JSON.stringify(app.pageErrors)}`);
+}
+
+/** Dismisses every message in the banner (so the next case starts from a clean one). */
+export async function clearBanner(page: Page): Promise<void> {
+  for (let i = 0; i < 20; i++) {
+    const button = page.locator('[data-testid="error-banner"] button.dismiss').first();
+    if ((await button.count()) === 0) return;
+    await button.click();
+  }
+}
+
+export async function currentGrid(app: AppPage, container = 'sample-grid'): Promise<SampleImage[]> {
+  return readSamples(app.page, container);
+}
+
+/** The model-size input image the app is using, read back from the permalink it shows (img=…). */
+export async function modelInputFromLink(page: Page): Promise<{ width: number; height: number; data: Uint8Array } | null> {
+  const url = await shareUrl(page);
+  const hash = url.split('#')[1] ?? '';
+  const img = hash.split('&').find((part) => part.startsWith('img='));
+  if (!img) return null;
+  const bytes = decodeBase64Url(img.slice(4));
+  if (typeof bytes === 'string') throw new Error(`share link image is not base64url (${bytes})`);
+  return decodePng(bytes);
+}
+
+/** Waits until the permalink's image differs from `previous` (the app has switched to a new input). */
+export async function waitForNewModelInput(page: Page, previous: string | null, timeout = 20_000): Promise<{ width: number; height: number; data: Uint8Array }> {
+  const deadline = Date.now() + timeout;
+  while (Date.now() < deadline) {
+    const url = await shareUrl(page);
+    const img = (url.split('#')[1] ?? '').split('&').find((part) => part.startsWith('img=')) ?? null;
+    if (img && img !== previous) return (await modelInputFromLink(page))!;
+    await page.waitForTimeout(100);
+  }
+  throw new Error(`the model input never changed: ${await describePage(page)}`);
+}
+
+export async function linkImageParam(page: Page): Promise<string | null> {
+  const url = await shareUrl(page);
+  return (url.split('#')[1] ?? '').split('&').find((part) => part.startsWith('img=')) ?? null;
+}
+
+/** Opens the app on wasm and waits for the first grid. */
+export async function openReady(rel: RelContext, baseUrl: string, options: { hash?: string } = {}): Promise<{ app: AppPage; images: SampleImage[] }> {
+  const app = await rel.open(baseUrl, options);
+  await waitForPackReady(app);
+  const images = await waitForGrid(app, { container: 'sample-grid', levels: [2], samples: 6 });
+  return { app, images };
+}
+
+/** Message types posted to the engine workers so far. */
+export async function postedTypes(page: Page): Promise<string[]> {
+  return page.evaluate(() => (window as unknown as { __rel: { posted: string[] } }).__rel.posted.slice());
+}
+
+export async function cspViolations(page: Page): Promise<string[]> {
+  return page.evaluate(() => (window as unknown as { __rel: { violations: string[] } }).__rel.violations.slice());
+}
+
+export { fingerprint };
+export const expectNoPageErrors = (app: AppPage) => expect(app.pageErrors, 'uncaught exceptions in the page').toEqual([]);
