@@ -145,6 +145,8 @@ export interface PlaygroundState extends Settings {
 export type PlaygroundStore = StoreApi<PlaygroundState>;
 
 const MAX_NOTICES = 6;
+/** Key of a result whose settings changed and whose replacement has not been requested yet. */
+const STALE = 'stale';
 const MAX_UINT32 = 0xffffffff;
 
 function clampInt(value: number, min: number, max: number): number {
@@ -221,7 +223,23 @@ export function createPlaygroundStore(env: PlaygroundEnv): PlaygroundStore {
 
     const updateSettings = (patch: Partial<Settings>) => {
       set(patch);
+      dropStaleResults();
       env.schedule(() => run(false));
+    };
+
+    /**
+     * Results made with other settings leave the screen in the same update as the settings change (the request for
+     * the new ones starts a moment later, when a burst of changes has settled): a grid is never shown under a level,
+     * seed or count it was not made with. Its rows are replaced by pending cells until the new request answers.
+     */
+    const dropStaleResults = () => {
+      const s = get();
+      if (s.grid && s.grid.key !== STALE) {
+        const classIndex = effectiveClass(s);
+        const key = s.featuresId && classIndex !== null ? spKey(s, classIndex) : null;
+        if (key !== s.grid.key) set({ grid: { key: STALE, levels: requestedLevels(s), samples: s.samples, rows: {}, status: 'running', ms: null } });
+      }
+      if (s.lag && s.lag.key !== STALE && s.lag.key !== lagKey(s)) set({ lag: { key: STALE, candidates: s.lagCandidates, status: 'running', result: null } });
     };
 
     // ---- running the generators ------------------------------------------------------------------------------

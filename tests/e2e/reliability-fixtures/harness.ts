@@ -20,8 +20,8 @@ export function launchReliabilityBrowser(): Promise<Browser> {
  * does not apply to this script itself.
  */
 function instrument() {
-  const w = window as unknown as { __rel: { workers: Worker[]; posted: string[]; violations: string[] } };
-  w.__rel = { workers: [], posted: [], violations: [] };
+  const w = window as unknown as { __rel: { workers: Worker[]; posted: string[]; violations: string[]; lastFeatures: string | null } };
+  w.__rel = { workers: [], posted: [], violations: [], lastFeatures: null };
   document.addEventListener('securitypolicyviolation', (e) => w.__rel.violations.push(`${e.violatedDirective} ${e.blockedURI}`));
   const Native = window.Worker;
   class Recorded extends Native {
@@ -30,7 +30,9 @@ function instrument() {
       w.__rel.workers.push(this);
     }
     postMessage(message: unknown, transfer?: unknown) {
-      w.__rel.posted.push(String((message as { type?: unknown } | null)?.type));
+      const typed = message as { type?: unknown; featuresId?: unknown } | null;
+      w.__rel.posted.push(String(typed?.type));
+      if (typed?.type === 'extract') w.__rel.lastFeatures = String(typed.featuresId);
       return super.postMessage(message, transfer as Transferable[]);
     }
   }
