@@ -708,7 +708,9 @@ async function main() {
 
   const pytorch = runTorch(); // before the browser, so the two never share the 2 cores
   if (pytorch) {
-    log(`PyTorch ${pytorch.torchVersion}: ${MEASURES.map((k) => `${k} ${fmtMs(pytorch.measures[k].median)}`).join(', ')}`);
+    for (const [n, m] of Object.entries(pytorch.threads)) {
+      log(`PyTorch ${pytorch.torchVersion}, ${n} thread(s): ${MEASURES.map((k) => `${k} ${fmtMs(m[k].median)}`).join(', ')}`);
+    }
   }
 
   const { chromium } = await import('playwright-core');
