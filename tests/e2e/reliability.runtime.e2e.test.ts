@@ -3,13 +3,12 @@
 // not made with). Real Chromium, WASM backend unless said otherwise.
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { activeBackend, setNumber, waitForGrid, waitForPackReady, type AppPage } from './helpers/app';
+import { activeBackend, setNumber, waitForGrid, waitForPackReady } from './helpers/app';
 import { compareSets } from './helpers/pixels';
 import { goodPng } from './reliability-fixtures/files';
 import {
   bannerMessages,
   clearBanner,
-  currentGrid,
   expectBanner,
   expectNoPageErrors,
   fingerprint,
