@@ -1,7 +1,7 @@
 // The engine: owns the TF.js backend, the loaded pack's weights, and the feature caches. A plain class, used by
 // worker.ts in the browser and directly by the tests in Node.
 import * as tf from '@tensorflow/tfjs-core';
-import { activateBackend, releaseBackend, type BackendInfo } from './backend';
+import { activateBackend, releaseBackend, type BackendInfo, type WasmOptions } from './backend';
 import { CancelledError, EngineError } from './errors';
 import { heatMap, rgbaToSigned, signedToRgba } from './image';
 import { lagDownscale, lagGenerate } from './lag';
@@ -73,6 +73,7 @@ export class PyramidEngine {
   private readonly options: EngineOptions;
   private backendInfo: BackendInfo | null = null;
   private backendRequest: BackendRequest = 'auto';
+  private wasmOptions: WasmOptions = {};
   private readonly lostBackends = new Set<BackendName>();
   private recovery: Promise<void> | null = null;
   private pack: LoadedPack | null = null;
@@ -86,10 +87,12 @@ export class PyramidEngine {
   // -------------------------------------------------------------------------------------------------------------
   // Backend
   // -------------------------------------------------------------------------------------------------------------
-  async init(request: BackendRequest = 'auto'): Promise<BackendInfo> {
+  async init(request: BackendRequest = 'auto', wasm: WasmOptions = this.wasmOptions): Promise<BackendInfo> {
     this.backendRequest = request;
+    this.wasmOptions = wasm;
     this.backendInfo = await activateBackend(request, {
       exclude: this.lostBackends,
+      wasm,
       onLost: (backend, reason) => this.handleBackendLoss(backend, reason),
     });
     return this.backendInfo;

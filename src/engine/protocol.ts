@@ -35,8 +35,10 @@ export interface PackSummary {
 }
 
 export type ToWorker =
-  /** pageUrl: the page's URL (location.href), the base for relative pack URLs; a worker's own URL is not. */
-  | { type: 'init'; backend: BackendRequest; pageUrl?: string }
+  /** pageUrl: the page's URL (location.href), the base for relative pack URLs; a worker's own URL is not.
+   * wasmThreads: threads for the WASM backend (1..8; default: the browser's core count, at most 4). More than 1
+   * needs a cross-origin isolated page; `ready.detail` says how many run and, if fewer than asked, why. */
+  | { type: 'init'; backend: BackendRequest; pageUrl?: string; wasmThreads?: number }
   /** packUrl: URL of pack.json (relative URLs resolve against the page). */
   | { type: 'loadPack'; requestId: number; packUrl: string }
   /** Computes the pyramid of an image already at the pack's size and keeps it under featuresId. */

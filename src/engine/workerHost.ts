@@ -86,7 +86,7 @@ export class WorkerHost {
         if (message.pageUrl) this.baseUrl = message.pageUrl;
         let info;
         try {
-          info = await this.engine.init(message.backend);
+          info = await this.engine.init(message.backend, { threads: message.wasmThreads });
         } catch (error) {
           throw new EngineError('backend', describeError(error));
         }
