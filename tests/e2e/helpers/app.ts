@@ -94,12 +94,26 @@ export async function describePage(page: Page): Promise<string> {
   }
 }
 
-/** Waits until `pack-status` says "ready" (fails early with the page's words when it says "error"/"No pack"). */
-export async function waitForPackReady(app: AppPage, timeout = 120_000): Promise<void> {
-  try {
-    await app.page.getByTestId('pack-status').filter({ hasText: /ready/i }).waitFor({ timeout });
-  } catch (error) {
-    throw new Error(`pack never became ready: ${await describePage(app.page)} pageErrors=${JSON.stringify(app.pageErrors)} (${String(error).split('\n')[0]})`);
+/**
+ * Waits until `pack-status` says "ready". Fails early, with the page's words, when the status says no pack could be
+ * loaded, or when uncaught page errors have been there for `pageErrorGraceMs` without the pack becoming ready.
+ */
+export async function waitForPackReady(app: AppPage, timeout = 120_000, pageErrorGraceMs = 20_000): Promise<void> {
+  const started = Date.now();
+  let firstPageError: number | null = null;
+  for (;;) {
+    const status = (await app.page.getByTestId('pack-status').first().textContent({ timeout: 5_000 }).catch(() => '')) ?? '';
+    if (/ready/i.test(status)) return;
+    const now = Date.now();
+    if (app.pageErrors.length && firstPageError === null) firstPageError = now;
+    let reason: string | null = null;
+    if (/no pack|error/i.test(status)) reason = 'the app reports no pack';
+    else if (firstPageError !== null && now - firstPageError > pageErrorGraceMs) reason = `uncaught page errors for ${pageErrorGraceMs} ms`;
+    else if (now - started > timeout) reason = `timeout ${timeout} ms`;
+    if (reason) {
+      throw new Error(`pack never became ready (${reason}): ${await describePage(app.page)} pageErrors=${JSON.stringify(app.pageErrors.slice(0, 4))}${app.pageErrors.length > 4 ? ` (+${app.pageErrors.length - 4})` : ''}`);
+    }
+    await app.page.waitForTimeout(150);
   }
 }
 
