@@ -39,6 +39,56 @@ function instrument() {
   window.Worker = Recorded as typeof Worker;
 }
 
+/**
+ * Also runs in the page, after instrument(): the engine worker is started from a small blob module that first
+ * installs two test hooks in the worker, then imports the real worker script. The hooks keep every WebGL context
+ * and WebGPU device the engine creates, and answer two test messages (never seen by the engine):
+ * `__relLoseContext` (WEBGL_lose_context.loseContext(), what a GPU reset does) and `__relDestroyDevice`
+ * (GPUDevice.destroy(), which resolves device.lost). The page's CSP allows blob: workers (worker-src).
+ */
+function gpuHooks() {
+  const hooks = `
+    const contexts = [];
+    const devices = [];
+    const getContext = OffscreenCanvas.prototype.getContext;
+    OffscreenCanvas.prototype.getContext = function (...args) {
+      const context = getContext.apply(this, args);
+      if (context && String(args[0]).startsWith('webgl')) contexts.push(context);
+      return context;
+    };
+    if (self.GPUAdapter) {
+      const requestDevice = GPUAdapter.prototype.requestDevice;
+      GPUAdapter.prototype.requestDevice = async function (...args) {
+        const device = await requestDevice.apply(this, args);
+        devices.push(device);
+        return device;
+      };
+    }
+    self.addEventListener('message', (event) => {
+      const type = event.data && event.data.type;
+      if (type === '__relLoseContext') {
+        event.stopImmediatePropagation();
+        for (const c of contexts) c.getExtension('WEBGL_lose_context')?.loseContext();
+        self.postMessage({ type: '__relHook', contexts: contexts.length });
+      } else if (type === '__relDestroyDevice') {
+        event.stopImmediatePropagation();
+        for (const d of devices) d.destroy();
+        self.postMessage({ type: '__relHook', devices: devices.length });
+      }
+    });
+  `;
+  const Base = window.Worker;
+  class Hooked extends Base {
+    constructor(url: string | URL, options?: WorkerOptions) {
+      const real = new URL(String(url), document.baseURI).href;
+      const hookUrl = URL.createObjectURL(new Blob([hooks], { type: 'text/javascript' }));
+      const entry = URL.createObjectURL(new Blob([`import ${JSON.stringify(hookUrl)};\nimport ${JSON.stringify(real)};\n`], { type: 'text/javascript' }));
+      super(entry, { ...options, type: 'module' });
+    }
+  }
+  window.Worker = Hooked as typeof Worker;
+}
+
 export interface RelContext {
   context: BrowserContext;
   /** Every URL the context requested (page, worker, fetches). */
@@ -47,9 +97,10 @@ export interface RelContext {
   close(): Promise<void>;
 }
 
-export async function newRelContext(browser: Browser): Promise<RelContext> {
+export async function newRelContext(browser: Browser, options: { gpuHooks?: boolean } = {}): Promise<RelContext> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
   await context.addInitScript(instrument);
+  if (options.gpuHooks) await context.addInitScript(gpuHooks);
   const requests: string[] = [];
   context.on('request', (request) => requests.push(request.url()));
   return {
