@@ -19,6 +19,19 @@ export interface EngineOptions {
   batchPixels?: number;
   /** Feature sets kept at most; the least recently used is dropped beyond it. */
   maxFeatureSets?: number;
+  /**
+   * The requests whose shapes the warm-up after a pack load runs on GPU backends (WebGL/WebGPU compile a shader
+   * per op *and shape*, so a batch-1 warm-up would leave the first real grid to pay for compilation). Default: the
+   * app's defaults, one row of 6 samples, the compare grid of 7 levels x 6 samples, and 8 LAG candidates.
+   */
+  warmUp?: {
+    samples: number;
+    compareSamples: number;
+    lagCandidates: number;
+    /** Warm up at these shapes on any backend (default: only on hardware WebGL/WebGPU, not on software GPUs,
+     * where it would take seconds and a software GPU is only used when forced). */
+    always?: boolean;
+  };
 }
 
 export interface LoadPackRequest {
@@ -188,39 +201,62 @@ export class PyramidEngine {
     return this.pack;
   }
 
-  /** One small forward of each network, so shader compilation happens during loading rather than on first use. */
+  /**
+   * A forward of each network after loading, so that kernel setup (XNNPACK operators on wasm, shader compilation on
+   * GPUs) happens here rather than on first use. On GPU backends it runs the batch shapes of the app's default
+   * requests through the real generate / LAG paths; on wasm and cpu, whose kernels do not depend on the batch
+   * size, one image of each is enough.
+   */
   private async warmUp(): Promise<void> {
     const pack = this.requirePack();
     const size = pack.manifest.imageSize;
-    const image = new Float32Array(size * size * 3);
-    const levels = await this.computeFeatures(image, 1);
-    const on = [pack.manifest.levels.map(() => 1)];
-    await this.runSp({
-      z: new Float32Array(pack.arch.sp.zDim),
-      classes: [0],
-      on,
-      mask: new Float32Array(size * size).fill(1),
-      features: levels,
-    });
-    const { lrSize, noiseChannels } = pack.arch.lag;
-    await this.runLag({
-      lr: new Float32Array(lrSize * lrSize * 3),
-      noise: new Float32Array(lrSize * lrSize * noiseChannels),
-      amplitude: 1,
-      batch: 1,
-    });
+    const shapes = this.options.warmUp ?? { samples: 6, compareSamples: 6, lagCandidates: 8 };
+    const info = this.backendInfo;
+    const hardwareGpu = (info?.backend === 'webgpu' || info?.backend === 'webgl') && !/\(software\)/.test(info.detail);
+    const gpu = shapes.always === true || hardwareGpu;
+    if (!gpu) {
+      // Every layer once, at batch 1 (all levels on, a mask).
+      const levels = await this.computeFeatures(new Float32Array(size * size * 3), 1);
+      await this.runSp({
+        z: new Float32Array(pack.arch.sp.zDim),
+        classes: [0],
+        on: [pack.manifest.levels.map(() => 1)],
+        mask: new Float32Array(size * size).fill(1),
+        features: levels,
+      });
+      const { lrSize, noiseChannels } = pack.arch.lag;
+      await this.runLag({
+        lr: new Float32Array(lrSize * lrSize * 3),
+        noise: new Float32Array(lrSize * lrSize * noiseChannels),
+        amplitude: 1,
+        batch: 1,
+      });
+      return;
+    }
+    // GPU: the real paths at the batch shapes of the app's default requests (a row, the compare grid, LAG).
+    const id = '\u0000warm-up';
+    const image = { width: size, height: size, data: new Uint8ClampedArray(size * size * 4).fill(128) };
+    try {
+      await this.extract(id, image);
+      const all = pack.manifest.levels.map((_, l) => l);
+      await this.generate({ featuresId: id, seed: 0, classIndex: 0, levels: [0], samples: shapes.samples }, () => {});
+      await this.generate({ featuresId: id, seed: 0, classIndex: 0, levels: all, samples: shapes.compareSamples }, () => {});
+      await this.lag({ image, candidates: shapes.lagCandidates, seed: 0, amplitude: 1 });
+    } finally {
+      this.dropFeatures(id);
+    }
   }
 
   // -------------------------------------------------------------------------------------------------------------
   // Raw forward passes on host arrays (NHWC, batch first)
   // -------------------------------------------------------------------------------------------------------------
-  /** VGG pyramid of `batch` images ([-1, 1], NHWC): the 7 levels as host arrays. */
+  /** VGG pyramid of `batch` images ([-1, 1], NHWC): the 7 levels as host arrays (one readback). */
   async computeFeatures(images: Float32Array, batch: number): Promise<HostTensor[]> {
     const pack = this.requirePack();
     const size = pack.manifest.imageSize;
     const levels = tf.tidy(() => vggPyramid(this.weight, pack.arch.vgg, tf.tensor4d(images, [batch, size, size, 3])));
     try {
-      return await Promise.all(levels.map(async (t) => ({ shape: [...t.shape], values: (await t.data()) as Float32Array })));
+      return await readTogether(levels);
     } finally {
       levels.forEach((t) => t.dispose());
     }
@@ -277,14 +313,28 @@ export class PyramidEngine {
   // -------------------------------------------------------------------------------------------------------------
   // The app's operations
   // -------------------------------------------------------------------------------------------------------------
-  /** Computes and keeps the pyramid of an image (at the pack's size); returns the class probabilities. */
+  /**
+   * Computes and keeps the pyramid of an image (at the pack's size); returns the class probabilities. The VGG runs
+   * once per image: its 7 levels stay on the backend for every later `generate`, with a host copy (read back in
+   * one transfer) to rebuild them after a backend change.
+   */
   async extract(featuresId: string, image: RgbaImage): Promise<number[]> {
     const pack = this.requirePack();
-    const pixels = rgbaToSigned(image, pack.manifest.imageSize);
-    const levels = await this.withRecovery(() => this.computeFeatures(pixels, 1));
+    const size = pack.manifest.imageSize;
+    if (typeof featuresId !== 'string' || featuresId === '') throw new EngineError('bad-input', 'featuresId must be a non-empty string');
+    const pixels = rgbaToSigned(image, size); // bad-input for a wrong size, zero size or non-byte data
+    const { levels, tensors } = await this.withRecovery(async () => {
+      const tensors = tf.tidy(() => vggPyramid(this.weight, pack.arch.vgg, tf.tensor4d(pixels, [1, size, size, 3])));
+      try {
+        return { levels: await readTogether(tensors), tensors };
+      } catch (error) {
+        tensors.forEach((t) => t.dispose());
+        throw error;
+      }
+    });
     const probabilities = softmax(levels[6].values);
     this.dropFeatures(featuresId);
-    this.features.set(featuresId, { levels, tensors: null, probabilities });
+    this.features.set(featuresId, { levels, tensors, probabilities });
     const limit = this.options.maxFeatureSets ?? 16;
     while (this.features.size > limit) this.dropFeatures(this.features.keys().next().value!);
     return probabilities;
@@ -357,7 +407,7 @@ export class PyramidEngine {
         classes: tf.fill([batch.length], request.classIndex, 'int32') as tf.Tensor1D,
         features, // batch 1, broadcast over the rows
         on,
-        mask: request.mask ? tf.tensor4d(request.mask, [1, size, size, 1]) : tf.ones([1, size, size, 1]),
+        mask: request.mask ? tf.tensor4d(Float32Array.from(request.mask), [1, size, size, 1]) : tf.ones([1, size, size, 1]),
       }),
     );
     try {
@@ -379,7 +429,7 @@ export class PyramidEngine {
       throw new EngineError('bad-input', `amplitude must be in [0, 1], got ${request.amplitude}`);
     }
     if (!Number.isInteger(request.seed)) throw new EngineError('bad-input', `seed must be an integer, got ${request.seed}`);
-    const pixels = rgbaToSigned(request.image, size);
+    const pixels = rgbaToSigned(request.image, size); // bad-input for a wrong size, zero size or non-byte data
     await this.ready();
 
     const lr = await this.withRecovery(async () => {
@@ -429,6 +479,26 @@ export class PyramidEngine {
 }
 
 /**
+ * Reads several tensors back in one transfer (one GPU sync instead of one per tensor): flattened, concatenated on
+ * the backend, split on the host.
+ */
+async function readTogether(tensors: tf.Tensor[]): Promise<HostTensor[]> {
+  const joined = tf.tidy(() => tf.concat(tensors.map((t) => tf.reshape(t, [-1])), 0));
+  let values: Float32Array;
+  try {
+    values = (await joined.data()) as Float32Array;
+  } finally {
+    joined.dispose();
+  }
+  let offset = 0;
+  return tensors.map((t) => {
+    const part = values.slice(offset, offset + t.size);
+    offset += t.size;
+    return { shape: [...t.shape], values: part };
+  });
+}
+
+/**
  * Lets queued messages (a `cancel`, a newer request) be delivered between batches: on the cpu and wasm backends
  * `tensor.data()` resolves without ever returning to the event loop.
  */
@@ -450,8 +520,19 @@ function validateGenerate(request: GenerateRequest, levelCount: number, numClass
     throw new EngineError('bad-input', `classIndex ${request.classIndex} is not in 0..${numClasses - 1}`);
   }
   if (!Number.isInteger(request.seed)) throw new EngineError('bad-input', `seed must be an integer, got ${request.seed}`);
-  if (request.mask && request.mask.length !== size * size) {
-    throw new EngineError('bad-input', `mask has ${request.mask.length} values; ${size}x${size} needs ${size * size}`);
+  if (typeof request.featuresId !== 'string' || request.featuresId === '') {
+    throw new EngineError('bad-input', 'featuresId must be a non-empty string');
+  }
+  if (request.mask !== undefined && request.mask !== null) {
+    const mask = request.mask as unknown;
+    if (!(mask instanceof Float32Array) && !Array.isArray(mask)) throw new EngineError('bad-input', 'mask must be a Float32Array');
+    if (request.mask.length !== size * size) {
+      throw new EngineError('bad-input', `mask has ${request.mask.length} values; ${size}x${size} needs ${size * size}`);
+    }
+    for (let i = 0; i < request.mask.length; i++) {
+      const v = request.mask[i];
+      if (!(v >= 0 && v <= 1)) throw new EngineError('bad-input', `mask value ${v} at ${i} is not in [0, 1]`);
+    }
   }
 }
 

@@ -3,15 +3,31 @@
 import { EngineError } from './errors';
 import type { RgbaImage } from './protocol';
 
-/** RGBA bytes -> RGB float32 in [-1, 1] (HWC, alpha dropped): v / 127.5 - 1. */
-export function rgbaToSigned(image: RgbaImage, expectedSize?: number): Float32Array {
-  const { width, height, data } = image;
+/**
+ * Checks an image from a message: positive integer width and height, RGBA bytes (Uint8ClampedArray or Uint8Array)
+ * of exactly width x height x 4 values, and, if given, the expected size. Anything else is `bad-input`.
+ */
+export function validateRgba(image: unknown, expectedSize?: number): RgbaImage {
+  if (typeof image !== 'object' || image === null) throw new EngineError('bad-input', 'image is missing');
+  const { width, height, data } = image as { width?: number; height?: number; data?: unknown };
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width! < 1 || height! < 1) {
+    throw new EngineError('bad-input', `image size ${String(width)}x${String(height)} is not a positive integer size`);
+  }
+  if (!(data instanceof Uint8ClampedArray || data instanceof Uint8Array)) {
+    throw new EngineError('bad-input', 'image data must be RGBA bytes (Uint8ClampedArray)');
+  }
   if (expectedSize !== undefined && (width !== expectedSize || height !== expectedSize)) {
     throw new EngineError('bad-input', `image is ${width}x${height}; the pack needs ${expectedSize}x${expectedSize}`);
   }
-  if (data.length !== width * height * 4) {
-    throw new EngineError('bad-input', `image data has ${data.length} bytes; ${width}x${height} RGBA needs ${width * height * 4}`);
+  if (data.length !== width! * height! * 4) {
+    throw new EngineError('bad-input', `image data has ${data.length} bytes; ${width}x${height} RGBA needs ${width! * height! * 4}`);
   }
+  return image as RgbaImage;
+}
+
+/** RGBA bytes -> RGB float32 in [-1, 1] (HWC, alpha dropped): v / 127.5 - 1. Validates the image first. */
+export function rgbaToSigned(image: RgbaImage, expectedSize?: number): Float32Array {
+  const { width, height, data } = validateRgba(image, expectedSize);
   const out = new Float32Array(width * height * 3);
   for (let p = 0, q = 0; p < data.length; p += 4, q += 3) {
     out[q] = data[p] / 127.5 - 1;

@@ -11,6 +11,10 @@ import type { FromWorker, RgbaImage, ToWorker } from './protocol';
 
 export type Post = (message: FromWorker, transfer?: Transferable[]) => void;
 
+const KNOWN_TYPES: ReadonlySet<string> = new Set<ToWorker['type']>([
+  'init', 'loadPack', 'extract', 'generate', 'lag', 'cancel', 'dispose', 'memory',
+]);
+
 export interface WorkerHostOptions {
   /** Base for relative pack URLs (the page URL). */
   baseUrl?: string;
@@ -46,6 +50,16 @@ export class WorkerHost {
 
   /** Accepts one message; returns a promise that settles when it has been handled (tests await it). */
   receive(message: ToWorker): Promise<void> {
+    if (typeof message !== 'object' || message === null || !KNOWN_TYPES.has((message as { type?: unknown }).type as string)) {
+      const requestId = (message as { requestId?: unknown } | null)?.requestId;
+      this.post({
+        type: 'error',
+        requestId: typeof requestId === 'number' ? requestId : undefined,
+        code: 'bad-input',
+        message: `unknown message ${JSON.stringify((message as { type?: unknown } | null)?.type ?? message)}`,
+      });
+      return Promise.resolve();
+    }
     // Decisions that must not wait behind running work.
     switch (message.type) {
       case 'generate':

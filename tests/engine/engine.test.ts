@@ -1,7 +1,7 @@
 // The engine's operations on the tiny pack (cpu backend): determinism of the noise derivation through the whole
 // pipeline, batching invariance, streaming and cancellation, LAG statistics, input errors, and tensor leaks.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PyramidEngine, type GenerateRequest } from '../../src/engine/engine';
+import { PyramidEngine, type GenerateRequest, type LagRequest } from '../../src/engine/engine';
 import { CancelledError, EngineError } from '../../src/engine/errors';
 import { signedToRgba } from '../../src/engine/image';
 import { standardNormalBatch } from '../../src/engine/noise';
@@ -64,9 +64,24 @@ describe('extract', () => {
     probabilities.forEach((p, k) => expect(p).toBeCloseTo(Math.exp(logits[k] - max) / expSum, 6));
   });
 
-  it('rejects an image of the wrong size', async () => {
-    const small = { width: 16, height: 16, data: new Uint8ClampedArray(16 * 16 * 4) };
-    await expect(engine.extract('bad', small)).rejects.toMatchObject({ code: 'bad-input' });
+  it('rejects bad images with bad-input (wrong size, zero size, wrong length, non-byte data, missing)', async () => {
+    const bad: unknown[] = [
+      { width: 16, height: 16, data: new Uint8ClampedArray(16 * 16 * 4) },
+      { width: 0, height: 0, data: new Uint8ClampedArray(0) },
+      { width: SIZE, height: SIZE, data: new Uint8ClampedArray(10) },
+      { width: SIZE, height: SIZE, data: new Float32Array(SIZE * SIZE * 4).fill(NaN) },
+      { width: SIZE, height: SIZE, data: Array.from({ length: SIZE * SIZE * 4 }, () => NaN) },
+      { width: NaN, height: SIZE, data: new Uint8ClampedArray(SIZE * SIZE * 4) },
+      { width: SIZE, height: SIZE },
+      null,
+      undefined,
+    ];
+    for (const image of bad) {
+      const error = await engine.extract('bad', image as RgbaImage).catch((e) => e);
+      expect(error, String(JSON.stringify(image))?.slice(0, 80)).toBeInstanceOf(EngineError);
+      expect(error.code).toBe('bad-input');
+    }
+    await expect(engine.extract('', testImage(0))).rejects.toMatchObject({ code: 'bad-input' });
   });
 });
 
@@ -151,7 +166,12 @@ describe('generate', () => {
       { classIndex: 10 },
       { seed: 1.5 },
       { mask: new Float32Array(10) },
+      { mask: new Float32Array(SIZE * SIZE).fill(NaN) },
+      { mask: new Float32Array(SIZE * SIZE).fill(2) },
       { featuresId: 'never-extracted' },
+      { featuresId: undefined },
+      { levels: [NaN] },
+      { samples: NaN },
     ];
     for (const override of cases) {
       const error = await engine.generate({ ...base, levels: [0], samples: 1, ...override }, () => {}).catch((e) => e);
@@ -190,29 +210,110 @@ describe('lag', () => {
   });
 
   it('rejects bad requests with bad-input', async () => {
-    for (const override of [{ candidates: 0 }, { amplitude: 1.5 }, { amplitude: NaN }, { seed: 0.5 }]) {
-      const error = await engine.lag({ image: testImage(1), candidates: 2, seed: 1, amplitude: 0.5, ...override }).catch((e) => e);
+    const overrides: Record<string, unknown>[] = [
+      { candidates: 0 },
+      { candidates: NaN },
+      { amplitude: 1.5 },
+      { amplitude: NaN },
+      { seed: 0.5 },
+      { image: { width: 16, height: 16, data: new Uint8ClampedArray(16 * 16 * 4) } },
+      { image: { width: 0, height: 0, data: new Uint8ClampedArray(0) } },
+      { image: { width: SIZE, height: SIZE, data: new Float32Array(SIZE * SIZE * 4).fill(NaN) } },
+      { image: undefined },
+    ];
+    for (const override of overrides) {
+      const error = await engine.lag({ image: testImage(1), candidates: 2, seed: 1, amplitude: 0.5, ...override } as LagRequest).catch((e) => e);
       expect(error.code, JSON.stringify(override)).toBe('bad-input');
     }
   });
 });
 
 describe('memory', () => {
-  it('keeps the tensor count flat over 50 rounds of extract + generate + lag', async () => {
+  const flat = () => {
+    const { numTensors, numBytes } = engine.memory();
+    return { numTensors, numBytes };
+  };
+
+  // 1,000 generations across every level, single rows and the compare grid, with and without masks, and LAG, with
+  // images extracted and dropped along the way: after a warm-up round, tensor count and bytes stay exactly flat.
+  it('keeps tensors and bytes flat over 1,000 generations across levels and modes', async () => {
+    const halfMask = new Float32Array(SIZE * SIZE).map((_, p) => (p % SIZE < SIZE / 2 ? 1 : 0));
     const round = async (i: number) => {
-      await engine.extract(`leak-${i}`, testImage(i));
-      await engine.generate(
-        { featuresId: `leak-${i}`, levels: [i % 7, (i + 3) % 7], samples: 2, seed: i, classIndex: i % 10, mask: i % 2 ? new Float32Array(SIZE * SIZE).fill(0.5) : undefined },
-        () => {},
-      );
-      await engine.lag({ image: testImage(i), candidates: 3, seed: i, amplitude: (i % 3) / 2 });
-      engine.dropFeatures(`leak-${i}`); // the UI's `dispose` message
+      const id = `leak-${i % 3}`;
+      if (i % 25 === 0) await engine.extract(id, testImage(i)); // replaces the set under that id
+      const mode = i % 8; // single rows 3/8, masked rows 2/8, compare grid 1/8, LAG 2/8
+      if (mode === 0 || mode === 4 || mode === 6) {
+        await engine.generate({ featuresId: id, levels: [i % 7], samples: 1, seed: i, classIndex: i % 10 }, () => {});
+      } else if (mode === 1 || mode === 5) {
+        const mask = mode === 1 ? halfMask : new Float32Array(SIZE * SIZE).fill((i % 5) / 4);
+        await engine.generate({ featuresId: id, levels: [(i * 3) % 7], samples: 2, seed: i, classIndex: (i * 7) % 10, mask }, () => {});
+      } else if (mode === 2) {
+        // The compare grid: all 7 levels in one request (masked every other time).
+        const mask = i % 16 === 2 ? halfMask : undefined;
+        await engine.generate({ featuresId: id, levels: [0, 1, 2, 3, 4, 5, 6], samples: 1, seed: i, classIndex: i % 10, mask }, () => {});
+      } else {
+        await engine.lag({ image: testImage(i % 5), candidates: 1 + (i % 3), seed: i, amplitude: (i % 3) / 2 });
+      }
     };
-    await round(0);
-    const after = engine.memory().numTensors;
-    for (let i = 1; i < 50; i++) {
+    for (let i = 0; i < 3; i++) await engine.extract(`leak-${i}`, testImage(i));
+    for (let i = 0; i < 16; i++) await round(i); // warm-up: every mode and mask variant once
+    const after = flat();
+    for (let i = 16; i < 1000; i++) {
       await round(i);
-      expect(engine.memory().numTensors, `after round ${i}`).toBe(after);
+      if (i % 50 === 49) expect(flat(), `after generation ${i + 1}`).toEqual(after);
     }
+    expect(flat()).toEqual(after);
+    for (let i = 0; i < 3; i++) engine.dropFeatures(`leak-${i}`);
+  }, 90_000);
+
+  it('the GPU warm-up (real batch shapes through generate and LAG) leaves nothing behind', async () => {
+    const before = flat();
+    const warm = new PyramidEngine({ warmUp: { samples: 3, compareSamples: 2, lagCandidates: 3, always: true } });
+    await warm.init('cpu');
+    await warm.loadPack({ packUrl: `${server.url}tests/fixtures/tiny/pack.json` });
+    const weights = flat().numTensors - before.numTensors;
+    expect(weights).toBeGreaterThan(0);
+    await warm.extract('x', testImage(3));
+    expect(flat().numTensors - before.numTensors).toBe(weights + 7); // only the weights and the 7 levels of 'x'
+    warm.dispose();
+    expect(flat()).toEqual(before);
+  });
+
+  it('dropping features frees their tensors', async () => {
+    const before = flat();
+    await engine.extract('drop-me', testImage(4));
+    await engine.generate({ featuresId: 'drop-me', levels: [1], samples: 1, seed: 0, classIndex: 0 }, () => {});
+    expect(flat().numTensors).toBeGreaterThan(before.numTensors);
+    engine.dropFeatures('drop-me');
+    expect(flat()).toEqual(before);
+  });
+
+  it('a generation or LAG cancelled halfway leaves no tensors behind', async () => {
+    const beforeAll = flat(); // tf.memory() is global: the shared engine's tensors are in it too
+    const small = new PyramidEngine({ batchPixels: 2 * SIZE * SIZE }); // 2 images per forward: many batches
+    await small.init('cpu');
+    await small.loadPack({ packUrl: `${server.url}tests/fixtures/tiny/pack.json` });
+    await small.extract('img', testImage(1));
+    const baseline = small.memory();
+    for (let stopAfter = 1; stopAfter <= 3; stopAfter++) {
+      let batches = 0;
+      const run = small.generate(
+        { featuresId: 'img', levels: [0, 1, 2, 3, 4, 5, 6], samples: 2, seed: stopAfter, classIndex: 1, mask: new Float32Array(SIZE * SIZE).fill(0.5) },
+        () => {},
+        () => batches++ >= stopAfter,
+      );
+      await expect(run).rejects.toBeInstanceOf(CancelledError);
+      expect(small.memory(), `generate stopped after ${stopAfter} batches`).toEqual(baseline);
+      let lagBatches = 0;
+      const lag = small.lag({ image: testImage(2), candidates: 9, seed: 1, amplitude: 1 }, () => lagBatches++ >= stopAfter);
+      await expect(lag).rejects.toBeInstanceOf(CancelledError);
+      expect(small.memory(), `lag stopped after ${stopAfter} batches`).toEqual(baseline);
+    }
+    // Failed requests leave nothing behind either.
+    await small.generate({ featuresId: 'img', levels: [9], samples: 1, seed: 0, classIndex: 0 }, () => {}).catch(() => {});
+    await small.lag({ image: { width: 1, height: 1, data: new Uint8ClampedArray(4) }, candidates: 1, seed: 0, amplitude: 0 }).catch(() => {});
+    expect(small.memory()).toEqual(baseline);
+    small.dispose();
+    expect(flat()).toEqual(beforeAll);
   });
 });

@@ -1,6 +1,6 @@
 // The worker's message protocol, driven directly (no Worker global in Node) with the real engine on cpu.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FromWorker, RgbaImage } from '../../src/engine/protocol';
+import type { FromWorker, RgbaImage, ToWorker } from '../../src/engine/protocol';
 import { WorkerHost } from '../../src/engine/workerHost';
 import { REPO_ROOT } from './helpers/fixtures';
 import { startStaticServer, type StaticServer } from './helpers/staticServer';
@@ -75,6 +75,33 @@ describe('worker host', () => {
     expect(result.candidates).toHaveLength(2);
   });
 
+  it('answers malformed messages and bad inputs with bad-input errors, and keeps working', async () => {
+    const malformed: unknown[] = [null, 42, 'generate', {}, { type: 'bogus', requestId: 50 }];
+    for (const message of malformed) await host.receive(message as ToWorker);
+    const errors = messages.slice(-malformed.length);
+    expect(errors.every((m) => m.type === 'error' && m.code === 'bad-input')).toBe(true);
+    expect(errors.at(-1)).toMatchObject({ requestId: 50 });
+
+    const badImages: unknown[] = [
+      { width: 8, height: 8, data: new Uint8ClampedArray(8 * 8 * 4) },
+      { width: 0, height: 0, data: new Uint8ClampedArray(0) },
+      { width: SIZE, height: SIZE, data: new Float32Array(SIZE * SIZE * 4).fill(NaN) },
+      { width: SIZE, height: SIZE, data: new Uint8ClampedArray(3) },
+      undefined,
+    ];
+    let id = 51;
+    for (const bad of badImages) {
+      await host.receive({ type: 'extract', requestId: id, featuresId: 'bad', image: bad as RgbaImage });
+      expect(ofRequest(id++), `extract ${JSON.stringify(bad)?.slice(0, 60)}`).toMatchObject([{ type: 'error', code: 'bad-input' }]);
+      await host.receive({ type: 'lag', requestId: id, image: bad as RgbaImage, candidates: 2, seed: 1, amplitude: 1 });
+      expect(ofRequest(id++), `lag ${JSON.stringify(bad)?.slice(0, 60)}`).toMatchObject([{ type: 'error', code: 'bad-input' }]);
+    }
+    await host.receive({ type: 'generate', requestId: 70, featuresId: 'a', levels: [1], samples: 1, seed: 1, classIndex: 0, mask: new Float32Array(SIZE * SIZE).fill(NaN) });
+    expect(ofRequest(70)).toMatchObject([{ type: 'error', code: 'bad-input' }]);
+    await host.receive({ type: 'generate', requestId: 71, featuresId: 'a', levels: [1], samples: 1, seed: 1, classIndex: 0 });
+    expect(ofRequest(71).map((m) => m.type)).toEqual(['row', 'generated']);
+  });
+
   it('answers memory requests, and dispose frees a feature set', async () => {
     await host.receive({ type: 'memory', requestId: 40 });
     const before = ofRequest(40)[0] as Extract<FromWorker, { type: 'memory' }>;
@@ -82,5 +109,29 @@ describe('worker host', () => {
     await host.receive({ type: 'memory', requestId: 41 });
     const after = ofRequest(41)[0] as Extract<FromWorker, { type: 'memory' }>;
     expect(after.numTensors).toBe(before.numTensors - 7); // the 7 pyramid levels
+  });
+
+  // WebGL context loss cannot happen in Node (no WebGL); the engine's reaction to it can. backend.ts turns the
+  // TF.js canvas's `webglcontextlost` event (and WebGPU's `device.lost`) into the engine's loss handler; here that
+  // handler is called directly for the running backend, as the event would.
+  it('after a lost backend, switches to the next one, says so, and keeps answering', async () => {
+    const engine = (host as unknown as { engine: { handleBackendLoss(b: string, reason: string): void } }).engine;
+    await host.receive({ type: 'extract', requestId: 80, featuresId: 'b', image });
+    await host.receive({ type: 'generate', requestId: 81, featuresId: 'b', levels: [2, 5], samples: 2, seed: 4, classIndex: 2 });
+    const before = ofRequest(81).filter((m) => m.type === 'row');
+    engine.handleBackendLoss('cpu', 'WebGL context lost (simulated)');
+    await host.receive({ type: 'generate', requestId: 82, featuresId: 'b', levels: [2, 5], samples: 2, seed: 4, classIndex: 2 });
+    expect(messages.find((m) => m.type === 'backendChanged')).toMatchObject({ backend: 'wasm', reason: 'WebGL context lost (simulated)' });
+    const after = ofRequest(82).filter((m) => m.type === 'row') as Extract<FromWorker, { type: 'row' }>[];
+    expect(after.map((m) => m.level)).toEqual([2, 5]);
+    // Same images within rounding (wasm and cpu sum in different orders): features were rebuilt from the host copy.
+    after.forEach((row, r) =>
+      row.images.forEach((img, k) => {
+        const ref = (before[r] as Extract<FromWorker, { type: 'row' }>).images[k].data;
+        let maxDiff = 0;
+        for (let i = 0; i < img.data.length; i++) maxDiff = Math.max(maxDiff, Math.abs(img.data[i] - ref[i]));
+        expect(maxDiff).toBeLessThanOrEqual(1);
+      }),
+    );
   });
 });
