@@ -97,8 +97,15 @@ describe('playground (wasm)', () => {
     const target = centreCropResize(kite, MODEL_SIZE);
     const distances = byLevel.map((images) => meanDistanceTo(images, target));
     expect(distances[0], 'stride 2 is not closer to the source than FC8').toBeLessThan(distances[6]);
+    // Re-roll: a new seed in seed-input and a new grid at the same level.
+    const seedBefore = await app.page.getByTestId('seed-input').inputValue();
+    await app.page.getByTestId('reroll').click();
+    const rerolled = await waitForGrid(app, { container: 'sample-grid', levels: [6], samples: 3, notFingerprint: fingerprint(grid.images) });
+    expectRealImages(rerolled);
+    const seedAfter = await app.page.getByTestId('seed-input').inputValue();
+    expect(seedAfter, 'reroll kept the seed').not.toBe(seedBefore);
     expectCleanConsole(app);
-    await annotate(`mean |sample-source| per level 0..6: ${distances.map((d) => d.toFixed(1)).join(', ')}`);
+    await annotate(`mean |sample-source| per level 0..6: ${distances.map((d) => d.toFixed(1)).join(', ')}; reroll seed ${seedBefore} -> ${seedAfter}`);
   });
 
   it('compare: 7 rows (levels 0..6) of real samples; a row equals the single-level grid of its level', async ({ annotate }) => {
