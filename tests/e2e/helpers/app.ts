@@ -63,6 +63,8 @@ export async function openApp(browser: Browser, url: string, options: { clipboar
   const pageErrors: string[] = [];
   const consoleErrors: string[] = [];
   page.on('pageerror', (error) => pageErrors.push(error.message.split('\n')[0]));
+  page.on('crash', () => pageErrors.push('the page crashed (renderer process gone)'));
+  context.browser()?.once('disconnected', () => pageErrors.push('the browser disconnected (Chromium exited or was killed)'));
   page.on('console', (message) => {
     if (message.type() === 'error') consoleErrors.push(message.text().split('\n')[0]);
   });
@@ -110,6 +112,7 @@ export async function waitForPackReady(app: AppPage, timeout = 120_000, pageErro
     if (/no pack|error/i.test(status)) reason = 'the app reports no pack';
     else if (firstPageError !== null && now - firstPageError > pageErrorGraceMs) reason = `uncaught page errors for ${pageErrorGraceMs} ms`;
     else if (now - started > timeout) reason = `timeout ${timeout} ms`;
+    if (app.page.isClosed()) reason = 'the page was closed (crash or browser exit)';
     if (reason) {
       throw new Error(`pack never became ready (${reason}): ${await describePage(app.page)} pageErrors=${JSON.stringify(app.pageErrors.slice(0, 4))}${app.pageErrors.length > 4 ? ` (+${app.pageErrors.length - 4})` : ''}`);
     }
@@ -206,7 +209,11 @@ export async function waitForGrid(app: AppPage, wait: GridWait): Promise<SampleI
         { containerId: wait.container, levels, samples: wait.samples },
         { timeout: remaining, polling: 100 },
       );
-    } catch {
+    } catch (error) {
+      // A timeout means the grid never completed; anything else (page crashed, browser gone) ends the wait now.
+      if (!(error instanceof Error && error.name === 'TimeoutError') || page.isClosed()) {
+        throw new Error(`waiting for the grid failed: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}; pageErrors=${JSON.stringify(app.pageErrors)}`);
+      }
       lastReason = 'sample count/levels never matched';
       continue;
     }
