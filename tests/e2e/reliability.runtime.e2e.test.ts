@@ -96,20 +96,24 @@ describe('reliability: runtime', () => {
   it('a generation cancelled halfway (compare mode, seed changed after the first rows): no stale rows, the right grid', async ({ annotate }) => {
     const { app } = await openReady(rel, baseUrl);
     const allLevels = [0, 1, 2, 3, 4, 5, 6];
+    // 16 samples a row: 112 images in several batches, so the rest of the grid is still running when the seed
+    // changes even with WASM threads (with 6 a row the last batch could finish first and nothing was cancelled).
+    const samples = 16;
+    await setNumber(app.page, 'samples-input', samples);
     await setNumber(app.page, 'seed-input', 700);
     await app.page.getByTestId('compare-toggle').click();
     // As soon as the first row of the 7 is on screen, change the seed.
-    await app.page.waitForFunction(() => document.querySelectorAll('[data-testid="compare-grid"] [data-testid="sample"]').length >= 6, null, { polling: 10, timeout: 30_000 });
-    const rowsAtCancel = await app.page.evaluate(() => document.querySelectorAll('[data-testid="compare-grid"] [data-testid="sample"]').length / 6);
+    await app.page.waitForFunction((n) => document.querySelectorAll('[data-testid="compare-grid"] [data-testid="sample"]').length >= n, samples, { polling: 10, timeout: 60_000 });
+    const rowsAtCancel = await app.page.evaluate((n) => document.querySelectorAll('[data-testid="compare-grid"] [data-testid="sample"]').length / n, samples);
     const cancelsBefore = count(await postedTypes(app.page), 'cancel');
     await setNumber(app.page, 'seed-input', 701);
-    const grid = await waitForGrid(app, { container: 'compare-grid', levels: allLevels, samples: 6, timeout: 60_000 });
+    const grid = await waitForGrid(app, { container: 'compare-grid', levels: allLevels, samples, timeout: 60_000 });
     const cancels = count(await postedTypes(app.page), 'cancel') - cancelsBefore;
     // The same settings again, from scratch: the grid must be the same.
     await setNumber(app.page, 'seed-input', 702);
-    await waitForGrid(app, { container: 'compare-grid', levels: allLevels, samples: 6, notFingerprint: fingerprint(grid), timeout: 60_000 });
+    await waitForGrid(app, { container: 'compare-grid', levels: allLevels, samples, notFingerprint: fingerprint(grid), timeout: 60_000 });
     await setNumber(app.page, 'seed-input', 701);
-    const reference = await waitForGrid(app, { container: 'compare-grid', levels: allLevels, samples: 6, timeout: 60_000 });
+    const reference = await waitForGrid(app, { container: 'compare-grid', levels: allLevels, samples, timeout: 60_000 });
     const diff = compareSets(grid, reference);
     expect(rowsAtCancel, 'the seed changed before the grid was complete').toBeLessThan(7);
     expect(cancels, 'the running generation was cancelled').toBeGreaterThanOrEqual(1);
