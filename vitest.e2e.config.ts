@@ -1,20 +1,7 @@
 // End-to-end suite (`npm run test:e2e`): the built app in headless Debian Chromium (tests/e2e). Kept apart from
 // vite.config.ts's unit/engine projects; files run one after another (2 cores, software GPU backends).
 import { defineConfig } from 'vitest/config';
-
-// vitest 5's reporter calls Map.groupBy (Node >= 21); same shim as vite.config.ts, for Node 20.
-const mapWithGroupBy = Map as unknown as { groupBy?: unknown };
-mapWithGroupBy.groupBy ??= <K, V>(items: Iterable<V>, keyOf: (item: V, index: number) => K): Map<K, V[]> => {
-  const groups = new Map<K, V[]>();
-  let index = 0;
-  for (const item of items) {
-    const key = keyOf(item, index++);
-    const group = groups.get(key);
-    if (group) group.push(item);
-    else groups.set(key, [item]);
-  }
-  return groups;
-};
+import './node20-shims';
 
 export default defineConfig({
   test: {
