@@ -8,7 +8,7 @@ import { lagDownscale, lagGenerate } from './lag';
 import { standardNormalBatch } from './noise';
 import { loadPack, type LoadedPack, type PackProgressStage } from './pack';
 import type { PackStore } from './packStore';
-import type { BackendName, BackendRequest, PackSummary, RgbaImage } from './protocol';
+import type { BackendName, BackendRequest, GenerateRequest, LagRequest, LagResult, PackSummary, RgbaImage } from './protocol';
 import { spGenerate } from './sp';
 import { vggPyramid } from './vgg';
 
@@ -42,28 +42,7 @@ export interface LoadPackRequest {
   onProgress?: (stage: PackProgressStage | 'warmup', loaded: number, total: number) => void;
 }
 
-export interface GenerateRequest {
-  featuresId: string;
-  levels: number[];
-  samples: number;
-  seed: number;
-  classIndex: number;
-  mask?: Float32Array;
-}
-
-export interface LagRequest {
-  image: RgbaImage;
-  candidates: number;
-  seed: number;
-  amplitude: number;
-}
-
-export interface LagResult {
-  lr: RgbaImage;
-  candidates: RgbaImage[];
-  stdMap: RgbaImage;
-  maxStd: number;
-}
+export type { GenerateRequest, LagRequest, LagResult } from './protocol';
 
 /** Raw tensors as plain arrays (the parity tests and the engine's own caches use these). */
 export interface HostTensor {

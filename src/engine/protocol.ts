@@ -34,6 +34,32 @@ export interface PackSummary {
   metrics?: Record<string, unknown>;
 }
 
+/** A grid request: the engine, the worker and the UI client all use this one shape. */
+export interface GenerateRequest {
+  featuresId: string;
+  /** One row per entry; each row is `samples` images with seeds derived from (seed, sample index). */
+  levels: number[];
+  samples: number;
+  seed: number;
+  classIndex: number;
+  /** Image-resolution mask in [0, 1], row-major, length imageSize^2; omitted means all ones. */
+  mask?: Float32Array;
+}
+
+export interface LagRequest {
+  image: RgbaImage; // at the pack's image size; the worker average-pools it to lrSize
+  candidates: number;
+  seed: number;
+  amplitude: number;
+}
+
+export interface LagResult {
+  lr: RgbaImage; // lrSize x lrSize
+  candidates: RgbaImage[]; // imageSize x imageSize
+  stdMap: RgbaImage; // per-pixel standard deviation across candidates, as a heat map
+  maxStd: number;
+}
+
 export type ToWorker =
   /** pageUrl: the page's URL (location.href), the base for relative pack URLs; a worker's own URL is not.
    * wasmThreads: threads for the WASM backend (1..8; default: the browser's core count, at most 4). More than 1
@@ -43,26 +69,8 @@ export type ToWorker =
   | { type: 'loadPack'; requestId: number; packUrl: string }
   /** Computes the pyramid of an image already at the pack's size and keeps it under featuresId. */
   | { type: 'extract'; requestId: number; featuresId: string; image: RgbaImage }
-  | {
-      type: 'generate';
-      requestId: number;
-      featuresId: string;
-      /** One row per entry; each row is `samples` images with seeds derived from (seed, sample index). */
-      levels: number[];
-      samples: number;
-      seed: number;
-      classIndex: number;
-      /** Image-resolution mask in [0, 1], row-major, length imageSize^2; omitted means all ones. */
-      mask?: Float32Array;
-    }
-  | {
-      type: 'lag';
-      requestId: number;
-      image: RgbaImage; // at the pack's image size; the worker average-pools it to lrSize
-      candidates: number;
-      seed: number;
-      amplitude: number;
-    }
+  | ({ type: 'generate'; requestId: number } & GenerateRequest)
+  | ({ type: 'lag'; requestId: number } & LagRequest)
   /** Stops a running or queued request; it then ends with an `error` of code `cancelled`. A later `generate`
    * (or `lag`) supersedes the earlier ones of its kind the same way. */
   | { type: 'cancel'; requestId: number }
@@ -89,15 +97,7 @@ export type FromWorker =
   /** Streams one finished row (all samples of one level) as soon as it is ready. */
   | { type: 'row'; requestId: number; level: number; images: RgbaImage[] }
   | { type: 'generated'; requestId: number; ms: number }
-  | {
-      type: 'lagResult';
-      requestId: number;
-      lr: RgbaImage; // lrSize x lrSize
-      candidates: RgbaImage[]; // imageSize x imageSize
-      stdMap: RgbaImage; // per-pixel standard deviation across candidates, as a heat map
-      maxStd: number;
-      ms: number;
-    }
+  | ({ type: 'lagResult'; requestId: number; ms: number } & LagResult)
   | { type: 'memory'; requestId: number; numTensors: number; numBytes: number }
   | { type: 'backendChanged'; backend: BackendName; reason: string }
   | { type: 'error'; requestId?: number; code: ErrorCode; message: string; file?: string };

@@ -7,6 +7,9 @@ import type {
   BackendRequest,
   ErrorCode,
   FromWorker,
+  GenerateRequest,
+  LagRequest,
+  LagResult as EngineLagResult,
   PackSummary,
   RgbaImage,
   ToWorker,
@@ -53,27 +56,10 @@ export interface LoadProgress {
   total: number;
 }
 
-export interface GenerateRequest {
-  featuresId: string;
-  levels: number[];
-  samples: number;
-  seed: number;
-  classIndex: number;
-  mask?: Float32Array;
-}
+export type { GenerateRequest, LagRequest } from '../engine/protocol';
 
-export interface LagRequest {
-  image: RgbaImage;
-  candidates: number;
-  seed: number;
-  amplitude: number;
-}
-
-export interface LagResult {
-  lr: RgbaImage;
-  candidates: RgbaImage[];
-  stdMap: RgbaImage;
-  maxStd: number;
+/** The engine's LAG result plus the time the worker took. */
+export interface LagResult extends EngineLagResult {
   ms: number;
 }
 
