@@ -1,19 +1,30 @@
 """Measures where a training step's time goes (SP and LAG stages), on random data: no data set needed.
 
     python3 scripts/profile_train_step.py --steps 40
+    /usr/bin/python3 scripts/profile_train_step.py --count-ops [--device cpu] [--batch 8] [--json ops.json]
 
-Prints ms/step for each stage with the current code and with candidate changes, then the top CUDA kernels
-of a profiled SP step. Used to find why the SP stage ran at 14 steps/s on an H100 (see the model-pipeline notes).
+The first form prints ms/step for each stage with the current code and with candidate changes, then the top CUDA
+kernels of a profiled SP step. Used to find why the SP stage ran at 14 steps/s on an H100 (see the README).
+
+`--count-ops` counts the aten operators dispatched per training step of each stage (classifier, SP, LAG), split by
+phase (data, D step, G step, EMA) and by part (forward, spectral norm, backward, optimizer, zero_grad). Every
+dispatched operator is at least one host-side call, and every one that is not a view is at least one kernel launch
+on a GPU, so the counts track the launch overhead that bounds the step; they do not depend on the batch size and
+run on the CPU. The defaults mimic the CUDA run: bf16 autocast and channels_last.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import sys
 import time
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from torch.utils._python_dispatch import TorchDispatchMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import models as M  # noqa: E402
@@ -28,22 +39,167 @@ def up_expand(x: torch.Tensor, factor: int) -> torch.Tensor:
     return x[:, :, :, None, :, None].expand(n, c, h, factor, w, factor).reshape(n, c, h * factor, w * factor)
 
 
-def make_ctx(args, dev):
+def make_ctx(args, dev, amp=None, channels_last=None):
     a = T.parse_args(["--out", "/tmp/profile-out", "--log-every", "1000000", "--ckpt-every", "1e9"] + args)
     x = torch.randint(0, 256, (4096, 3, 32, 32), dtype=torch.uint8, device=dev)
     y = torch.randint(0, 10, (4096,), device=dev)
-    ctx = dict(args=a, device=dev, log=lambda **r: None, train_x=x, train_y=y, amp=dev.type == "cuda",
-               channels_last=dev.type == "cuda",
+    ctx = dict(args=a, device=dev, log=lambda **r: None, train_x=x, train_y=y,
+               amp=dev.type == "cuda" if amp is None else amp,
+               channels_last=dev.type == "cuda" if channels_last is None else channels_last,
                maybe_checkpoint=lambda *_: None, div_level_weight=torch.tensor(T.DIVERSITY_LEVEL_WEIGHT, device=dev))
     return ctx
 
 
-def fresh_models(dev):
-    models = M.build_models("cifar10")
-    models["sp_ema"] = M.build_models("cifar10")["sp"]
+def fresh_models(dev, config="cifar10", channels_last=None):
+    models = M.build_models(config)
+    models["sp_ema"] = M.build_models(config)["sp"]
+    models["sp_ema"].load_state_dict(models["sp"].state_dict())
+    for p in models["sp_ema"].parameters():
+        p.requires_grad_(False)
     for k in list(models):
-        models[k] = T.to_device_model(models[k], dev, dev.type == "cuda")
+        models[k] = T.to_device_model(models[k], dev, dev.type == "cuda" if channels_last is None else channels_last)
     return models
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Operator counts per training step
+# --------------------------------------------------------------------------------------------------------------
+# Phases are the step functions of train_pack.py; parts are what runs inside them.
+PHASES = {"_sp_batch": "data", "_sp_real_batch": "data", "sp_d_step": "d_step", "sp_g_step": "g_step",
+          "ema_update": "ema", "_lag_batch": "data", "lag_d_step": "d_step", "lag_g_step": "g_step",
+          "cls_train_step": "step"}
+PARTS = ("forward", "spectral_norm", "backward", "optimizer", "zero_grad")
+NOT_KERNELS = {"aten.detach.default", "aten.lift_fresh.default", "aten._local_scalar_dense.default"}
+
+
+def _is_view(func) -> bool:
+    """Views and other metadata-only ops: dispatched on the host, no kernel on the device."""
+    if str(func) in NOT_KERNELS:
+        return True
+    return any(r.alias_info is not None and not r.alias_info.is_write for r in func._schema.returns)
+
+
+class OpCounter(TorchDispatchMode):
+    """Counts every aten operator dispatched below autograd (forward, backward and optimizer alike) under the
+    current (phase, part) labels. profiler.* ops (record_function markers) are not counted."""
+
+    def __init__(self):
+        super().__init__()
+        self.phase, self.parts = ["other"], ["forward"]
+        self.counts = Counter()  # (phase, part, op) -> calls
+        self.recording = True
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        name = str(func)
+        if self.recording and not name.startswith("profiler."):
+            self.counts[(self.phase[-1], self.parts[-1], name)] += 1
+        return func(*args, **(kwargs or {}))
+
+    @contextlib.contextmanager
+    def label(self, stack, name):
+        stack.append(name)
+        try:
+            yield
+        finally:
+            stack.pop()
+
+    def wrap(self, fn, phase=None, part=None):
+        def wrapped(*args, **kwargs):
+            with self.label(self.phase, phase) if phase else contextlib.nullcontext(), \
+                    self.label(self.parts, part) if part else contextlib.nullcontext():
+                return fn(*args, **kwargs)
+        return wrapped
+
+
+@contextlib.contextmanager
+def _patched(counter: OpCounter):
+    """Labels train_pack's step functions, backward passes and spectral norm for the counter; restores them after."""
+    saved = []
+
+    def patch(obj, attr, **labels):
+        saved.append((obj, attr, obj.__dict__[attr]))
+        setattr(obj, attr, counter.wrap(getattr(obj, attr), **labels))
+
+    for fn, phase in PHASES.items():
+        patch(T, fn, phase=phase)
+    patch(torch.Tensor, "backward", part="backward")
+    patch(torch.autograd, "grad", part="backward")
+    patch(M._SpectralNormMixin, "normalized_weight", part="spectral_norm")
+    try:
+        yield
+    finally:
+        for obj, attr, fn in reversed(saved):
+            setattr(obj, attr, fn)
+
+
+def _label_optimizer(counter: OpCounter, opt: torch.optim.Optimizer) -> torch.optim.Optimizer:
+    opt.step = counter.wrap(opt.step, part="optimizer")
+    opt.zero_grad = counter.wrap(opt.zero_grad, part="zero_grad")
+    return opt
+
+
+def count_ops(dev, config="cifar10", batch=8, steps=2, amp=True, channels_last=True, seed=0) -> dict:
+    """Operator dispatches per training step of each stage, after one warm-up step (the optimizers create their
+    state on their first step). Returns {stage: {"total", "kernels", "phases": {phase: {part: n}}, "ops"}}."""
+    torch.manual_seed(seed)
+    models = fresh_models(dev, config, channels_last)
+    vgg_f = M.folded_copy(models["vgg"])
+    b = str(batch)
+    ctx = make_ctx(["--config", config, "--batch-cls", b, "--batch-sp", b, "--batch-lag", b], dev, amp, channels_last)
+    counter = OpCounter()
+    opts = dict(cls=T.cls_optimizer(ctx, models["vgg"]), sp=T.sp_optimizers(ctx, models),
+                lag=T.lag_optimizers(ctx, models))
+    for k in ("sp", "lag"):
+        opts[k] = tuple(_label_optimizer(counter, o) for o in opts[k])
+    opts["cls"] = _label_optimizer(counter, opts["cls"])
+    runs = {
+        "cls": lambda: T.cls_train_step(ctx, models["vgg"], opts["cls"]),
+        "sp": lambda: T.sp_train_step(ctx, models, vgg_f, *opts["sp"], step=0),
+        "lag": lambda: T.lag_train_step(ctx, models, *opts["lag"]),
+    }
+    models["vgg"].train(), models["sp"].train(), models["sp_d"].train(), models["lag"].train(), models["lag_d"].train()
+    result = {}
+    with _patched(counter), counter:
+        for stage, run in runs.items():
+            counter.recording = False
+            run()  # warm-up
+            counter.counts.clear()
+            counter.recording = True
+            for _ in range(steps):
+                run()
+            counter.recording = False
+            phases, ops = defaultdict(dict), Counter()
+            total = kernels = 0
+            for (phase, part, op), n in counter.counts.items():
+                phases[phase][part] = phases[phase].get(part, 0) + n / steps
+                ops[op] += n / steps
+                total += n / steps
+                kernels += 0 if _is_view_name(op) else n / steps
+            result[stage] = dict(total=round(total), kernels=round(kernels),
+                                 phases={ph: {pt: round(v) for pt, v in parts.items()} for ph, parts in phases.items()},
+                                 ops={op: round(n, 1) for op, n in ops.most_common()})
+    return result
+
+
+_VIEW_NAMES: dict = {}
+
+
+def _is_view_name(name: str) -> bool:
+    if name not in _VIEW_NAMES:
+        packet, _, overload = name[len("aten."):].rpartition(".")
+        func = getattr(getattr(torch.ops.aten, packet), overload)
+        _VIEW_NAMES[name] = _is_view(func)
+    return _VIEW_NAMES[name]
+
+
+def print_counts(result: dict, top: int) -> None:
+    for stage, r in result.items():
+        print(f"{stage}: {r['total']} operator dispatches per step, {r['kernels']} of them not views")
+        print(f"  {'phase':<8}" + "".join(f"{p:>14}" for p in PARTS) + f"{'all':>8}")
+        for phase, parts in r["phases"].items():
+            print(f"  {phase:<8}" + "".join(f"{parts.get(p, 0):>14}" for p in PARTS) + f"{sum(parts.values()):>8}")
+        if top:
+            print("  top ops: " + ", ".join(f"{op[len('aten.'):]} {n:g}" for op, n in list(r["ops"].items())[:top]))
 
 
 def sync():
@@ -64,9 +220,26 @@ def timed(label, fn):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--steps", type=int, default=40)
-    p.add_argument("--device", default="cuda")
+    p.add_argument("--device", default=None, help="default: cuda, or cpu for --count-ops without a GPU")
+    p.add_argument("--count-ops", action="store_true", help="count operator dispatches per step instead of timing")
+    p.add_argument("--config", default="cifar10", choices=sorted(M.CONFIGS))
+    p.add_argument("--batch", type=int, default=8, help="batch of --count-ops (the counts do not depend on it)")
+    p.add_argument("--amp", choices=["bf16", "off"], default="bf16", help="autocast of --count-ops")
+    p.add_argument("--no-channels-last", action="store_true")
+    p.add_argument("--top", type=int, default=12, help="print the N most frequent operators per stage")
+    p.add_argument("--json", default=None, help="also write the --count-ops result here")
     a = p.parse_args()
-    dev = torch.device(a.device)
+    if a.count_ops:
+        dev = torch.device(a.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        result = count_ops(dev, a.config, a.batch, steps=min(a.steps, 3), amp=a.amp == "bf16",
+                           channels_last=not a.no_channels_last)
+        print(f"torch {torch.__version__}, {dev}, config {a.config}, batch {a.batch}, amp {a.amp}, "
+              f"channels_last {not a.no_channels_last}")
+        print_counts(result, a.top)
+        if a.json:
+            Path(a.json).write_text(json.dumps(dict(torch=torch.__version__, device=str(dev), **result), indent=1))
+        return
+    dev = torch.device(a.device or "cuda")
     torch.backends.cudnn.benchmark = True
     original_up = M.up
     n = str(a.steps)

@@ -136,31 +136,42 @@ class Budget:
 # --------------------------------------------------------------------------------------------------------------
 # Stages
 # --------------------------------------------------------------------------------------------------------------
+def cls_optimizer(ctx, vgg: M.VGGPyramid) -> torch.optim.Optimizer:
+    return torch.optim.SGD(vgg.parameters(), lr=ctx["args"].lr_cls, momentum=0.9, nesterov=True, weight_decay=5e-4)
+
+
+def cls_train_step(ctx, vgg: M.VGGPyramid, opt: torch.optim.Optimizer):
+    """One classifier step on an augmented batch; returns (loss, logits, labels) without syncing the device."""
+    a, dev = ctx["args"], ctx["device"]
+    x_all, y_all = ctx["train_x"], ctx["train_y"]
+    idx = torch.randint(0, len(x_all), (a.batch_cls,), device=dev)
+    x = augment(x_all[idx], crop=True)
+    if ctx["channels_last"]:
+        x = x.contiguous(memory_format=torch.channels_last)
+    y = y_all[idx]
+    with autocast(dev, ctx["amp"]):
+        logits = vgg(x)
+        loss = F.cross_entropy(logits.float(), y, label_smoothing=0.1)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return loss.detach(), logits.detach(), y
+
+
 def train_classifier(ctx, vgg: M.VGGPyramid, state: dict) -> dict:
     a, dev, log = ctx["args"], ctx["device"], ctx["log"]
-    x_all, y_all = ctx["train_x"], ctx["train_y"]
-    opt = torch.optim.SGD(vgg.parameters(), lr=a.lr_cls, momentum=0.9, nesterov=True, weight_decay=5e-4)
+    opt = cls_optimizer(ctx, vgg)
     if "opt" in state:
         opt.load_state_dict(state["opt"])
     budget = Budget(a.minutes_cls * 60, a.steps_cls, state.get("seconds", 0.0), state.get("step", 0))
     vgg.train()
-    n, bs, correct, seen, t_log, imgs = len(x_all), a.batch_cls, 0, 0, time.perf_counter(), 0
+    bs, correct, seen, t_log, imgs = a.batch_cls, 0, 0, time.perf_counter(), 0
     while not budget.done():
         f = budget.fraction()
         lr = a.lr_cls * (f / 0.15 if f < 0.15 else max(0.0, (1 - f) / 0.85))  # one-cycle, linear, by time
         for g in opt.param_groups:
             g["lr"] = max(lr, a.lr_cls * 1e-3)
-        idx = torch.randint(0, n, (bs,), device=dev)
-        x = augment(x_all[idx], crop=True)
-        if ctx["channels_last"]:
-            x = x.contiguous(memory_format=torch.channels_last)
-        y = y_all[idx]
-        with autocast(dev, ctx["amp"]):
-            logits = vgg(x)
-            loss = F.cross_entropy(logits.float(), y, label_smoothing=0.1)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        loss, logits, y = cls_train_step(ctx, vgg, opt)
         budget.step += 1
         imgs += bs
         if budget.step % a.log_every == 0 or budget.done():
@@ -253,50 +264,80 @@ def _sp_batch(ctx, vgg_f, batch: int):
     return dup(x), dup(y_all[idx]), [dup(f) for f in feats], dup(on), dup(mask)
 
 
+def sp_optimizers(ctx, models: Dict[str, nn.Module]):
+    a, dev = ctx["args"], ctx["device"]
+    return (make_adam(models["sp"].parameters(), a.lr_g, (0.0, 0.9), dev),
+            make_adam(models["sp_d"].parameters(), a.lr_d, (0.0, 0.9), dev))
+
+
+def sp_d_step(ctx, g, d, opt_d, x_real, y_real, z, y, feats, on, mask):
+    """Generates the fake batch and takes one hinge-loss step of the discriminator; returns (fake, loss_d)."""
+    b = x_real.shape[0]
+    with autocast(ctx["device"], ctx["amp"]):
+        fake = g(z, y, feats, on, mask)
+        # Discriminator: one call on the concatenated real and fake batch.
+        d_out = d(torch.cat([x_real, fake.detach()]), torch.cat([y_real, y])).float()
+        loss_d = F.relu(1 - d_out[:b]).mean() + F.relu(1 + d_out[b:]).mean()
+    opt_d.zero_grad(set_to_none=True)
+    loss_d.backward()
+    opt_d.step()
+    return fake, loss_d
+
+
+def sp_g_step(ctx, g, d, vgg_f, opt_g, fake, y, feats, on, mask) -> dict:
+    a = ctx["args"]
+    b = fake.shape[0]
+    with autocast(ctx["device"], ctx["amp"]):
+        adv = -d(fake, y).float().mean()
+        rec = reconstruction_loss(vgg_f.pyramid(fake), feats, on, mask, g)
+        pair_dist = (fake[: b // 2] - fake[b // 2:]).float().abs().mean(dim=(1, 2, 3))
+        # Diversity is pushed less where near-copies are wanted (stride 2 and 4).
+        div_weight = (on[: b // 2] * ctx["div_level_weight"]).sum(1)
+        div = -(div_weight * pair_dist.clamp(max=a.div_cap)).mean()
+        loss_g = adv + a.lambda_rec * rec + a.lambda_div * div
+    opt_g.zero_grad(set_to_none=True)
+    loss_g.backward()
+    opt_g.step()
+    return dict(adv=adv.detach(), rec=rec.detach(), pair_dist=pair_dist.detach().mean())
+
+
+def sp_train_step(ctx, models: Dict[str, nn.Module], vgg_f: M.VGGPyramid, opt_g, opt_d, step: int) -> dict:
+    """One SP step (data, D step, G step, EMA); `step` counts the steps done before it. Returns the losses as
+    tensors, so that nothing waits for the device unless the caller logs."""
+    a, dev = ctx["args"], ctx["device"]
+    g, d = models["sp"], models["sp_d"]
+    x, y, feats, on, mask = _sp_batch(ctx, vgg_f, a.batch_sp)
+    x_real, y_real, z = _sp_real_batch(ctx, x.shape[0], g.z_dim)
+    fake, loss_d = sp_d_step(ctx, g, d, opt_d, x_real, y_real, z, y, feats, on, mask)
+    losses = sp_g_step(ctx, g, d, vgg_f, opt_g, fake, y, feats, on, mask)
+    ema_update(models["sp_ema"], g, min(a.ema, (2 + step) / (11 + step)))
+    return dict(loss_d=loss_d.detach(), **losses)
+
+
+def _sp_real_batch(ctx, b: int, z_dim: int):
+    dev = ctx["device"]
+    x_all, y_all = ctx["train_x"], ctx["train_y"]
+    real_idx = torch.randint(0, len(x_all), (b,), device=dev)
+    return augment(x_all[real_idx], crop=False), y_all[real_idx], torch.randn(b, z_dim, device=dev)
+
+
 def train_sp(ctx, models: Dict[str, nn.Module], vgg_f: M.VGGPyramid, state: dict) -> dict:
     a, dev, log = ctx["args"], ctx["device"], ctx["log"]
-    g, d, g_ema = models["sp"], models["sp_d"], models["sp_ema"]
-    opt_g = make_adam(g.parameters(), a.lr_g, (0.0, 0.9), dev)
-    opt_d = make_adam(d.parameters(), a.lr_d, (0.0, 0.9), dev)
+    g, d = models["sp"], models["sp_d"]
+    opt_g, opt_d = sp_optimizers(ctx, models)
     if "opt_g" in state:
         opt_g.load_state_dict(state["opt_g"])
         opt_d.load_state_dict(state["opt_d"])
     budget = Budget(a.minutes_sp * 60, a.steps_sp, state.get("seconds", 0.0), state.get("step", 0))
     g.train(), d.train()
-    x_all, y_all = ctx["train_x"], ctx["train_y"]
     t_log, imgs = time.perf_counter(), 0
     while not budget.done():
-        x, y, feats, on, mask = _sp_batch(ctx, vgg_f, a.batch_sp)
-        b = x.shape[0]
-        real_idx = torch.randint(0, len(x_all), (b,), device=dev)
-        x_real, y_real = augment(x_all[real_idx], crop=False), y_all[real_idx]
-        z = torch.randn(b, g.z_dim, device=dev)
-        with autocast(dev, ctx["amp"]):
-            fake = g(z, y, feats, on, mask)
-            # Discriminator: one call on the concatenated real and fake batch.
-            d_out = d(torch.cat([x_real, fake.detach()]), torch.cat([y_real, y])).float()
-            loss_d = F.relu(1 - d_out[:b]).mean() + F.relu(1 + d_out[b:]).mean()
-        opt_d.zero_grad(set_to_none=True)
-        loss_d.backward()
-        opt_d.step()
-        with autocast(dev, ctx["amp"]):
-            adv = -d(fake, y).float().mean()
-            rec = reconstruction_loss(vgg_f.pyramid(fake), feats, on, mask, g)
-            pair_dist = (fake[: b // 2] - fake[b // 2:]).float().abs().mean(dim=(1, 2, 3))
-            # Diversity is pushed less where near-copies are wanted (stride 2 and 4).
-            div_weight = (on[: b // 2] * ctx["div_level_weight"]).sum(1)
-            div = -(div_weight * pair_dist.clamp(max=a.div_cap)).mean()
-            loss_g = adv + a.lambda_rec * rec + a.lambda_div * div
-        opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        opt_g.step()
+        losses = sp_train_step(ctx, models, vgg_f, opt_g, opt_d, budget.step)
         budget.step += 1
-        ema_update(g_ema, g, min(a.ema, (1 + budget.step) / (10 + budget.step)))
-        imgs += b
-        if budget.step % a.log_every == 0 or budget.done():
+        imgs += a.batch_sp
+        if budget.step % a.log_every == 0 or budget.done():  # .item() syncs the device: only when logging
             now = time.perf_counter()
-            log(stage="sp", step=budget.step, loss_d=round(loss_d.item(), 4), adv=round(adv.item(), 4),
-                rec=round(rec.item(), 4), pair_dist=round(pair_dist.mean().item(), 4),
+            log(stage="sp", step=budget.step, **{k: round(v.item(), 4) for k, v in losses.items()},
                 img_per_s=round(imgs / (now - t_log), 1), elapsed=round(budget.elapsed(), 1))
             t_log, imgs = now, 0
         ctx["maybe_checkpoint"]("sp", lambda: dict(step=budget.step, seconds=budget.elapsed(), opt_g=opt_g.state_dict(),
@@ -314,47 +355,72 @@ def gradient_penalty(d: M.LAGDiscriminator, real: torch.Tensor, fake: torch.Tens
     return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
 
 
+def lag_optimizers(ctx, models: Dict[str, nn.Module]):
+    a, dev = ctx["args"], ctx["device"]
+    return (make_adam(models["lag"].parameters(), a.lr_lag, (0.0, 0.99), dev),
+            make_adam(models["lag_d"].parameters(), a.lr_lag, (0.0, 0.99), dev))
+
+
+def lag_d_step(ctx, g, d, opt_d, x, lr, noise):
+    """Generates the candidates and takes one WGAN-GP step of the discriminator; returns (fake, losses)."""
+    bs = x.shape[0]
+    with autocast(ctx["device"], ctx["amp"]):
+        fake = g(lr, noise, 1.0)
+        d_out = d(torch.cat([x, fake.detach()]), torch.cat([lr, lr])).float()
+    # Gradient penalty in float32: bf16 second derivatives are too coarse for WGAN-GP.
+    gp = gradient_penalty(d, x, fake.detach().float(), lr)
+    loss_d = d_out[bs:].mean() - d_out[:bs].mean() + 10 * gp + 1e-3 * (d_out[:bs] ** 2).mean()
+    opt_d.zero_grad(set_to_none=True)
+    loss_d.backward()
+    opt_d.step()
+    return fake, dict(loss_d=loss_d.detach(), gp=gp.detach())
+
+
+def lag_g_step(ctx, g, d, opt_g, fake, x, lr, noise) -> dict:
+    with autocast(ctx["device"], ctx["amp"]):
+        adv = -d(fake, lr).float().mean()
+        fake0 = g(lr, torch.zeros_like(noise), 0.0)
+        with torch.no_grad():
+            latent_real = d.latent(x).float()
+        latent_mse = ((d.latent(fake0).float() - latent_real) ** 2).mean()
+        loss_g = adv + ctx["args"].lambda_latent * latent_mse
+    opt_g.zero_grad(set_to_none=True)
+    loss_g.backward()
+    opt_g.step()
+    return dict(adv=adv.detach(), latent_mse=latent_mse.detach())
+
+
+def _lag_batch(ctx, g: M.LAGGenerator):
+    dev, bs, x_all = ctx["device"], ctx["args"].batch_lag, ctx["train_x"]
+    x = augment(x_all[torch.randint(0, len(x_all), (bs,), device=dev)], crop=False)
+    noise = torch.randn(bs, g.noise_channels, g.lr_size, g.lr_size, device=dev)
+    return x, M.downscale(x, g.scale), noise
+
+
+def lag_train_step(ctx, models: Dict[str, nn.Module], opt_g, opt_d) -> dict:
+    g, d = models["lag"], models["lag_d"]
+    x, lr, noise = _lag_batch(ctx, g)
+    fake, losses = lag_d_step(ctx, g, d, opt_d, x, lr, noise)
+    return dict(**losses, **lag_g_step(ctx, g, d, opt_g, fake, x, lr, noise))
+
+
 def train_lag(ctx, models: Dict[str, nn.Module], state: dict) -> dict:
     a, dev, log = ctx["args"], ctx["device"], ctx["log"]
     g, d = models["lag"], models["lag_d"]
-    opt_g = make_adam(g.parameters(), a.lr_lag, (0.0, 0.99), dev)
-    opt_d = make_adam(d.parameters(), a.lr_lag, (0.0, 0.99), dev)
+    opt_g, opt_d = lag_optimizers(ctx, models)
     if "opt_g" in state:
         opt_g.load_state_dict(state["opt_g"])
         opt_d.load_state_dict(state["opt_d"])
     budget = Budget(a.minutes_lag * 60, a.steps_lag, state.get("seconds", 0.0), state.get("step", 0))
     g.train(), d.train()
-    x_all = ctx["train_x"]
     t_log, imgs, bs = time.perf_counter(), 0, a.batch_lag
     while not budget.done():
-        x = augment(x_all[torch.randint(0, len(x_all), (bs,), device=dev)], crop=False)
-        lr = M.downscale(x, g.scale)
-        noise = torch.randn(bs, g.noise_channels, g.lr_size, g.lr_size, device=dev)
-        with autocast(dev, ctx["amp"]):
-            fake = g(lr, noise, 1.0)
-            d_out = d(torch.cat([x, fake.detach()]), torch.cat([lr, lr])).float()
-        # Gradient penalty in float32: bf16 second derivatives are too coarse for WGAN-GP.
-        gp = gradient_penalty(d, x, fake.detach().float(), lr)
-        loss_d = d_out[bs:].mean() - d_out[:bs].mean() + 10 * gp + 1e-3 * (d_out[:bs] ** 2).mean()
-        opt_d.zero_grad(set_to_none=True)
-        loss_d.backward()
-        opt_d.step()
-        with autocast(dev, ctx["amp"]):
-            adv = -d(fake, lr).float().mean()
-            fake0 = g(lr, torch.zeros_like(noise), 0.0)
-            with torch.no_grad():
-                latent_real = d.latent(x).float()
-            latent_mse = ((d.latent(fake0).float() - latent_real) ** 2).mean()
-            loss_g = adv + a.lambda_latent * latent_mse
-        opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        opt_g.step()
+        losses = lag_train_step(ctx, models, opt_g, opt_d)
         budget.step += 1
         imgs += bs
-        if budget.step % a.log_every == 0 or budget.done():
+        if budget.step % a.log_every == 0 or budget.done():  # .item() syncs the device: only when logging
             now = time.perf_counter()
-            log(stage="lag", step=budget.step, loss_d=round(loss_d.item(), 4), gp=round(gp.item(), 4),
-                adv=round(adv.item(), 4), latent_mse=round(latent_mse.item(), 4),
+            log(stage="lag", step=budget.step, **{k: round(v.item(), 4) for k, v in losses.items()},
                 img_per_s=round(imgs / (now - t_log), 1), elapsed=round(budget.elapsed(), 1))
             t_log, imgs = now, 0
         ctx["maybe_checkpoint"]("lag", lambda: dict(step=budget.step, seconds=budget.elapsed(), opt_g=opt_g.state_dict(),
