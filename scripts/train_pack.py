@@ -53,13 +53,9 @@ def autocast(device: torch.device, enabled: bool):
 
 
 def make_adam(params, lr: float, betas, device: torch.device) -> torch.optim.Optimizer:
-    # The multi-tensor (foreach) implementation: a handful of kernels for all parameters on CUDA.
-    if device.type == "cuda":
-        try:
-            return torch.optim.Adam(params, lr=lr, betas=betas, foreach=True)
-        except TypeError:
-            pass
-    return torch.optim.Adam(params, lr=lr, betas=betas)
+    # Multi-tensor (foreach) Adam on every device: a handful of ops for all parameters instead of ~10 per
+    # parameter, and the CPU counts of profile_train_step.py --count-ops then match what CUDA runs.
+    return torch.optim.Adam(params, lr=lr, betas=betas, foreach=True)
 
 
 def to_device_model(m: nn.Module, device: torch.device, channels_last: bool) -> nn.Module:
@@ -137,7 +133,8 @@ class Budget:
 # Stages
 # --------------------------------------------------------------------------------------------------------------
 def cls_optimizer(ctx, vgg: M.VGGPyramid) -> torch.optim.Optimizer:
-    return torch.optim.SGD(vgg.parameters(), lr=ctx["args"].lr_cls, momentum=0.9, nesterov=True, weight_decay=5e-4)
+    return torch.optim.SGD(vgg.parameters(), lr=ctx["args"].lr_cls, momentum=0.9, nesterov=True, weight_decay=5e-4,
+                           foreach=True)
 
 
 def cls_train_step(ctx, vgg: M.VGGPyramid, opt: torch.optim.Optimizer):
@@ -218,17 +215,26 @@ def reconstruction_loss(fake_feats, real_feats, on: torch.Tensor, mask: torch.Te
     return total.mean()
 
 
+def _by_dtype(pairs):
+    """(dst, src) tensor pairs grouped by dtype: a foreach op runs as one multi-tensor kernel only on one dtype."""
+    groups: Dict[torch.dtype, tuple] = {}
+    for dst, src in pairs:
+        groups.setdefault(dst.dtype, ([], []))
+        groups[dst.dtype][0].append(dst)
+        groups[dst.dtype][1].append(src)
+    return list(groups.values())
+
+
+@torch.no_grad()
 def ema_update(ema: nn.Module, model: nn.Module, decay: float) -> None:
-    with torch.no_grad():
-        ema_p = [p for p in ema.parameters()]
-        src_p = [p for p in model.parameters()]
-        if hasattr(torch, "_foreach_lerp_"):
-            torch._foreach_lerp_(ema_p, src_p, 1 - decay)
-        else:
-            for e, s in zip(ema_p, src_p):
-                e.lerp_(s, 1 - decay)
-        for e, s in zip(ema.buffers(), model.buffers()):
-            e.copy_(s)
+    """ema = decay * ema + (1 - decay) * model for the parameters, a copy of the buffers (BatchNorm statistics,
+    spectral-norm vectors); four multi-tensor ops in all instead of one op per tensor."""
+    for dst, src in _by_dtype(zip(ema.parameters(), model.parameters())):
+        torch._foreach_mul_(dst, decay)
+        torch._foreach_add_(dst, src, alpha=1 - decay)
+    for dst, src in _by_dtype(zip(ema.buffers(), model.buffers())):
+        torch._foreach_zero_(dst)  # zero + add is an exact copy (there is no _foreach_copy_ in torch 1.13)
+        torch._foreach_add_(dst, src)
 
 
 @torch.no_grad()

@@ -31,3 +31,103 @@ def test_op_counter_splits_every_stage_by_phase_and_part(tiny_counts):
     assert sum(sum(p.values()) for p in sp["phases"].values()) == sp["total"]
     assert 0 < sp["kernels"] < sp["total"], "views are told apart from kernels"
     assert sp["ops"]["aten.convolution.default"] > 0 and sp["ops"]["aten.convolution_backward.default"] > 0
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The computation before the dispatch reductions, kept here as the reference the new step must equal.
+# ----------------------------------------------------------------------------------------------------------------
+def legacy_make_adam(params, lr, betas, device):
+    return torch.optim.Adam(params, lr=lr, betas=betas, foreach=False)
+
+
+def legacy_cls_optimizer(ctx, vgg):
+    return torch.optim.SGD(vgg.parameters(), lr=ctx["args"].lr_cls, momentum=0.9, nesterov=True, weight_decay=5e-4,
+                           foreach=False)
+
+
+def legacy_ema_update(ema, model, decay):
+    with torch.no_grad():
+        for e, s in zip(ema.parameters(), model.parameters()):
+            e.lerp_(s, 1 - decay)
+        for e, s in zip(ema.buffers(), model.buffers()):
+            e.copy_(s)
+
+
+def legacy_normalized_weight(self):
+    with torch.autocast(device_type=self.weight.device.type, enabled=False):
+        w = self.weight.reshape(self.weight.shape[0], -1).float()
+        if self.training:
+            with torch.no_grad():
+                v = torch.nn.functional.normalize(torch.mv(w.t(), self.sn_u), dim=0)
+                self.sn_u.copy_(torch.nn.functional.normalize(torch.mv(w, v), dim=0))
+        u = self.sn_u
+        v = torch.nn.functional.normalize(torch.mv(w.t(), u), dim=0).detach()
+        sigma = torch.dot(u, torch.mv(w, v))
+        return self.weight / sigma
+
+
+def _use_legacy(mp):
+    mp.setattr(T, "make_adam", legacy_make_adam)
+    mp.setattr(T, "cls_optimizer", legacy_cls_optimizer)
+    mp.setattr(T, "ema_update", legacy_ema_update)
+    mp.setattr(M._SpectralNormMixin, "normalized_weight", legacy_normalized_weight)
+
+
+def _train(stage: str, steps: int, amp: bool = False, channels_last: bool = False):
+    """`steps` steps of one stage from seed 0 (tiny config, random data); returns every model's state."""
+    dev = torch.device("cpu")
+    torch.manual_seed(0)
+    models = P.fresh_models(dev, "tiny", channels_last)
+    vgg_f = M.folded_copy(models["vgg"])
+    ctx = P.make_ctx(["--config", "tiny", "--batch-cls", "8", "--batch-sp", "8", "--batch-lag", "8"], dev, amp,
+                     channels_last)
+    for m in models.values():
+        m.train()
+    if stage == "cls":
+        opt = T.cls_optimizer(ctx, models["vgg"])
+        losses = [T.cls_train_step(ctx, models["vgg"], opt)[0] for _ in range(steps)]
+    elif stage == "sp":
+        opts = T.sp_optimizers(ctx, models)
+        losses = [T.sp_train_step(ctx, models, vgg_f, *opts, step=i)["loss_d"] for i in range(steps)]
+    else:
+        opts = T.lag_optimizers(ctx, models)
+        losses = [T.lag_train_step(ctx, models, *opts)["loss_d"] for _ in range(steps)]
+    state = {f"{k}.{n}": t.detach().clone() for k, m in models.items() for n, t in m.state_dict().items()}
+    return state, torch.stack(losses)
+
+
+def _assert_same_state(new, old, atol):
+    assert list(new) == list(old), "same weight names"
+    for name in old:
+        if old[name].is_floating_point():
+            assert torch.allclose(new[name], old[name], rtol=1e-5, atol=atol), (name, (new[name] - old[name]).abs().max())
+        else:
+            assert torch.equal(new[name], old[name]), name
+
+
+@pytest.mark.parametrize("stage", ["cls", "sp", "lag"])
+def test_a_few_steps_equal_the_per_parameter_computation(stage, monkeypatch):
+    """Same seed, same data: the new step (foreach optimizers and EMA, cheaper spectral norm) ends at the same
+    weights, buffers (running stats, sn_u, EMA) and losses as the old per-parameter code, up to float round-off."""
+    new_state, new_losses = _train(stage, steps=3)
+    with monkeypatch.context() as mp:
+        _use_legacy(mp)
+        old_state, old_losses = _train(stage, steps=3)
+    assert torch.allclose(new_losses, old_losses, rtol=1e-5, atol=1e-6)
+    _assert_same_state(new_state, old_state, atol=1e-6)
+    torch.manual_seed(0)
+    init = {f"{k}.{n}": t for k, m in P.fresh_models(torch.device("cpu"), "tiny", False).items()
+            for n, t in m.state_dict().items()}
+    prefix = {"cls": "vgg.", "sp": "sp.", "lag": "lag."}[stage]
+    assert any(not torch.equal(t, init[n]) for n, t in old_state.items() if n.startswith(prefix)), "the steps train"
+
+
+def test_optimizers_and_ema_are_multi_tensor(tiny_counts):
+    """Per step, the optimizers and the EMA dispatch a fixed handful of ops however many parameters there are
+    (foreach Adam still reads each step counter with .item(): 2 host-side reads per parameter, no kernel)."""
+    models = M.build_models("tiny")
+    n_sp, n_d = len(list(models["sp"].parameters())), len(list(models["sp_d"].parameters()))
+    sp = tiny_counts["sp"]["phases"]
+    assert sp["d_step"]["optimizer"] <= 2 * n_d + 12 and sp["g_step"]["optimizer"] <= 2 * n_sp + 12
+    assert sp["ema"]["forward"] <= 6
+    assert tiny_counts["cls"]["phases"]["step"]["optimizer"] <= 8
