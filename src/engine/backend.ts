@@ -77,6 +77,10 @@ interface MinimalGpu {
 /** The GPUDevice the webgpu backend runs on, so tests can simulate loss by destroying it. */
 export let activeWebGpuDevice: MinimalDevice | null = null;
 let deliberateWebGpuTeardown = false;
+/** The running webgpu backend's `device.lost`, as a reason; kept after the loss so a late check still sees it. */
+let webGpuLost: Promise<string> | null = null;
+/** The running webgl backend's context (TF.js's own), to ask `isContextLost()`. */
+let activeGl: { isContextLost(): boolean } | null = null;
 
 async function probeWebGpu(onLost?: BackendLossHandler): Promise<Candidate> {
   const gpu = (globalThis.navigator as { gpu?: MinimalGpu } | undefined)?.gpu;
@@ -124,9 +128,11 @@ async function probeWebGpu(onLost?: BackendLossHandler): Promise<Candidate> {
       if (!(await tf.setBackend('webgpu'))) throw new Error('the TF.js webgpu backend did not initialize');
       activeWebGpuDevice = device;
       deliberateWebGpuTeardown = false;
-      void device.lost.then((lost) => {
+      const lostReason = device.lost.then((lost) => `WebGPU device lost (${lost.reason ?? 'unknown'}): ${lost.message ?? ''}`.trim());
+      webGpuLost = lostReason;
+      void lostReason.then((reason) => {
         if (activeWebGpuDevice === device) activeWebGpuDevice = null;
-        if (!deliberateWebGpuTeardown) onLost?.('webgpu', `WebGPU device lost (${lost.reason ?? 'unknown'}): ${lost.message ?? ''}`.trim());
+        if (!deliberateWebGpuTeardown) onLost?.('webgpu', reason);
       });
     },
   };
@@ -160,8 +166,9 @@ function probeWebGl(onLost?: BackendLossHandler): Candidate {
       await import('@tensorflow/tfjs-backend-webgl');
       if (!(await tf.setBackend('webgl'))) throw new Error('the TF.js webgl backend did not initialize');
       // eslint-disable-next-line @typescript-eslint/no-explicit-any
-      const glCanvas = (tf.backend() as any)?.gpgpu?.gl?.canvas as EventTarget | undefined;
-      glCanvas?.addEventListener('webglcontextlost', () => onLost?.('webgl', 'WebGL context lost'), { once: true });
+      const gl = (tf.backend() as any)?.gpgpu?.gl as (WebGL2RenderingContext & { canvas: EventTarget }) | undefined;
+      activeGl = gl ?? null;
+      gl?.canvas?.addEventListener('webglcontextlost', () => onLost?.('webgl', 'WebGL context lost'), { once: true });
     },
   };
 }
@@ -430,12 +437,32 @@ export async function activateBackend(request: BackendRequest, options: Activate
   throw new Error(`no TF.js backend could start: ${notes.join('; ')}`);
 }
 
+/**
+ * Whether the running `name` backend has lost its device: the reason, or null (always null for wasm and cpu).
+ * An operation on a lost device fails before the loss is announced: in Chromium a pending `mapAsync` rejects
+ * ("Buffer was unmapped before mapping was resolved") and `device.lost` resolves later, and `webglcontextlost` is
+ * an event dispatched after the context already reads as lost. So after a failure the engine asks here, and
+ * `waitMs` bounds how long a WebGPU loss may take to be announced (WebGL's flag is synchronous).
+ */
+export async function backendLossReason(name: BackendName, waitMs: number): Promise<string | null> {
+  if (name === 'webgl') return activeGl?.isContextLost() ? 'WebGL context lost' : null;
+  if (name !== 'webgpu' || !webGpuLost) return null;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const notLost = new Promise<null>((resolve) => {
+    timer = setTimeout(() => resolve(null), waitMs);
+  });
+  return Promise.race([webGpuLost, notLost]).finally(() => clearTimeout(timer));
+}
+
 /** Frees a GPU backend after its device was lost. CPU and WASM stay registered (they cannot be lost). */
 export function releaseBackend(name: BackendName): void {
   if (name !== 'webgpu' && name !== 'webgl') return;
   if (name === 'webgpu') {
     deliberateWebGpuTeardown = true;
     activeWebGpuDevice = null;
+    webGpuLost = null;
+  } else {
+    activeGl = null;
   }
   try {
     if (tf.findBackend(name)) tf.removeBackend(name);

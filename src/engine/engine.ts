@@ -1,7 +1,7 @@
 // The engine: owns the TF.js backend, the loaded pack's weights, and the feature caches. A plain class, used by
 // worker.ts in the browser and directly by the tests in Node.
 import * as tf from '@tensorflow/tfjs-core';
-import { activateBackend, releaseBackend, type BackendInfo, type WasmOptions } from './backend';
+import { AUTO_ORDER, activateBackend, backendLossReason, releaseBackend, type BackendInfo, type WasmOptions } from './backend';
 import { CancelledError, EngineError } from './errors';
 import { heatMap, rgbaToSigned, signedToRgba } from './image';
 import { lagDownscale, lagGenerate } from './lag';
@@ -60,6 +60,10 @@ interface FeatureSet {
 export type CancelCheck = () => boolean;
 
 const DEFAULT_BATCH_PIXELS = 32 * 32 * 32;
+/** Retries of one step after backend losses: at most one per backend that can be switched away from. */
+const MAX_RECOVERIES = AUTO_ORDER.length - 1;
+/** How long a failure on WebGPU waits for `device.lost` before it counts as a real error. */
+const LOSS_ANNOUNCE_WAIT_MS = 2000;
 
 export class PyramidEngine {
   private readonly options: EngineOptions;
@@ -114,19 +118,34 @@ export class PyramidEngine {
     if (!this.backendInfo) await this.init(this.backendRequest);
   }
 
-  /** Runs `work`; if the backend was lost meanwhile, waits for the switch and runs it once more. */
+  /**
+   * Runs `work`; if the backend it ran on was lost meanwhile, waits for the switch and runs it again. Each loss
+   * excludes a backend, and the retries are capped as well, so this never loops; any other error is rethrown.
+   */
   private async withRecovery<T>(work: () => Promise<T>): Promise<T> {
-    await this.ready();
-    try {
-      return await work();
-    } catch (error) {
-      if (error instanceof EngineError) throw error;
-      // Give a pending device-lost notification a moment to arrive: it is delivered asynchronously.
-      await new Promise((resolve) => setTimeout(resolve, 0));
-      if (!this.recovery) throw error;
-      await this.recovery;
-      return work();
+    for (let attempt = 0; ; attempt++) {
+      await this.ready();
+      const backend = this.backendInfo!.backend;
+      let result: T;
+      try {
+        result = await work();
+      } catch (error) {
+        if (error instanceof EngineError || attempt >= MAX_RECOVERIES) throw error;
+        if (!(await this.wasLost(backend, LOSS_ANNOUNCE_WAIT_MS))) throw error;
+        continue;
+      }
+      // A read-back from a lost WebGL context can "succeed" with zeros: only results of a live backend count.
+      if (backend === 'webgl' && attempt < MAX_RECOVERIES && (await this.wasLost(backend, 0))) continue;
+      return result;
     }
+  }
+
+  /** True if `backend` has been lost (asking it, up to `waitMs`); the switch to the next backend is then under way. */
+  private async wasLost(backend: BackendName, waitMs: number): Promise<boolean> {
+    if (this.recovery || this.backendInfo?.backend !== backend) return true; // already announced and handled
+    const reason = await backendLossReason(backend, waitMs);
+    if (reason !== null) this.handleBackendLoss(backend, reason); // no-op if the announcement came first
+    return this.recovery !== null || this.backendInfo?.backend !== backend;
   }
 
   private disposeBackendTensors(): void {

@@ -1,0 +1,60 @@
+// The engine's retry after a lost backend (cpu/wasm in Node): bounded, and never hiding an error that is not a loss.
+// The WebGPU cases (a loss announced after the failure, mid-generation) are in recovery.webgpu.test.ts.
+import { describe, expect, it } from 'vitest';
+import { PyramidEngine } from '../../src/engine/engine';
+
+type WithRecovery = <T>(work: () => Promise<T>) => Promise<T>;
+const internals = (engine: PyramidEngine) =>
+  engine as unknown as { withRecovery: WithRecovery; handleBackendLoss(backend: string, reason: string): void };
+
+describe('retry after a lost backend', () => {
+  it('an error on a backend that was not lost is rethrown at once, without a retry or a switch', async () => {
+    const changes: string[] = [];
+    const engine = new PyramidEngine({ onBackendChanged: (backend) => changes.push(backend) });
+    await engine.init('cpu');
+    let runs = 0;
+    await expect(
+      internals(engine).withRecovery.call(engine, async () => {
+        runs++;
+        throw new Error('out of memory');
+      }),
+    ).rejects.toThrow('out of memory');
+    expect(runs).toBe(1);
+    expect(changes).toEqual([]);
+    expect(engine.backend?.backend).toBe('cpu');
+  });
+
+  it('a step that loses its backend on every run stops after one retry per backend and reports its error', async () => {
+    const changes: string[] = [];
+    const engine = new PyramidEngine({ onBackendChanged: (backend) => changes.push(backend) });
+    await engine.init('cpu');
+    let runs = 0;
+    await expect(
+      internals(engine).withRecovery.call(engine, async () => {
+        runs++;
+        internals(engine).handleBackendLoss(engine.backend!.backend, `lost #${runs}`);
+        throw new Error(`device lost #${runs}`);
+      }),
+    ).rejects.toThrow(/device lost #\d|no TF.js backend could start/); // its own error, or the switch's
+    expect(runs).toBeGreaterThanOrEqual(2);
+    expect(runs).toBeLessThanOrEqual(4); // the first run and at most 3 retries (4 backends in the order)
+  });
+
+  it('a loss announced while the step fails is waited for, and the step runs again on the next backend', async () => {
+    const changes: string[] = [];
+    const engine = new PyramidEngine({ onBackendChanged: (backend) => changes.push(backend) });
+    await engine.init('cpu');
+    const ranOn: string[] = [];
+    const result = await internals(engine).withRecovery.call(engine, async () => {
+      ranOn.push(engine.backend!.backend);
+      if (ranOn.length === 1) {
+        internals(engine).handleBackendLoss('cpu', 'simulated');
+        throw new Error('read-back failed');
+      }
+      return 'done';
+    });
+    expect(result).toBe('done');
+    expect(ranOn).toEqual(['cpu', 'wasm']);
+    expect(changes).toEqual(['wasm']);
+  });
+});
