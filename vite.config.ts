@@ -4,32 +4,33 @@ import react from '@vitejs/plugin-react';
 import { cpSync, createReadStream, existsSync, statSync } from 'node:fs';
 import { extname, resolve, sep } from 'node:path';
 import './node20-shims';
+import { CONTENT_SECURITY_POLICY, ISOLATION_HEADERS } from './scripts/headers.mjs';
 
 // Where Debian's chromium keeps SwiftShader (libvulkan + the Vulkan ICD), for the webgpu test project.
 const swiftShaderDir = process.env.SWIFTSHADER_DIR ?? '/usr/lib/chromium';
 
-// The built site's Content-Security-Policy: no inline scripts, no eval (WebAssembly compilation only), workers and
-// blobs from the site itself, and no network request beyond the app's own files. Dev mode needs Vite's inline
-// client scripts, so the policy goes into the built index.html only.
-const contentSecurityPolicy = [
-  "default-src 'self'",
-  "script-src 'self' 'wasm-unsafe-eval'",
-  "worker-src 'self' blob:",
-  "connect-src 'self' data: blob:",
-  "img-src 'self' data: blob:",
-  "style-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'none'",
-].join('; ');
-
+// The Content-Security-Policy and isolation headers come from one place (scripts/headers.mjs). The built
+// index.html carries the policy as a <meta> too, for static hosts that send no headers; the header is what also
+// covers the engine's module worker. Writes `_headers` (Netlify / Cloudflare Pages format) next to the build.
 const cspInBuild: Plugin = {
   name: 'pyramid-playground:csp',
   apply: 'build',
   transformIndexHtml: () => [
-    { tag: 'meta', attrs: { 'http-equiv': 'Content-Security-Policy', content: contentSecurityPolicy }, injectTo: 'head-prepend' },
+    { tag: 'meta', attrs: { 'http-equiv': 'Content-Security-Policy', content: CONTENT_SECURITY_POLICY }, injectTo: 'head-prepend' },
   ],
+  generateBundle() {
+    const headers = { ...ISOLATION_HEADERS, 'Content-Security-Policy': CONTENT_SECURITY_POLICY };
+    const lines = Object.entries(headers).map(([name, value]) => `  ${name}: ${value}`);
+    this.emitFile({ type: 'asset', fileName: '_headers', source: `/*\n${lines.join('\n')}\n` });
+  },
 };
+
+// Dev mode only: Vite's React preamble is an inline <script> and its CSS arrives as injected <style> elements, so
+// the dev server's header adds 'unsafe-inline' for those two; everything else is the built site's policy.
+const devContentSecurityPolicy = CONTENT_SECURITY_POLICY.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'").replace(
+  "style-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+);
 
 // Packs live in the top-level models/ folder and are served at <base>/models/: by a middleware in dev and preview
 // (a missing file is a real 404, never the SPA's index.html) and copied into the build. In dev only,
@@ -75,11 +76,6 @@ const modelPacks: Plugin = {
   },
 };
 
-// Cross-origin isolation lets the WASM backend use threads (SharedArrayBuffer).
-const isolationHeaders = {
-  'Cross-Origin-Opener-Policy': 'same-origin',
-  'Cross-Origin-Embedder-Policy': 'require-corp',
-};
 
 export default defineConfig({
   // Relative base: the built site works from any static host and any sub-path.
@@ -87,8 +83,8 @@ export default defineConfig({
   plugins: [react(), cspInBuild, modelPacks],
   // models/ is served as static files next to the app (packs are fetched, never bundled).
   publicDir: 'public',
-  server: { headers: isolationHeaders },
-  preview: { headers: isolationHeaders },
+  server: { headers: { ...ISOLATION_HEADERS, 'Content-Security-Policy': devContentSecurityPolicy } },
+  preview: { headers: { ...ISOLATION_HEADERS, 'Content-Security-Policy': CONTENT_SECURITY_POLICY } },
   worker: { format: 'es' },
   test: {
     environment: 'node',

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Static server for the end-to-end suite (tests/e2e): serves a built site (default dist/) on 127.0.0.1 with the
-// cross-origin isolation headers the app asks for (COOP same-origin, COEP require-corp, CORP same-origin), real
+// headers the app asks for (scripts/headers.mjs: CSP, COOP same-origin, COEP require-corp; plus CORP), real
 // MIME types (application/wasm for the WASM backend) and real 404s (never index.html for a missing model file).
 //
 //   node scripts/e2e-server.mjs [--root=dist] [--port=0]     prints "listening http://127.0.0.1:PORT/" and serves
@@ -9,6 +9,7 @@ import { createServer } from 'node:http';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CONTENT_SECURITY_POLICY, ISOLATION_HEADERS as APP_ISOLATION_HEADERS } from './headers.mjs';
 
 const TYPES = {
   '.html': 'text/html; charset=utf-8',
@@ -26,11 +27,7 @@ const TYPES = {
   '.md': 'text/plain; charset=utf-8',
 };
 
-export const ISOLATION_HEADERS = {
-  'Cross-Origin-Opener-Policy': 'same-origin',
-  'Cross-Origin-Embedder-Policy': 'require-corp',
-  'Cross-Origin-Resource-Policy': 'same-origin',
-};
+export const ISOLATION_HEADERS = { ...APP_ISOLATION_HEADERS, 'Cross-Origin-Resource-Policy': 'same-origin' };
 
 /**
  * Serves `root` until close(). `requests` records every request as "STATUS METHOD PATH" (for failure reports).
@@ -42,6 +39,8 @@ export function startStaticServer({ root, port = 0, host = '127.0.0.1' }) {
   const server = createServer((req, res) => {
     const finish = (status) => requests.push(`${status} ${req.method} ${req.url}`);
     for (const [name, value] of Object.entries(ISOLATION_HEADERS)) res.setHeader(name, value);
+    // Every response: the page's own and the engine worker's script (a worker gets only its script's policy).
+    res.setHeader('Content-Security-Policy', CONTENT_SECURITY_POLICY);
     res.setHeader('Cache-Control', 'no-cache');
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.statusCode = 405;

@@ -187,17 +187,17 @@ function probeWebGl(onLost?: BackendLossHandler): Candidate {
 // the module then waits forever for its threads. Unminified (vite dev, Node) it happens to work.
 //
 // The fix: the pristine emscripten script (`wasm-out/tfjs-backend-wasm-threaded-simd.js`, emitted untouched by a
-// `?url` import) is what the helper threads load. tfjs builds that Blob synchronously inside `init()`; while the
-// threaded backend starts, `Blob` is swapped for one that replaces exactly that Blob's text with
-// `importScripts(<url of the pristine script>)`. Everything else (the .wasm, the pthread worker script) is as
-// tfjs makes it. If the threaded module still does not start (a helper-thread error, or no start within
-// WASM_THREAD_START_TIMEOUT_MS, or a first threaded convolution that does not finish), the wasm backend is
-// registered again without threads and `detail` says why.
+// `?url` import) is what the helper threads load: while the threaded backend starts, tfjs's assignment of that
+// Blob to `mainScriptUrlOrBlob` stores the script's URL instead, so each thread runs `importScripts(<url>)`. A URL
+// (not a blob:, as an earlier fix used) is also what the CSP's script-src 'self' lets the threads load, since the
+// engine worker gets the policy as a header and its blob: helper threads inherit it. Everything else (the .wasm,
+// the pthread worker script, a blob: under worker-src) is as tfjs makes it. If the threaded module still does not
+// start (a helper-thread error, or no start within WASM_THREAD_START_TIMEOUT_MS, or a first threaded convolution
+// that does not finish), the wasm backend is registered again without threads and `detail` says why.
 
 let wasmPathsSet = false;
 let threadedScriptUrl: string | null = null;
 const isNode = typeof process !== 'undefined' && !!process.versions?.node;
-const THREADED_FACTORY_PREFIX = 'var WasmBackendModuleThreadedSimd = ';
 const WASM_THREAD_START_TIMEOUT_MS = 15_000;
 /** Most helper threads: the threaded module preallocates a pool of 8 pthreads; more would block on creation. */
 export const MAX_WASM_THREADS = 8;
@@ -239,7 +239,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string, failure: 
 }
 
 /**
- * Runs `start` with the threaded factory Blob redirected to the pristine emscripten script, and with
+ * Runs `start` with the threaded factory Blob replaced by the pristine emscripten script's URL, and with
  * `navigator.hardwareConcurrency` reading at least 2 x `threads`: the module caps its thread pool at
  * hardwareConcurrency / 2 (it assumes two hardware threads per core), which would otherwise ignore an explicit
  * thread count (a 2-core machine could never run 2 threads).
@@ -250,22 +250,20 @@ async function withThreadedStartPatches<T>(
   workers: Worker[],
   start: () => Promise<T>,
 ): Promise<T> {
-  const OriginalBlob = globalThis.Blob;
   const OriginalWorker = globalThis.Worker;
   const nav = globalThis.navigator as { hardwareConcurrency?: number } | undefined;
   const patchCores = !!nav && (nav.hardwareConcurrency ?? 1) < threads * 2;
   const absolute = new URL(scriptUrl, (globalThis as { location?: { href: string } }).location?.href).href;
-  class RedirectingBlob extends OriginalBlob {
-    constructor(parts?: BlobPart[], options?: BlobPropertyBag) {
-      const first = parts?.[0];
-      if (parts?.length === 1 && typeof first === 'string' && first.startsWith(THREADED_FACTORY_PREFIX)) {
-        super([`importScripts(${JSON.stringify(absolute)});`], options);
-      } else {
-        super(parts, options);
-      }
-    }
-  }
-  globalThis.Blob = RedirectingBlob;
+  // tfjs assigns the factory Blob to `factoryConfig.mainScriptUrlOrBlob` (a plain object, emscripten's Module):
+  // this setter stores the script's URL there instead. A helper thread then runs importScripts(<same-origin URL>),
+  // which the CSP's script-src 'self' allows; importScripts(blob:...) it would refuse.
+  const slot = 'mainScriptUrlOrBlob';
+  Object.defineProperty(Object.prototype, slot, {
+    configurable: true,
+    set(this: object, value: unknown) {
+      Object.defineProperty(this, slot, { value: value instanceof Blob ? absolute : value, writable: true, enumerable: true, configurable: true });
+    },
+  });
   // The helper threads are recorded so that a failed start can terminate them.
   if (OriginalWorker) {
     globalThis.Worker = class RecordedWorker extends OriginalWorker {
@@ -279,7 +277,7 @@ async function withThreadedStartPatches<T>(
   try {
     return await start();
   } finally {
-    globalThis.Blob = OriginalBlob;
+    delete (Object.prototype as Record<string, unknown>)[slot];
     if (OriginalWorker) globalThis.Worker = OriginalWorker;
     if (patchCores) delete nav.hardwareConcurrency; // the prototype's getter shows through again
   }

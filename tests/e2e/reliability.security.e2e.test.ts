@@ -5,6 +5,7 @@ import type { Browser } from 'playwright-core';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { CONTENT_SECURITY_POLICY } from '../../scripts/headers.mjs';
 import { waitForGrid } from './helpers/app';
 import { goodPng } from './reliability-fixtures/files';
 import { cspViolations, expectNoPageErrors, launchReliabilityBrowser, newRelContext, openReady, type RelContext } from './reliability-fixtures/harness';
@@ -14,9 +15,15 @@ const distDir = inject('distDir');
 let browser: Browser;
 let rel: RelContext;
 
+/** Response headers of every script the session loaded (page scripts and the engine worker's). */
+const scriptHeaders = new Map<string, Record<string, string>>();
+
 beforeAll(async () => {
   browser = await launchReliabilityBrowser();
   rel = await newRelContext(browser);
+  rel.context.on('response', (response) => {
+    if (/\.m?js$/.test(new URL(response.url()).pathname)) scriptHeaders.set(response.url(), response.headers());
+  });
 });
 afterAll(async () => {
   await rel?.close();
@@ -52,6 +59,9 @@ describe('reliability: security', () => {
     const inline = [...html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/gi)].filter(([, attrs, body]) => !/\bsrc=/.test(attrs) || body.trim() !== '');
     expect(inline.map((m) => m[0].slice(0, 80)), 'inline scripts in index.html').toEqual([]);
     expect(html).not.toMatch(/\son[a-z]+=/i); // no inline event handlers
+    // One policy everywhere: the <meta>, the header of scripts/headers.mjs, and the `_headers` file for static hosts.
+    expect([...directives].map(([n, v]) => [n, ...v].join(' ')).join('; ')).toBe(CONTENT_SECURITY_POLICY);
+    expect(readFileSync(join(distDir, '_headers'), 'utf8')).toContain(`  Content-Security-Policy: ${CONTENT_SECURITY_POLICY}\n`);
     await annotate([...directives].map(([n, v]) => `${n} ${v.join(' ')}`).join('; '));
   });
 
@@ -72,6 +82,15 @@ describe('reliability: security', () => {
     expect(sessionViolations, 'CSP violations during normal use').toEqual([]);
     expect(rel.requests.some((url) => url.endsWith('.wasm')), 'the WASM backend was fetched from the site').toBe(true);
     expectNoPageErrors(app);
+    // The engine's module worker gets the policy from its own script's response (a <meta> never reaches it), and
+    // the WASM backend still runs its helper threads under it (their importScripts must be a same-origin URL).
+    const workerScripts = [...scriptHeaders].filter(([url]) => /\/worker-[\w-]+\.js$/.test(new URL(url).pathname));
+    expect(workerScripts.map(([url]) => url), 'the engine worker script was loaded').toHaveLength(1);
+    expect(workerScripts[0][1]['content-security-policy']).toBe(CONTENT_SECURITY_POLICY);
+    expect(scriptHeaders.size).toBeGreaterThan(1);
+    for (const [url, headers] of scriptHeaders) expect(headers['content-security-policy'], url).toBe(CONTENT_SECURITY_POLICY);
+    const wasmDetail = (await page.getByTestId('backend-badge').getAttribute('title')) ?? '';
+    expect(wasmDetail, 'WASM threads under the worker CSP').toMatch(/^WASM with SIMD, [2-8] threads$/);
 
     // What the policy must stop.
     const blocked = await page.evaluate(async () => {
@@ -112,6 +131,9 @@ describe('reliability: security', () => {
     expect(violations.some((v) => v.startsWith('script-src-elem') && v.endsWith('inline'))).toBe(true);
     expect(violations.some((v) => v.includes('example.invalid/x.js'))).toBe(true);
     expect(violations.some((v) => v.startsWith('connect-src') && v.includes('example.invalid'))).toBe(true);
-    await annotate(`${rel.requests.length} requests, all ${origin}; 0 violations in use; blocked: ${JSON.stringify(blocked)}; ${violations.length} violations when attacked`);
+    await annotate(
+      `${rel.requests.length} requests, all ${origin}; CSP header on ${scriptHeaders.size} scripts incl. the worker; ` +
+        `"${wasmDetail}"; 0 violations in use; blocked: ${JSON.stringify(blocked)}; ${violations.length} violations when attacked`,
+    );
   });
 });
