@@ -33,6 +33,11 @@ def level_table(image_size: int, widths: Sequence[int], fc_width: int, num_class
 # Spectral norm, written out so that the weight names stay `weight` + `sn_u` on every torch version and the
 # exporter can bake W / sigma with the same power-iteration vector the eval-mode forward uses.
 # --------------------------------------------------------------------------------------------------------------
+def _unit(x: torch.Tensor) -> torch.Tensor:
+    """F.normalize(x, dim=0) for a vector, without its expand: x / max(|x|, 1e-12)."""
+    return x / torch.linalg.vector_norm(x).clamp_min(1e-12)
+
+
 class _SpectralNormMixin:
     weight: torch.Tensor
 
@@ -40,18 +45,27 @@ class _SpectralNormMixin:
         out_features = self.weight.shape[0]
         self.register_buffer("sn_u", F.normalize(torch.randn(out_features), dim=0))
 
+    def _weight_matrix(self) -> torch.Tensor:
+        """The weight as [out, rest] without a copy. A channels_last conv kernel is flattened in its memory order
+        (O, H, W, I): sigma does not depend on the order of the columns, and v never leaves this layer."""
+        w = self.weight
+        if w.dim() == 4 and not w.is_contiguous() and w.is_contiguous(memory_format=torch.channels_last):
+            w = w.permute(0, 2, 3, 1)
+        return w.reshape(w.shape[0], -1)
+
     def normalized_weight(self) -> torch.Tensor:
         # sigma is computed in float32 even under bf16 autocast: it scales every weight of the layer.
         with torch.autocast(device_type=self.weight.device.type, enabled=False):
-            w = self.weight.reshape(self.weight.shape[0], -1).float()
+            w = self._weight_matrix().float()
             if self.training:
                 with torch.no_grad():  # one power iteration per training step, as in Miyato et al. 2018
-                    v = F.normalize(torch.mv(w.t(), self.sn_u), dim=0)
-                    self.sn_u.copy_(F.normalize(torch.mv(w, v), dim=0))
-            u = self.sn_u
-            v = F.normalize(torch.mv(w.t(), u), dim=0).detach()
-            sigma = torch.dot(u, torch.mv(w, v))
-            return self.weight / sigma
+                    self.sn_u.copy_(_unit(torch.mv(w, _unit(torch.mv(w.t(), self.sn_u)))))
+            # sigma = u . (W v) = (W^T u) . v with v = W^T u / |W^T u| held constant (gradient u v^T): the same
+            # value as before, with one matrix-vector product instead of two, and v made without autograd.
+            t = torch.mv(w.t(), self.sn_u)
+            with torch.no_grad():
+                v = _unit(t)
+            return self.weight / torch.dot(t, v)
 
 
 class SNConv2d(nn.Conv2d, _SpectralNormMixin):

@@ -2,6 +2,7 @@
 reduced-dispatch step with the plain per-parameter computation it replaced. Tiny configurations on the CPU."""
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -96,11 +97,18 @@ def _train(stage: str, steps: int, amp: bool = False, channels_last: bool = Fals
     return state, torch.stack(losses)
 
 
-def _assert_same_state(new, old, atol):
+# The generator's conv biases (but out_conv's) only ever reach a BatchNorm, which removes them: their gradient is
+# zero up to round-off, and Adam turns any round-off into steps of up to ~sqrt(10) lr (beta2 0.9). They and the
+# running means that follow them can differ by that much; everything else must agree to float round-off.
+GAUGE = re.compile(r"^sp(_ema)?\.(block\d+\.(conv1|conv2|skip)\.bias|.*bn\.running_mean)$")
+
+
+def _assert_same_state(new, old, atol, gauge_atol):
     assert list(new) == list(old), "same weight names"
     for name in old:
         if old[name].is_floating_point():
-            assert torch.allclose(new[name], old[name], rtol=1e-5, atol=atol), (name, (new[name] - old[name]).abs().max())
+            tol = gauge_atol if GAUGE.match(name) else atol
+            assert torch.allclose(new[name], old[name], rtol=1e-5, atol=tol), (name, (new[name] - old[name]).abs().max())
         else:
             assert torch.equal(new[name], old[name]), name
 
@@ -114,7 +122,7 @@ def test_a_few_steps_equal_the_per_parameter_computation(stage, monkeypatch):
         _use_legacy(mp)
         old_state, old_losses = _train(stage, steps=3)
     assert torch.allclose(new_losses, old_losses, rtol=1e-5, atol=1e-6)
-    _assert_same_state(new_state, old_state, atol=1e-6)
+    _assert_same_state(new_state, old_state, atol=1e-6, gauge_atol=2 * 3 * 3.2 * 1.5e-4)
     torch.manual_seed(0)
     init = {f"{k}.{n}": t for k, m in P.fresh_models(torch.device("cpu"), "tiny", False).items()
             for n, t in m.state_dict().items()}
@@ -131,3 +139,24 @@ def test_optimizers_and_ema_are_multi_tensor(tiny_counts):
     assert sp["d_step"]["optimizer"] <= 2 * n_d + 12 and sp["g_step"]["optimizer"] <= 2 * n_sp + 12
     assert sp["ema"]["forward"] <= 6
     assert tiny_counts["cls"]["phases"]["step"]["optimizer"] <= 8
+
+
+@pytest.mark.parametrize("kind", ["conv", "conv_channels_last", "linear"])
+def test_spectral_norm_equals_the_old_formula_in_value_gradient_and_power_iteration(kind):
+    torch.manual_seed(3)
+    layer = M.SNLinear(24, 10) if kind == "linear" else M.SNConv2d(6, 10, 3)
+    if kind == "conv_channels_last":
+        layer = layer.to(memory_format=torch.channels_last)
+    twin = M.SNLinear(24, 10) if kind == "linear" else M.SNConv2d(6, 10, 3)
+    twin.load_state_dict(layer.state_dict())
+    for mode in ("train", "train", "eval"):  # two power iterations, then the frozen-u forward the exporter uses
+        layer.train(mode == "train"), twin.train(mode == "train")
+        new, old = layer.normalized_weight(), legacy_normalized_weight(twin)
+        assert new.shape == old.shape and torch.allclose(new, old, rtol=1e-6, atol=1e-7)
+        assert torch.allclose(layer.sn_u, twin.sn_u, rtol=1e-6, atol=1e-7)
+        g = torch.randn_like(old)
+        (gn,) = torch.autograd.grad((new * g).sum(), layer.weight)
+        (go,) = torch.autograd.grad((old * g).sum(), twin.weight)
+        assert torch.allclose(gn, go, rtol=1e-5, atol=1e-6), (gn - go).abs().max()
+    sigma = torch.linalg.matrix_norm(twin.weight.detach().reshape(10, -1), ord=2)
+    assert abs(float((twin.weight / new).flatten()[0]) - float(sigma)) / float(sigma) < 0.5, "a power-iteration estimate"
