@@ -143,7 +143,7 @@ def count_ops(dev, config="cifar10", batch=8, steps=2, amp=True, channels_last=T
     state on their first step). Returns {stage: {"total", "kernels", "phases": {phase: {part: n}}, "ops"}}."""
     torch.manual_seed(seed)
     models = fresh_models(dev, config, channels_last)
-    vgg_f = M.folded_copy(models["vgg"])
+    vgg_f = T.amp_feature_net(M.folded_copy(models["vgg"]), amp)
     b = str(batch)
     ctx = make_ctx(["--config", config, "--batch-cls", b, "--batch-sp", b, "--batch-lag", b], dev, amp, channels_last)
     counter = OpCounter()
@@ -246,7 +246,7 @@ def main():
     for variant in ("interpolate", "expand"):
         M.up = original_up if variant == "interpolate" else up_expand
         models = fresh_models(dev)
-        vgg_f = M.folded_copy(models["vgg"])
+        vgg_f = T.amp_feature_net(M.folded_copy(models["vgg"]), dev.type == "cuda")
         ctx = make_ctx(["--steps-sp", "10", "--steps-lag", "10"], dev)
         T.train_sp(ctx, models, vgg_f, {})  # warm-up (cudnn autotuning)
         T.train_lag(ctx, models, {})

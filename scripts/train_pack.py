@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
 import json
 import math
 import os
@@ -56,6 +57,13 @@ def make_adam(params, lr: float, betas, device: torch.device) -> torch.optim.Opt
     # Multi-tensor (foreach) Adam on every device: a handful of ops for all parameters instead of ~10 per
     # parameter, and the CPU counts of profile_train_step.py --count-ops then match what CUDA runs.
     return torch.optim.Adam(params, lr=lr, betas=betas, foreach=True)
+
+
+def amp_feature_net(vgg_f: M.VGGPyramid, amp: bool) -> M.VGGPyramid:
+    """The frozen feature VGG of the SP stage: under bf16 autocast a bf16 copy, whose convs autocast runs as they
+    are; it would otherwise cast every weight again at every call (it caches casts only of weights that require
+    grad). Autocast casts the float32 weights to the same bf16 values, so the features are the same."""
+    return copy.deepcopy(vgg_f).to(torch.bfloat16) if amp else vgg_f
 
 
 def to_device_model(m: nn.Module, device: torch.device, channels_last: bool) -> nn.Module:
@@ -593,9 +601,10 @@ def main(argv=None) -> dict:
     vgg_f = M.folded_copy(models["vgg"])
 
     def sp_stage(st):
-        stats = train_sp(ctx, models, vgg_f, st)
+        vgg_sp = amp_feature_net(vgg_f, amp)
+        stats = train_sp(ctx, models, vgg_sp, st)
         t = time.perf_counter()
-        standing_stats(ctx, models["sp_ema"], vgg_f, a.standing_batches)
+        standing_stats(ctx, models["sp_ema"], vgg_sp, a.standing_batches)
         stats["standingStatsSeconds"] = round(time.perf_counter() - t, 1)
         return stats
 

@@ -160,3 +160,15 @@ def test_spectral_norm_equals_the_old_formula_in_value_gradient_and_power_iterat
         assert torch.allclose(gn, go, rtol=1e-5, atol=1e-6), (gn - go).abs().max()
     sigma = torch.linalg.matrix_norm(twin.weight.detach().reshape(10, -1), ord=2)
     assert abs(float((twin.weight / new).flatten()[0]) - float(sigma)) / float(sigma) < 0.5, "a power-iteration estimate"
+
+
+def test_bf16_feature_net_gives_the_features_autocast_gave():
+    torch.manual_seed(4)
+    vgg_f = M.folded_copy(M.build_models("tiny")["vgg"])
+    assert T.amp_feature_net(vgg_f, False) is vgg_f
+    vgg_bf16 = T.amp_feature_net(vgg_f, True)
+    assert all(p.dtype == torch.bfloat16 for p in vgg_bf16.parameters())
+    x = torch.rand(4, 3, 32, 32) * 2 - 1
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        for a, b in zip(vgg_f.pyramid(x), vgg_bf16.pyramid(x)):
+            assert a.dtype == b.dtype and torch.equal(a, b)
