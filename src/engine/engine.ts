@@ -3,6 +3,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { AUTO_ORDER, activateBackend, backendLossReason, releaseBackend, type BackendInfo, type WasmOptions } from './backend';
 import { CancelledError, EngineError } from './errors';
+import { deriveWeights } from './derivedWeights';
 import { heatMap, rgbaToSigned, signedToRgba } from './image';
 import { lagDownscale, lagGenerate } from './lag';
 import { standardNormalBatch } from './noise';
@@ -186,6 +187,8 @@ export class PyramidEngine {
     for (const [name, weight] of pack.weights) {
       this.weightTensors.set(name, tf.tensor(weight.values, weight.shape, 'float32'));
     }
+    // Kernels derived from these (sub-pixel phases); kept in the same map, so they are disposed with the weights.
+    for (const [name, tensor] of deriveWeights(pack.arch, this.weight)) this.weightTensors.set(name, tensor);
   }
 
   private readonly weight = (name: string): tf.Tensor => {

@@ -2,7 +2,7 @@
 // noise -> a high-resolution candidate. Amplitude 0 gives the deterministic output.
 import * as tf from '@tensorflow/tfjs-core';
 import { archError, positiveInt, positiveIntList } from './arch';
-import { avgPool, conv, convShapes, up, type WeightShape, type Weights } from './ops';
+import { avgPool, conv, convShapes, up, upsampleConv, type WeightShape, type Weights } from './ops';
 
 export interface LagArch {
   scale: number;
@@ -55,6 +55,11 @@ export function lagWeightShapes(arch: LagArch): WeightShape[] {
   return shapes;
 }
 
+/** The `conv3x3(up(h, 2))` layers, which run as sub-pixel phases (ops.ts, upsampleConv). */
+export function lagUpsampleConvLayers(arch: LagArch): string[] {
+  return arch.stageChannels.map((_, s) => `lag.stage${s + 1}.conv_a`);
+}
+
 /** The low-resolution input of LAG: the image average-pooled by `scale`. */
 export function lagDownscale(arch: LagArch, image: tf.Tensor4D): tf.Tensor4D {
   return avgPool(image, arch.scale);
@@ -74,7 +79,7 @@ export function lagGenerate(
   }
   let rgb = tf.add(lr, conv(h, w, 'lag.to_rgb0')) as tf.Tensor4D;
   for (let s = 1; s <= arch.stageChannels.length; s++) {
-    h = conv(up(h, 2), w, `lag.stage${s}.conv_a`, 'leakyrelu');
+    h = upsampleConv(h, w, `lag.stage${s}.conv_a`, 'leakyrelu'); // lrelu(conv3x3(up(h, 2)))
     h = conv(h, w, `lag.stage${s}.conv_b`, 'leakyrelu');
     rgb = tf.add(up(rgb, 2), conv(h, w, `lag.stage${s}.to_rgb`));
   }

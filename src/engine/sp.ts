@@ -13,6 +13,7 @@ import {
   denseShapes,
   isPowerOfTwo,
   up,
+  upsampleConv,
   type WeightShape,
   type Weights,
 } from './ops';
@@ -151,9 +152,14 @@ export function spGenerate(w: Weights, arch: SpArch, levels: LevelInfo[], inputs
   return tf.tanh(conv(activated, w, 'sp.out_conv'));
 }
 
+/** The `conv3x3(up(x, 2))` layers, which run as sub-pixel phases (ops.ts, upsampleConv). */
+export function spUpsampleConvLayers(arch: SpArch): string[] {
+  return arch.channels.slice(1).map((_, k) => `sp.block${k + 1}.conv1`);
+}
+
 /** BigGAN-style residual up-block with class-conditional BN. */
 function block(h: tf.Tensor4D, classes: tf.Tensor1D, w: Weights, prefix: string): tf.Tensor4D {
-  let t = conv(up(tf.relu(ccbn(h, classes, w, `${prefix}.bn1`)), 2), w, `${prefix}.conv1`);
+  let t = upsampleConv(tf.relu(ccbn(h, classes, w, `${prefix}.bn1`)), w, `${prefix}.conv1`); // conv3x3(up(., 2))
   t = conv(tf.relu(ccbn(t, classes, w, `${prefix}.bn2`)), w, `${prefix}.conv2`);
   return tf.add(t, conv(up(h, 2), w, `${prefix}.skip`));
 }
