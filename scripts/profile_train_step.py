@@ -186,8 +186,8 @@ _VIEW_NAMES: dict = {}
 
 def _is_view_name(name: str) -> bool:
     if name not in _VIEW_NAMES:
-        packet, _, overload = name[len("aten."):].rpartition(".")
-        func = getattr(getattr(torch.ops.aten, packet), overload)
+        namespace, packet, overload = name.split(".")
+        func = getattr(getattr(getattr(torch.ops, namespace), packet), overload)
         _VIEW_NAMES[name] = _is_view(func)
     return _VIEW_NAMES[name]
 
