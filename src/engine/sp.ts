@@ -161,5 +161,6 @@ export function spUpsampleConvLayers(arch: SpArch): string[] {
 function block(h: tf.Tensor4D, classes: tf.Tensor1D, w: Weights, prefix: string): tf.Tensor4D {
   let t = upsampleConv(tf.relu(ccbn(h, classes, w, `${prefix}.bn1`)), w, `${prefix}.conv1`); // conv3x3(up(., 2))
   t = conv(tf.relu(ccbn(t, classes, w, `${prefix}.bn2`)), w, `${prefix}.conv2`);
-  return tf.add(t, conv(up(h, 2), w, `${prefix}.skip`));
+  // conv1x1(up(h, 2)) == up(conv1x1(h), 2) for nearest upsampling: the 1x1 conv on 4x fewer pixels.
+  return tf.add(t, up(conv(h, w, `${prefix}.skip`), 2));
 }
