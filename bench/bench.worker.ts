@@ -42,8 +42,8 @@ async function run(config: BenchConfig): Promise<void> {
   const store = config.noStore ? null : await openCacheStoragePackStore();
   mark('storeOpened');
 
-  if (config.wasmThreads && config.backend === 'wasm') await startThreadedWasm(config.wasmThreads);
-  const info = await engine.init(config.backend);
+  // WASM threads as the app runs them (src/engine/backend.ts: default min(cores, 4)); ?wasmThreads=N overrides.
+  const info = await engine.init(config.backend, config.wasmThreads ? { threads: config.wasmThreads } : {});
   mark('backendReady');
   const simd = info.backend === 'wasm' ? Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) : null;
   const threads =
@@ -184,34 +184,6 @@ async function run(config: BenchConfig): Promise<void> {
     profiles,
     batching,
     finalMemory: { numBytes: final.numBytes, numTensors: final.numTensors },
-  });
-}
-
-/**
- * Experiment: starts TF.js's WASM backend with `threads` threads before the engine asks for it (the engine then
- * finds it initialized and uses it as is; it switches threads off itself). Needs the page to be cross-origin
- * isolated and vite.bench.config.ts's wasmThreadsFix.
- */
-async function startThreadedWasm(threads: number): Promise<void> {
-  const wasm = await import('@tensorflow/tfjs-backend-wasm');
-  const [plain, simd, threadedSimd] = await Promise.all([
-    import('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url'),
-    import('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url'),
-    import('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url'),
-  ]);
-  wasm.setWasmPaths({
-    'tfjs-backend-wasm.wasm': plain.default,
-    'tfjs-backend-wasm-simd.wasm': simd.default,
-    'tfjs-backend-wasm-threaded-simd.wasm': threadedSimd.default,
-  });
-  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
-  if (threads > 0) wasm.setThreadsCount(threads);
-  if (!(await tf.setBackend('wasm'))) throw new Error('threaded wasm did not start');
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  const module = (tf.backend() as any).wasm;
-  post({
-    type: 'progress',
-    message: `threaded wasm: getThreadsCount ${wasm.getThreadsCount()}, module ${module?.tfjs?.getThreadsCount?.()}, pthread workers ${module?.PThread?.unusedWorkers?.length ?? '?'}+${module?.PThread?.runningWorkers?.length ?? '?'}, SAB ${typeof SharedArrayBuffer}, flag ${tf.env().get('WASM_HAS_MULTITHREAD_SUPPORT')}`,
   });
 }
 

@@ -25,7 +25,7 @@ export interface BenchConfig {
   batchSweepRuns: number;
   batchPixels?: number;
   noStore?: boolean;
-  /** Experiment: start WASM with this many threads (the engine itself runs it single-threaded). */
+  /** WASM threads to ask the engine for (default: the engine's own, min(cores, 4) when cross-origin isolated). */
   wasmThreads?: number;
 }
 
