@@ -168,7 +168,15 @@ function probeWebGl(onLost?: BackendLossHandler): Candidate {
       // eslint-disable-next-line @typescript-eslint/no-explicit-any
       const gl = (tf.backend() as any)?.gpgpu?.gl as (WebGL2RenderingContext & { canvas: EventTarget }) | undefined;
       activeGl = gl ?? null;
-      gl?.canvas?.addEventListener('webglcontextlost', () => onLost?.('webgl', 'WebGL context lost'), { once: true });
+      const backend = tf.backend();
+      gl?.canvas?.addEventListener(
+        'webglcontextlost',
+        () => {
+          settleWebGlReads(backend);
+          onLost?.('webgl', 'WebGL context lost');
+        },
+        { once: true },
+      );
     },
   };
 }
@@ -436,6 +444,19 @@ export async function activateBackend(request: BackendRequest, options: Activate
 }
 
 /**
+ * TF.js waits for a WebGL read by polling its fence every few ms until it passes, which on a lost context is never:
+ * the read would hang and the poll spin forever. Settling the polls lets those reads finish (with meaningless
+ * values, which the engine discards since the context reads as lost) and their tensors be disposed.
+ */
+function settleWebGlReads(backend: unknown): void {
+  const gpgpu = (backend as { gpgpu?: { itemsToPoll?: { resolveFn: () => void }[] } } | null)?.gpgpu;
+  const pending = gpgpu?.itemsToPoll;
+  if (!gpgpu || !Array.isArray(pending)) return;
+  gpgpu.itemsToPoll = [];
+  for (const item of pending) item.resolveFn();
+}
+
+/**
  * Whether the running `name` backend has lost its device: the reason, or null (always null for wasm and cpu).
  * An operation on a lost device fails before the loss is announced: in Chromium a pending `mapAsync` rejects
  * ("Buffer was unmapped before mapping was resolved") and `device.lost` resolves later, and `webglcontextlost` is
@@ -443,7 +464,11 @@ export async function activateBackend(request: BackendRequest, options: Activate
  * `waitMs` bounds how long a WebGPU loss may take to be announced (WebGL's flag is synchronous).
  */
 export async function backendLossReason(name: BackendName, waitMs: number): Promise<string | null> {
-  if (name === 'webgl') return activeGl?.isContextLost() ? 'WebGL context lost' : null;
+  if (name === 'webgl') {
+    if (!activeGl?.isContextLost()) return null;
+    if (tf.findBackend('webgl')) settleWebGlReads(tf.findBackend('webgl'));
+    return 'WebGL context lost';
+  }
   if (name !== 'webgpu' || !webGpuLost) return null;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const notLost = new Promise<null>((resolve) => {

@@ -73,6 +73,8 @@ export class PyramidEngine {
   private wasmOptions: WasmOptions = {};
   private readonly lostBackends = new Set<BackendName>();
   private recovery: Promise<void> | null = null;
+  /** Steps in flight, abandoned when their backend is announced lost (a lost WebGL read may never settle). */
+  private readonly onLoss = new Set<() => void>();
   private pack: LoadedPack | null = null;
   private weightTensors = new Map<string, tf.Tensor>();
   private readonly features = new Map<string, FeatureSet>();
@@ -103,6 +105,7 @@ export class PyramidEngine {
   private handleBackendLoss(lost: BackendName, reason: string): void {
     if (this.backendInfo?.backend !== lost || this.recovery) return;
     this.lostBackends.add(lost);
+    for (const abandon of this.onLoss) abandon();
     this.recovery = (async () => {
       this.disposeBackendTensors();
       await this.init(this.backendRequest);
@@ -129,7 +132,7 @@ export class PyramidEngine {
       const backend = this.backendInfo!.backend;
       let result: T;
       try {
-        result = await work();
+        result = await this.unlessLost(work());
       } catch (error) {
         if (error instanceof EngineError || attempt >= MAX_RECOVERIES) throw error;
         if (!(await this.wasLost(backend, LOSS_ANNOUNCE_WAIT_MS))) throw error;
@@ -139,6 +142,15 @@ export class PyramidEngine {
       if (backend === 'webgl' && attempt < MAX_RECOVERIES && (await this.wasLost(backend, 0))) continue;
       return result;
     }
+  }
+
+  /** Settles like `step`, or rejects as soon as the running backend is announced lost. */
+  private unlessLost<T>(step: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const abandon = () => reject(new Error('the backend was lost during this step'));
+      this.onLoss.add(abandon);
+      step.then(resolve, reject).finally(() => this.onLoss.delete(abandon));
+    });
   }
 
   /** True if `backend` has been lost (asking it, up to `waitMs`); the switch to the next backend is then under way. */

@@ -40,6 +40,24 @@ describe('retry after a lost backend', () => {
     expect(runs).toBeLessThanOrEqual(4); // the first run and at most 3 retries (4 backends in the order)
   });
 
+  it('a step that never settles (a read on a lost WebGL context) is abandoned when the loss is announced, and run again', async () => {
+    const changes: string[] = [];
+    const engine = new PyramidEngine({ onBackendChanged: (backend) => changes.push(backend) });
+    await engine.init('cpu');
+    const ranOn: string[] = [];
+    const result = internals(engine).withRecovery.call(engine, async () => {
+      ranOn.push(engine.backend!.backend);
+      if (ranOn.length === 1) return new Promise<string>(() => {}); // never settles
+      return 'done';
+    });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(ranOn).toEqual(['cpu']);
+    internals(engine).handleBackendLoss('cpu', 'WebGL context lost (simulated)');
+    await expect(result).resolves.toBe('done');
+    expect(ranOn).toEqual(['cpu', 'wasm']);
+    expect(changes).toEqual(['wasm']);
+  });
+
   it('a loss announced while the step fails is waited for, and the step runs again on the next backend', async () => {
     const changes: string[] = [];
     const engine = new PyramidEngine({ onBackendChanged: (backend) => changes.push(backend) });

@@ -40,54 +40,64 @@ function instrument() {
 }
 
 /**
- * Also runs in the page, after instrument(): the engine worker is started from a small blob module that first
- * installs two test hooks in the worker, then imports the real worker script. The hooks keep every WebGL context
- * and WebGPU device the engine creates, and answer two test messages (never seen by the engine):
- * `__relLoseContext` (WEBGL_lose_context.loseContext(), what a GPU reset does) and `__relDestroyDevice`
- * (GPUDevice.destroy(), which resolves device.lost). The page's CSP allows blob: workers (worker-src).
+ * Test hooks for the GPU-loss cases, prepended to the engine worker's own script as the browser fetches it (a
+ * route), so the worker keeps its real URL and its own response headers (CSP included). They keep every WebGL
+ * context and WebGPU device the engine creates and answer one test message (never seen by the engine):
+ * `__relArmLoss { backend }`. Once armed, the next GPU read-back loses the device right after it was issued, which
+ * is the middle of a generation by construction (no timing): WebGL `readPixels` is followed by
+ * WEBGL_lose_context.loseContext() (what a GPU reset does), WebGPU `mapAsync` by GPUDevice.destroy() (which
+ * resolves device.lost). Each loss is reported as `__relHook { lost, contexts | devices }`.
  */
-function gpuHooks() {
-  const hooks = `
-    const contexts = [];
-    const devices = [];
-    const getContext = OffscreenCanvas.prototype.getContext;
-    OffscreenCanvas.prototype.getContext = function (...args) {
-      const context = getContext.apply(this, args);
-      if (context && String(args[0]).startsWith('webgl')) contexts.push(context);
-      return context;
-    };
-    if (self.GPUAdapter) {
-      const requestDevice = GPUAdapter.prototype.requestDevice;
-      GPUAdapter.prototype.requestDevice = async function (...args) {
-        const device = await requestDevice.apply(this, args);
-        devices.push(device);
-        return device;
-      };
-    }
-    self.addEventListener('message', (event) => {
-      const type = event.data && event.data.type;
-      if (type === '__relLoseContext') {
-        event.stopImmediatePropagation();
+const GPU_HOOKS = `{
+  const contexts = [];
+  const devices = [];
+  let armed = null;
+  const report = (message) => self.postMessage({ type: '__relHook', ...message });
+  const getContext = OffscreenCanvas.prototype.getContext;
+  OffscreenCanvas.prototype.getContext = function (...args) {
+    const context = getContext.apply(this, args);
+    if (context && String(args[0]).startsWith('webgl')) contexts.push(context);
+    return context;
+  };
+  if (self.WebGL2RenderingContext) {
+    const readPixels = WebGL2RenderingContext.prototype.readPixels;
+    WebGL2RenderingContext.prototype.readPixels = function (...args) {
+      const result = readPixels.apply(this, args);
+      if (armed === 'webgl') {
+        armed = null;
         for (const c of contexts) c.getExtension('WEBGL_lose_context')?.loseContext();
-        self.postMessage({ type: '__relHook', contexts: contexts.length });
-      } else if (type === '__relDestroyDevice') {
-        event.stopImmediatePropagation();
-        for (const d of devices) d.destroy();
-        self.postMessage({ type: '__relHook', devices: devices.length });
+        report({ lost: 'webgl', contexts: contexts.length });
       }
-    });
-  `;
-  const Base = window.Worker;
-  class Hooked extends Base {
-    constructor(url: string | URL, options?: WorkerOptions) {
-      const real = new URL(String(url), document.baseURI).href;
-      const hookUrl = URL.createObjectURL(new Blob([hooks], { type: 'text/javascript' }));
-      const entry = URL.createObjectURL(new Blob([`import ${JSON.stringify(hookUrl)};\nimport ${JSON.stringify(real)};\n`], { type: 'text/javascript' }));
-      super(entry, { ...options, type: 'module' });
-    }
+      return result;
+    };
   }
-  window.Worker = Hooked as typeof Worker;
+  if (self.GPUAdapter) {
+    const requestDevice = GPUAdapter.prototype.requestDevice;
+    GPUAdapter.prototype.requestDevice = async function (...args) {
+      const device = await requestDevice.apply(this, args);
+      devices.push(device);
+      return device;
+    };
+    const mapAsync = GPUBuffer.prototype.mapAsync;
+    GPUBuffer.prototype.mapAsync = function (...args) {
+      const pending = mapAsync.apply(this, args);
+      if (armed === 'webgpu') {
+        armed = null;
+        for (const d of devices) d.destroy();
+        report({ lost: 'webgpu', devices: devices.length });
+      }
+      return pending;
+    };
+  }
+  self.addEventListener('message', (event) => {
+    if (event.data && event.data.type === '__relArmLoss') {
+      event.stopImmediatePropagation();
+      armed = event.data.backend;
+      report({ armed });
+    }
+  });
 }
+`;
 
 export interface RelContext {
   context: BrowserContext;
@@ -100,7 +110,12 @@ export interface RelContext {
 export async function newRelContext(browser: Browser, options: { gpuHooks?: boolean } = {}): Promise<RelContext> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
   await context.addInitScript(instrument);
-  if (options.gpuHooks) await context.addInitScript(gpuHooks);
+  if (options.gpuHooks) {
+    await context.route(/\/assets\/worker-[\w-]+\.js$/, async (route) => {
+      const response = await route.fetch();
+      await route.fulfill({ response, body: GPU_HOOKS + (await response.text()) });
+    });
+  }
   const requests: string[] = [];
   context.on('request', (request) => requests.push(request.url()));
   return {
