@@ -6,11 +6,19 @@ import { derivePhaseKernels, type Weights } from './ops';
 import type { PackArchitecture } from './pack';
 import { spUpsampleConvLayers } from './sp';
 
-/** Derived tensors by weight name; the caller owns them. */
-export function deriveWeights(arch: PackArchitecture, w: Weights): Map<string, tf.Tensor> {
+export interface DerivedWeights {
+  /** Derived tensors by weight name; the caller owns them. */
+  derived: Map<string, tf.Tensor>;
+  /** Pack weights that no forward pass reads any more once `derived` exists (the 3x3 kernels of those layers). */
+  superseded: string[];
+}
+
+export function deriveWeights(arch: PackArchitecture, w: Weights): DerivedWeights {
   const derived = new Map<string, tf.Tensor>();
+  const superseded: string[] = [];
   for (const layer of [...spUpsampleConvLayers(arch.sp), ...lagUpsampleConvLayers(arch.lag)]) {
     for (const [name, kernel] of derivePhaseKernels(layer, w(`${layer}.kernel`) as tf.Tensor4D)) derived.set(name, kernel);
+    superseded.push(`${layer}.kernel`);
   }
-  return derived;
+  return { derived, superseded };
 }

@@ -200,7 +200,13 @@ export class PyramidEngine {
       this.weightTensors.set(name, tf.tensor(weight.values, weight.shape, 'float32'));
     }
     // Kernels derived from these (sub-pixel phases); kept in the same map, so they are disposed with the weights.
-    for (const [name, tensor] of deriveWeights(pack.arch, this.weight)) this.weightTensors.set(name, tensor);
+    // The 3x3 kernels they replace are read by no forward pass, so they leave backend memory (3.8 MB, default pack).
+    const { derived, superseded } = deriveWeights(pack.arch, this.weight);
+    for (const name of superseded) {
+      this.weightTensors.get(name)?.dispose();
+      this.weightTensors.delete(name);
+    }
+    for (const [name, tensor] of derived) this.weightTensors.set(name, tensor);
   }
 
   private readonly weight = (name: string): tf.Tensor => {
