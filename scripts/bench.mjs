@@ -680,9 +680,39 @@ function writeReport(results) {
   mkdirSync(outDir, { recursive: true });
   writeFileSync(join(outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
   writeFileSync(join(outDir, 'RESULTS.md'), markdown(results, table, breakdown, targetList));
+  if (outDir === join(repo, 'bench')) updateReadme(results, table, targetList); // --out=elsewhere: a side run
   console.log(`\n${textTable(table)}\n\n${textTable(breakdown)}\n`);
   for (const t of targetList) console.log(`${t.met ? 'MET    ' : 'NOT MET'}  ${t.target}: ${t.value}`);
   console.log(`\nwrote ${join(outDir, 'results.json')} and RESULTS.md`);
+}
+
+/** The README's copy of the summary table and the targets, between its `<!-- bench:start -->` / `end` markers. */
+function updateReadme(results, table, targetList) {
+  const path = join(repo, 'README.md');
+  const readme = readFileSync(path, 'utf8');
+  const start = '<!-- bench:start -->';
+  const end = '<!-- bench:end -->';
+  const from = readme.indexOf(start);
+  const to = readme.indexOf(end);
+  if (from < 0 || to < from) {
+    console.log(`README.md has no ${start} ... ${end} block; its table was not updated`);
+    return;
+  }
+  const m = results.machine;
+  const block = [
+    start,
+    `Latest \`npm run bench\` (${results.date.slice(0, 10)}${results.quick ? ', --quick' : ''}) on ${m.cpuModel}, ${m.cores} cores, ${m.chromium},`,
+    `PyTorch ${results.pytorch?.torchVersion ?? '—'} on the same CPU. **Nx** = time / PyTorch's with ${results.pytorch?.measuresThreads ?? '?'} threads; GPU backends are on`,
+    'SwiftShader (a CPU-emulated GPU), not a real GPU. Details, cold-start phases and profiles: [bench/RESULTS.md](bench/RESULTS.md).',
+    '',
+    markdownTable(table),
+    '',
+    '| target | measured | met |',
+    '|---|---|---|',
+    ...targetList.map((t) => `| ${t.target} | ${t.value} | ${t.met ? 'yes' : '**no**'} |`),
+    end,
+  ].join('\n');
+  writeFileSync(path, readme.slice(0, from) + block + readme.slice(to + end.length));
 }
 
 async function main() {
