@@ -7,11 +7,17 @@ type WithRecovery = <T>(work: () => Promise<T>) => Promise<T>;
 const internals = (engine: PyramidEngine) =>
   engine as unknown as { withRecovery: WithRecovery; handleBackendLoss(backend: string, reason: string): void };
 
+/** An engine on the cpu backend that records each backend it switches to. */
+async function engineOnCpu(): Promise<{ engine: PyramidEngine; changes: string[] }> {
+  const changes: string[] = [];
+  const engine = new PyramidEngine({ onBackendChanged: (backend) => changes.push(backend) });
+  await engine.init('cpu');
+  return { engine, changes };
+}
+
 describe('retry after a lost backend', () => {
   it('an error on a backend that was not lost is rethrown at once, without a retry or a switch', async () => {
-    const changes: string[] = [];
-    const engine = new PyramidEngine({ onBackendChanged: (backend) => changes.push(backend) });
-    await engine.init('cpu');
+    const { engine, changes } = await engineOnCpu();
     let runs = 0;
     await expect(
       internals(engine).withRecovery.call(engine, async () => {
@@ -25,9 +31,7 @@ describe('retry after a lost backend', () => {
   });
 
   it('a step that loses its backend on every run stops after one retry per backend and reports its error', async () => {
-    const changes: string[] = [];
-    const engine = new PyramidEngine({ onBackendChanged: (backend) => changes.push(backend) });
-    await engine.init('cpu');
+    const { engine } = await engineOnCpu();
     let runs = 0;
     await expect(
       internals(engine).withRecovery.call(engine, async () => {
@@ -41,9 +45,7 @@ describe('retry after a lost backend', () => {
   });
 
   it('a step that never settles (a read on a lost WebGL context) is abandoned when the loss is announced, and run again', async () => {
-    const changes: string[] = [];
-    const engine = new PyramidEngine({ onBackendChanged: (backend) => changes.push(backend) });
-    await engine.init('cpu');
+    const { engine, changes } = await engineOnCpu();
     const ranOn: string[] = [];
     const result = internals(engine).withRecovery.call(engine, async () => {
       ranOn.push(engine.backend!.backend);
@@ -59,9 +61,7 @@ describe('retry after a lost backend', () => {
   });
 
   it('a loss announced while the step fails is waited for, and the step runs again on the next backend', async () => {
-    const changes: string[] = [];
-    const engine = new PyramidEngine({ onBackendChanged: (backend) => changes.push(backend) });
-    await engine.init('cpu');
+    const { engine, changes } = await engineOnCpu();
     const ranOn: string[] = [];
     const result = await internals(engine).withRecovery.call(engine, async () => {
       ranOn.push(engine.backend!.backend);
