@@ -125,6 +125,7 @@ def _patched(counter: OpCounter):
     patch(torch.Tensor, "backward", part="backward")
     patch(torch.autograd, "grad", part="backward")
     patch(M._SpectralNormMixin, "normalized_weight", part="spectral_norm")
+    patch(M.SpectralNormGroup, "normalized_weights", part="spectral_norm")  # all SN layers of a model at once
     try:
         yield
     finally:

@@ -2,6 +2,7 @@
 reduced-dispatch step with the plain per-parameter computation it replaced. Tiny configurations on the CPU."""
 from __future__ import annotations
 
+import copy
 import re
 import sys
 from pathlib import Path
@@ -72,6 +73,7 @@ def _use_legacy(mp):
     mp.setattr(T, "cls_optimizer", legacy_cls_optimizer)
     mp.setattr(T, "ema_update", legacy_ema_update)
     mp.setattr(M._SpectralNormMixin, "normalized_weight", legacy_normalized_weight)
+    mp.setattr(M.SpectralNormGroup, "normalized_weights", lambda self: None)  # every layer computes its own
 
 
 def _train(stage: str, steps: int, amp: bool = False, channels_last: bool = False):
@@ -115,7 +117,7 @@ def _assert_same_state(new, old, atol, gauge_atol):
 
 @pytest.mark.parametrize("stage", ["cls", "sp", "lag"])
 def test_a_few_steps_equal_the_per_parameter_computation(stage, monkeypatch):
-    """Same seed, same data: the new step (foreach optimizers and EMA, cheaper spectral norm) ends at the same
+    """Same seed, same data: the new step (foreach optimizers and EMA, grouped spectral norm) ends at the same
     weights, buffers (running stats, sn_u, EMA) and losses as the old per-parameter code, up to float round-off."""
     new_state, new_losses = _train(stage, steps=3)
     with monkeypatch.context() as mp:
@@ -160,6 +162,116 @@ def test_spectral_norm_equals_the_old_formula_in_value_gradient_and_power_iterat
         assert torch.allclose(gn, go, rtol=1e-5, atol=1e-6), (gn - go).abs().max()
     sigma = torch.linalg.matrix_norm(twin.weight.detach().reshape(10, -1), ord=2)
     assert abs(float((twin.weight / new).flatten()[0]) - float(sigma)) / float(sigma) < 0.5, "a power-iteration estimate"
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Spectral norm of all layers of a model at once (SpectralNormGroup) against each layer's own normalized_weight
+# ----------------------------------------------------------------------------------------------------------------
+def _sn_models(name: str, channels_last: bool):
+    torch.manual_seed(5)
+    model = M.build_models("tiny")[name]
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    twin = copy.deepcopy(model)
+    twin.spectral_norm.normalized_weights = lambda: None  # the twin's layers compute their own, one by one
+    return model, twin
+
+
+def _sn_inputs(name: str, model, b: int = 4):
+    torch.manual_seed(6)
+    y = torch.randint(0, 10, (b,))
+    if name == "sp_d":
+        return torch.rand(b, 3, 32, 32) * 2 - 1, y
+    feats = M.build_models("tiny")["vgg"].eval().pyramid(torch.rand(b, 3, 32, 32) * 2 - 1)
+    on = torch.nn.functional.one_hot(torch.randint(0, M.NUM_LEVELS, (b,)), M.NUM_LEVELS).float()
+    return torch.randn(b, model.z_dim), y, [f.detach() for f in feats], on, (torch.rand(b, 1, 32, 32) > 0.5).float()
+
+
+def _sn_state(model):
+    return [(m.weight, m.sn_u) for m in model.spectral_norm.layers]
+
+
+def test_lag_models_have_no_spectral_norm_to_group():
+    models = M.build_models("tiny")
+    for name in ("lag", "lag_d"):
+        assert not any(isinstance(m, M._SpectralNormMixin) for m in models[name].modules())
+        assert not hasattr(models[name], "spectral_norm")
+    for name in ("sp", "sp_d"):  # the models that have SN layers group all of them
+        layers = [m for m in models[name].modules() if isinstance(m, M._SpectralNormMixin)]
+        assert len(layers) > 10 and models[name].spectral_norm.layers == layers
+
+
+@pytest.mark.parametrize("name", ["sp_d", "sp"])
+@pytest.mark.parametrize("channels_last", [False, True])
+@pytest.mark.parametrize("amp", [False, True])
+def test_grouped_spectral_norm_equals_the_per_layer_one(name, channels_last, amp):
+    """Value (dtype and strides too), each weight's gradient and every `sn_u` after the power iteration: two
+    training calls (two power iterations), then eval (u frozen), with and without bf16 autocast."""
+    model, twin = _sn_models(name, channels_last)
+    for mode in ("train", "train", "eval"):
+        model.train(mode == "train"), twin.train(mode == "train")
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=amp):
+            new = model.spectral_norm.normalized_weights()
+            old = [m.normalized_weight() for m in twin.spectral_norm.layers]
+        assert len(new) == len(old) == len(model.spectral_norm.layers)
+        for a, b in zip(new, old):
+            assert a.dtype == b.dtype == torch.float32 and a.shape == b.shape and a.stride() == b.stride()
+            assert torch.allclose(a, b, rtol=1e-6, atol=1e-7), (a - b).abs().max()
+        for (_, u_new), (_, u_old) in zip(_sn_state(model), _sn_state(twin)):
+            assert torch.allclose(u_new, u_old, rtol=1e-6, atol=2e-7), (u_new - u_old).abs().max()
+        gs = [torch.randn_like(b) for b in old]
+        grads_new = torch.autograd.grad(sum((a * g).sum() for a, g in zip(new, gs)), [w for w, _ in _sn_state(model)])
+        grads_old = torch.autograd.grad(sum((b * g).sum() for b, g in zip(old, gs)), [w for w, _ in _sn_state(twin)])
+        for a, b in zip(grads_new, grads_old):
+            assert torch.allclose(a, b, rtol=1e-5, atol=1e-5 * float(b.abs().max())), (a - b).abs().max()
+
+
+@pytest.mark.parametrize("name", ["sp_d", "sp"])
+def test_model_forward_hands_every_layer_its_grouped_weight_once_per_call(name):
+    """Through the model: the same output and gradients as layer-by-layer spectral norm, one power iteration per
+    forward (the discriminator runs twice per SP step, so its u advances twice), none in eval mode."""
+    model, twin = _sn_models(name, channels_last=True)
+    calls = []
+    group = model.spectral_norm
+    group.normalized_weights = lambda f=group.normalized_weights: calls.append(1) or f()
+    inputs = _sn_inputs(name, model)
+    for mode in ("train", "train", "eval"):
+        model.train(mode == "train"), twin.train(mode == "train")
+        out_new, out_old = model(*inputs), twin(*inputs)
+        assert torch.allclose(out_new, out_old, rtol=1e-5, atol=1e-5), (out_new - out_old).abs().max()
+        params = [p for p in model.parameters()]
+        grads_new = torch.autograd.grad(out_new.square().sum(), params, allow_unused=True)
+        grads_old = torch.autograd.grad(out_old.square().sum(), list(twin.parameters()), allow_unused=True)
+        # Against the largest gradient: the generator's conv biases before a BatchNorm get only round-off (GAUGE).
+        scale = max(float(b.abs().max()) for b in grads_old if b is not None)
+        for a, b in zip(grads_new, grads_old):
+            assert (a is None) == (b is None)
+            assert a is None or torch.allclose(a, b, rtol=1e-4, atol=1e-6 * scale), (a - b).abs().max()
+        for (_, u_new), (_, u_old) in zip(_sn_state(model), _sn_state(twin)):
+            assert torch.allclose(u_new, u_old, rtol=1e-6, atol=2e-7)
+        assert all("_sn_handed" not in m.__dict__ for m in group.layers), "nothing handed out outlives the forward"
+    assert len(calls) == 3
+
+
+def test_a_layer_left_out_of_the_forward_is_an_error_and_a_lone_layer_computes_its_own():
+    model, _ = _sn_models("sp_d", channels_last=False)
+    layer = model.spectral_norm.layers[-1]
+    with pytest.raises(RuntimeError, match="did not run"):
+        with model.spectral_norm.handed_out():
+            layer(torch.randn(2, layer.in_features))
+    assert all("_sn_handed" not in m.__dict__ for m in model.spectral_norm.layers)
+    model.eval()
+    assert torch.allclose(layer(torch.ones(1, layer.in_features)),
+                          torch.nn.functional.linear(torch.ones(1, layer.in_features), layer.normalized_weight(),
+                                                     layer.bias))
+
+
+def test_spectral_norm_dispatches_do_not_grow_with_the_layers(tiny_counts):
+    """Per model call a constant ~45 operators plus the views that flatten each weight and hand it back (2 to 4
+    per layer, no kernel); layer by layer it was ~19 operators per layer, most of them kernels."""
+    sp = tiny_counts["sp"]["phases"]
+    n_d = len(M.build_models("tiny")["sp_d"].spectral_norm.layers)
+    assert sp["g_step"]["spectral_norm"] <= 50 + 4 * n_d  # the discriminator's one call in the G step
 
 
 def test_bf16_feature_net_gives_the_features_autocast_gave():
