@@ -126,6 +126,9 @@ class SpectralNormGroup:
     parameter and buffer names stay those of the layers (`weight`, `bias`, `sn_u`).
     """
 
+    # False: every layer computes its own (the per-layer path), e.g. `--sn-per-layer` to A/B the two on a GPU.
+    enabled = True
+
     def __init__(self, model: nn.Module):
         self.layers: List[nn.Module] = [m for m in model.modules() if isinstance(m, _SpectralNormMixin)]
         self._indices: Dict[tuple, tuple] = {}  # layout -> index tensors, built once per device and layout
@@ -160,7 +163,7 @@ class SpectralNormGroup:
 
     def normalized_weights(self) -> Optional[List[torch.Tensor]]:
         """W_i / sigma_i for every layer (after one power iteration in training), or None if not groupable."""
-        layout = self._layout()
+        layout = self._layout() if SpectralNormGroup.enabled else None
         if layout is None:
             return None
         rows, cols, row_layer, col_layer = self._index(layout)

@@ -229,7 +229,9 @@ def main():
     p.add_argument("--no-channels-last", action="store_true")
     p.add_argument("--top", type=int, default=12, help="print the N most frequent operators per stage")
     p.add_argument("--json", default=None, help="also write the --count-ops result here")
+    p.add_argument("--sn-per-layer", action="store_true", help="spectral norm layer by layer (the A of an A/B)")
     a = p.parse_args()
+    M.SpectralNormGroup.enabled = not a.sn_per_layer
     if a.count_ops:
         dev = torch.device(a.device or ("cuda" if torch.cuda.is_available() else "cpu"))
         result = count_ops(dev, a.config, a.batch, steps=min(a.steps, 3), amp=a.amp == "bf16",

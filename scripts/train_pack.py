@@ -517,11 +517,14 @@ def parse_args(argv=None):
     p.add_argument("--log-every", type=int, default=200)
     p.add_argument("--ckpt-every", type=float, default=120.0, help="seconds between mid-stage checkpoints")
     p.add_argument("--git-commit", default=None)
+    p.add_argument("--sn-per-layer", action="store_true",
+                   help="spectral norm layer by layer instead of per model at once (same math; to compare speeds)")
     return p.parse_args(argv)
 
 
 def main(argv=None) -> dict:
     a = parse_args(argv)
+    M.SpectralNormGroup.enabled = not a.sn_per_layer
     t_start = time.time()
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)

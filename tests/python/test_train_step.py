@@ -284,3 +284,19 @@ def test_bf16_feature_net_gives_the_features_autocast_gave():
     with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
         for a, b in zip(vgg_f.pyramid(x), vgg_bf16.pyramid(x)):
             assert a.dtype == b.dtype and torch.equal(a, b)
+
+
+def test_sn_per_layer_switch_turns_the_group_off_with_the_same_forward(monkeypatch):
+    """`--sn-per-layer` (SpectralNormGroup.enabled = False): nothing is grouped, each layer computes its own, and the
+    model's output and power iteration are those of the grouped path."""
+    model, twin = _sn_models("sp_d", channels_last=False)
+    inputs = _sn_inputs("sp_d", model)
+    grouped = model(*inputs)
+    monkeypatch.setattr(M.SpectralNormGroup, "enabled", False)
+    assert twin.spectral_norm.normalized_weights is not None and M.SpectralNormGroup(twin).normalized_weights() is None
+    per_layer = M.build_models("tiny")["sp_d"]
+    per_layer.load_state_dict(twin.state_dict())
+    out = per_layer(*inputs)
+    assert torch.allclose(grouped, out, rtol=1e-5, atol=1e-5), (grouped - out).abs().max()
+    for (_, u_grouped), (_, u_alone) in zip(_sn_state(model), _sn_state(per_layer)):
+        assert torch.allclose(u_grouped, u_alone, rtol=1e-6, atol=2e-7)
