@@ -10,26 +10,26 @@ export function NoticeBanner() {
     <section className="notice-banner" data-testid="error-banner" aria-label="Messages">
       <ul role="alert">
         {errors.map((notice) => (
-          <li key={notice.id} className="notice error">
-            <span className="notice-kind">Error</span>
-            <span className="notice-text">{notice.message}</span>
-            <button type="button" className="dismiss" aria-label="Dismiss this message" onClick={() => dismiss(notice.id)}>
-              ×
-            </button>
-          </li>
+          <NoticeItem key={notice.id} kind="error" message={notice.message} onDismiss={() => dismiss(notice.id)} />
         ))}
       </ul>
       <ul role="status">
         {warnings.map((notice) => (
-          <li key={notice.id} className="notice warning">
-            <span className="notice-kind">Note</span>
-            <span className="notice-text">{notice.message}</span>
-            <button type="button" className="dismiss" aria-label="Dismiss this message" onClick={() => dismiss(notice.id)}>
-              ×
-            </button>
-          </li>
+          <NoticeItem key={notice.id} kind="warning" message={notice.message} onDismiss={() => dismiss(notice.id)} />
         ))}
       </ul>
     </section>
+  );
+}
+
+function NoticeItem({ kind, message, onDismiss }: { kind: 'error' | 'warning'; message: string; onDismiss: () => void }) {
+  return (
+    <li className={`notice ${kind}`}>
+      <span className="notice-kind">{kind === 'error' ? 'Error' : 'Note'}</span>
+      <span className="notice-text">{message}</span>
+      <button type="button" className="dismiss" aria-label="Dismiss this message" onClick={onDismiss}>
+        ×
+      </button>
+    </li>
   );
 }
