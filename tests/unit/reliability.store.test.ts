@@ -1,27 +1,12 @@
 // Issue #6 in the store (Node, fake engine): a grid never outlives its settings, input notes are shown, pack
 // failures name their file and stay visible after a fallback pack loads.
 import { describe, expect, it } from 'vitest';
-import type { PackSummary, RgbaImage } from '../../src/engine/protocol';
+import type { PackSummary } from '../../src/engine/protocol';
 import { EngineRequestError, type EngineApi, type GenerateRequest } from '../../src/state/engineClient';
-import { DEFAULT_LEVELS } from '../../src/state/levels';
 import { createPlaygroundStore, type PlaygroundEnv, type PreparedSource } from '../../src/state/store';
 import { flush } from './helpers/fakeWorker';
 import { makeRgbaPng } from './helpers/png';
-
-const img = (size: number): RgbaImage => ({ width: size, height: size, data: new Uint8ClampedArray(size * size * 4).fill(9) });
-
-const pack = (id: string): PackSummary => ({
-  id,
-  title: id,
-  preview: false,
-  digest: 'a'.repeat(64),
-  imageSize: 32,
-  classNames: ['a', 'b', 'c'],
-  levels: DEFAULT_LEVELS,
-  lag: { scale: 4, lrSize: 8, noiseChannels: 4 },
-  spZDim: 16,
-  bytes: 1,
-});
+import { img, makePack } from './helpers/storeFixtures';
 
 /** An engine whose packs either load or fail with a given error; generation answers at once with one row. */
 function setup(options: { packs: Record<string, PackSummary | Error>; index?: unknown; notes?: string[] }) {
@@ -67,7 +52,7 @@ function setup(options: { packs: Record<string, PackSummary | Error>; index?: un
 
 describe('reliability in the store', () => {
   it('a finished grid leaves the screen in the same update as a level change, before the new request starts', async () => {
-    const { get, generates, runScheduled } = setup({ packs: { cifar10: pack('cifar10') } });
+    const { get, generates, runScheduled } = setup({ packs: { cifar10: makePack('cifar10') } });
     await get().startup({ backend: 'auto', link: null });
     await flush();
     expect(get().grid).toMatchObject({ levels: [2], status: 'done' });
@@ -89,7 +74,7 @@ describe('reliability in the store', () => {
   });
 
   it('shows the notes of an opened image, and the notes of how it was chosen, after it opens', async () => {
-    const { get } = setup({ packs: { cifar10: pack('cifar10') }, notes: ['"x.png" is only 1×1 pixels…'] });
+    const { get } = setup({ packs: { cifar10: makePack('cifar10') }, notes: ['"x.png" is only 1×1 pixels…'] });
     await get().startup({ backend: 'auto', link: null });
     await flush();
     await get().openImageBlob(new Blob(['x']), 'x.png', ['3 items were dropped; only "x.png" was opened']);
@@ -101,7 +86,7 @@ describe('reliability in the store', () => {
   it('names the file of a pack failure and keeps it visible once the next pack has loaded', async () => {
     const broken = new EngineRequestError('pack-shape', 'weight vgg.conv1_1.kernel has shape [3, 3, 4, 3]', 'pack.json');
     const { get } = setup({
-      packs: { tiny: broken, cifar10: pack('cifar10') },
+      packs: { tiny: broken, cifar10: makePack('cifar10') },
       index: { default: 'gone', packs: [{ id: 'gone' }, { id: 'tiny' }, { id: 'cifar10' }] },
     });
     await get().startup({ backend: 'auto', link: null });

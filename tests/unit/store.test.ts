@@ -15,6 +15,7 @@ import { parsePackIndex, packCandidates } from '../../src/state/packIndex';
 import { levelLabel, DEFAULT_LEVELS } from '../../src/state/levels';
 import { flush } from './helpers/fakeWorker';
 import { makeRgbaPng } from './helpers/png';
+import { img, makePack } from './helpers/storeFixtures';
 
 interface Deferred<T> {
   promise: Promise<T>;
@@ -26,24 +27,6 @@ function deferred<T>(): Deferred<T> {
   let reject!: (error: unknown) => void;
   const promise = new Promise<T>((res, rej) => ((resolve = res), (reject = rej)));
   return { promise, resolve, reject };
-}
-
-const img = (size: number, value = 0): RgbaImage => ({ width: size, height: size, data: new Uint8ClampedArray(size * size * 4).fill(value) });
-
-function makePack(id: string, overrides: Partial<PackSummary> = {}): PackSummary {
-  return {
-    id,
-    title: `${id} pack`,
-    preview: false,
-    digest: `${id.length}`.padEnd(64, 'a'),
-    imageSize: 32,
-    classNames: ['airplane', 'automobile', 'bird'],
-    levels: DEFAULT_LEVELS,
-    lag: { scale: 4, lrSize: 8, noiseChannels: 4 },
-    spZDim: 16,
-    bytes: 1000,
-    ...overrides,
-  };
 }
 
 /** An engine that answers only when the test says so, with a catalogue of existing packs. */
