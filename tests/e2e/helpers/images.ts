@@ -1,5 +1,5 @@
-// Test images for the end-to-end suite, drawn procedurally (never dataset files), and a minimal PNG encoder.
-import { crc32, deflateSync } from 'node:zlib';
+// Test images for the end-to-end suite, drawn procedurally (never dataset files).
+import { makePng } from '../reliability-fixtures/files';
 
 export interface Rgba {
   width: number;
@@ -8,32 +8,10 @@ export interface Rgba {
   data: Uint8Array;
 }
 
-function pngChunk(type: string, data: Uint8Array): Buffer {
-  const out = Buffer.alloc(12 + data.length);
-  out.writeUInt32BE(data.length, 0);
-  out.write(type, 4, 'latin1');
-  out.set(data, 8);
-  out.writeUInt32BE(crc32(out.subarray(4, 8 + data.length)), 8 + data.length);
-  return out;
-}
-
-/** An 8-bit RGBA PNG (filter 0 on every row). */
+/** An 8-bit RGBA PNG, through the suite's general encoder (reliability-fixtures/files.ts). */
 export function encodePng(image: Rgba): Buffer {
-  const { width, height, data } = image;
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(width, 0);
-  header.writeUInt32BE(height, 4);
-  header[8] = 8; // bit depth
-  header[9] = 6; // colour type RGBA
-  const stride = width * 4;
-  const raw = Buffer.alloc(height * (stride + 1));
-  for (let y = 0; y < height; y++) raw.set(data.subarray(y * stride, (y + 1) * stride), y * (stride + 1) + 1);
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    pngChunk('IHDR', header),
-    pngChunk('IDAT', deflateSync(raw)),
-    pngChunk('IEND', new Uint8Array()),
-  ]);
+  const { width, data } = image;
+  return makePng(image.width, image.height, 6, 8, (x, y) => Array.from(data.subarray((y * width + x) * 4, (y * width + x) * 4 + 4)));
 }
 
 /** Width and height from a PNG's IHDR; throws when the bytes are not a PNG. */
