@@ -1,8 +1,7 @@
 // Issue #6, files: everything people drop, paste or choose, in real Chromium (WASM backend), one page for all
 // cases. A refused file must leave a clear message in the banner and the app working (the next good image gives a
 // new grid); an accepted odd file must give a grid, with a note where the result is not what one might expect.
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { bannerText, waitForGrid, type AppPage } from './helpers/app';
 import {
   SCRIPTED_SVG,
@@ -22,28 +21,21 @@ import {
   expectBanner,
   expectNoPageErrors,
   fingerprint,
-  launchReliabilityBrowser,
   linkImageParam,
-  newRelContext,
+  shareReliabilityContext,
   openReady,
   waitForNewModelInput,
   type RelContext,
 } from './reliability-fixtures/harness';
 
 const baseUrl = inject('baseUrl');
-let browser: Browser;
 let rel: RelContext;
 let app: AppPage;
 let goodVariant = 1;
 
-beforeAll(async () => {
-  browser = await launchReliabilityBrowser();
-  rel = await newRelContext(browser);
+shareReliabilityContext(async (shared) => {
+  rel = shared;
   ({ app } = await openReady(rel, baseUrl));
-});
-afterAll(async () => {
-  await rel?.close();
-  await browser?.close();
 });
 
 type FileSpec = { name: string; mimeType: string; buffer: Buffer };

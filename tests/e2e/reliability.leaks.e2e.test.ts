@@ -3,24 +3,17 @@
 // app started (as its EngineClient would) so that the run takes seconds, not the minutes of 1,000 UI round trips.
 // TF.js's tensor count and byte count (the worker's `memory` answer) must be flat after warm-up.
 //   RELIABILITY_LEAK_ROUNDS=200   a shorter run
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { waitForGrid } from './helpers/app';
-import { expectNoPageErrors, launchReliabilityBrowser, newRelContext, openReady, type RelContext } from './reliability-fixtures/harness';
+import { expectNoPageErrors, shareReliabilityContext, openReady, type RelContext } from './reliability-fixtures/harness';
 
 const baseUrl = inject('baseUrl');
 const ROUNDS = Number(process.env.RELIABILITY_LEAK_ROUNDS ?? 1000);
 const WARMUP = 30;
-let browser: Browser;
 let rel: RelContext;
 
-beforeAll(async () => {
-  browser = await launchReliabilityBrowser();
-  rel = await newRelContext(browser);
-});
-afterAll(async () => {
-  await rel?.close();
-  await browser?.close();
+shareReliabilityContext((shared) => {
+  rel = shared;
 });
 
 interface Sample {

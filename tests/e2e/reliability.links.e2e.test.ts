@@ -1,8 +1,7 @@
 // Issue #6, permalinks: links people pass around, broken in every way, in real Chromium (WASM backend). Links that
 // open the app (a fresh page) and links pasted into a running app (hashchange) must each end with a clear message
 // (or a note, for a digest or pack mismatch) and the app still generating; markup in a link is text, never HTML.
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { encodeBase64Url } from '../../src/share/base64url';
 import { bannerText, describePage, setNumber, shareUrl, waitForGrid, waitForPackReady, type AppPage } from './helpers/app';
 import { makePng, readFixture } from './reliability-fixtures/files';
@@ -13,26 +12,19 @@ import {
   expectBanner,
   expectNoPageErrors,
   fingerprint,
-  launchReliabilityBrowser,
-  newRelContext,
+  shareReliabilityContext,
   openReady,
   type RelContext,
 } from './reliability-fixtures/harness';
 
 const baseUrl = inject('baseUrl');
-let browser: Browser;
 let rel: RelContext;
 let app: AppPage;
 let seed = 100;
 
-beforeAll(async () => {
-  browser = await launchReliabilityBrowser();
-  rel = await newRelContext(browser);
+shareReliabilityContext(async (shared) => {
+  rel = shared;
   ({ app } = await openReady(rel, baseUrl));
-});
-afterAll(async () => {
-  await rel?.close();
-  await browser?.close();
 });
 
 const b64 = (bytes: Uint8Array) => encodeBase64Url(bytes);

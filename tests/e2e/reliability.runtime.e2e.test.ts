@@ -1,8 +1,8 @@
 // Issue #6, runtime: a forced WebGPU that this Chromium does not have, the engine worker dying mid-session,
 // a generation cancelled halfway, and rapid repeated clicks (no duplicate work, never a grid under settings it was
 // not made with). Real Chromium, WASM backend unless said otherwise.
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, inject, it } from 'vitest';
 import { activeBackend, setNumber, waitForGrid, waitForPackReady } from './helpers/app';
 import { compareSets } from './helpers/pixels';
 import { goodPng } from './reliability-fixtures/files';
@@ -12,24 +12,17 @@ import {
   expectBanner,
   expectNoPageErrors,
   fingerprint,
-  launchReliabilityBrowser,
-  newRelContext,
+  shareReliabilityContext,
   openReady,
   postedTypes,
   type RelContext,
 } from './reliability-fixtures/harness';
 
 const baseUrl = inject('baseUrl');
-let browser: Browser;
 let rel: RelContext;
 
-beforeAll(async () => {
-  browser = await launchReliabilityBrowser();
-  rel = await newRelContext(browser);
-});
-afterAll(async () => {
-  await rel?.close();
-  await browser?.close();
+shareReliabilityContext((shared) => {
+  rel = shared;
 });
 
 const count = (types: string[], type: string) => types.filter((t) => t === type).length;

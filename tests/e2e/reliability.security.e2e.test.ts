@@ -1,33 +1,26 @@
 // Issue #6, security: the built site's Content-Security-Policy (no inline scripts, no eval, workers and WASM
 // allowed) as written and as enforced by Chromium, and no network request other than the app's own files during a
 // session that touches every feature (pack, WASM backend, generation, compare, LAG, an uploaded image, a link).
-import type { Browser } from 'playwright-core';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { CONTENT_SECURITY_POLICY } from '../../scripts/headers.mjs';
 import { waitForGrid } from './helpers/app';
 import { goodPng } from './reliability-fixtures/files';
-import { cspViolations, expectNoPageErrors, launchReliabilityBrowser, newRelContext, openReady, type RelContext } from './reliability-fixtures/harness';
+import { cspViolations, expectNoPageErrors, shareReliabilityContext, openReady, type RelContext } from './reliability-fixtures/harness';
 
 const baseUrl = inject('baseUrl');
 const distDir = inject('distDir');
-let browser: Browser;
 let rel: RelContext;
 
 /** Response headers of every script the session loaded (page scripts and the engine worker's). */
 const scriptHeaders = new Map<string, Record<string, string>>();
 
-beforeAll(async () => {
-  browser = await launchReliabilityBrowser();
-  rel = await newRelContext(browser);
+shareReliabilityContext((shared) => {
+  rel = shared;
   rel.context.on('response', (response) => {
     if (/\.m?js$/.test(new URL(response.url()).pathname)) scriptHeaders.set(response.url(), response.headers());
   });
-});
-afterAll(async () => {
-  await rel?.close();
-  await browser?.close();
 });
 
 function builtPolicy(): { html: string; directives: Map<string, string[]> } {

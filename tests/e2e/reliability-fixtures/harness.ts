@@ -2,7 +2,7 @@
 // flags of issue #6 (no WebGPU flag), one instrumented context per group of cases, and small waits on what the
 // page shows. Uses the e2e engineer's helpers (tests/e2e/helpers) without changing them.
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { decodeBase64Url } from '../../../src/share/base64url';
 import { CHROMIUM, appUrl, bannerText, describePage, readSamples, shareUrl, waitForGrid, waitForPackReady, type AppPage } from '../helpers/app';
 import { fingerprint, type SampleImage } from '../helpers/pixels';
@@ -12,6 +12,24 @@ export const RELIABILITY_ARGS = ['--no-sandbox', '--disable-background-networkin
 
 export function launchReliabilityBrowser(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, args: RELIABILITY_ARGS, headless: true });
+}
+
+/**
+ * The one browser and context a reliability test file shares: started before its tests (in a beforeAll registered
+ * here, so the file's own beforeAll hooks run after it; `ready` gets the context) and closed after them.
+ */
+export function shareReliabilityContext(ready: (rel: RelContext) => void | Promise<void>): void {
+  let browser: Browser | undefined;
+  let rel: RelContext | undefined;
+  beforeAll(async () => {
+    browser = await launchReliabilityBrowser();
+    rel = await newRelContext(browser);
+    await ready(rel);
+  });
+  afterAll(async () => {
+    await rel?.close();
+    await browser?.close();
+  });
 }
 
 /**
