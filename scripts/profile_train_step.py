@@ -1,10 +1,11 @@
 """Measures where a training step's time goes (SP and LAG stages), on random data: no data set needed.
 
-    python3 scripts/profile_train_step.py --steps 40
+    python3 scripts/profile_train_step.py --steps 40 [--json times.json]
     /usr/bin/python3 scripts/profile_train_step.py --count-ops [--device cpu] [--batch 8] [--json ops.json]
 
-The first form prints ms/step for each stage with the current code and with candidate changes, then the top CUDA
-kernels of a profiled SP step. Used to find why the SP stage ran at 14 steps/s on an H100 (see the README).
+The first form prints ms/step of the SP and LAG steps of train_pack.py, eager and captured as a CUDA graph, each
+with the grouped and the per-layer spectral norm, then the top CUDA kernels of a profiled eager SP step. Used to
+find why the SP stage ran at 14 steps/s on an H100 (see the README).
 
 `--count-ops` counts the aten operators dispatched per training step of each stage (classifier, SP, LAG), split by
 phase (data, D step, G step, EMA) and by part (forward, spectral norm, backward, optimizer, zero_grad). Every
@@ -29,14 +30,6 @@ from torch.utils._python_dispatch import TorchDispatchMode
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import models as M  # noqa: E402
 import train_pack as T  # noqa: E402
-
-
-def up_expand(x: torch.Tensor, factor: int) -> torch.Tensor:
-    """Nearest upsampling through expand+reshape: the same values, a cheap backward (a sum over the copies)."""
-    if factor == 1:
-        return x
-    n, c, h, w = x.shape
-    return x[:, :, :, None, :, None].expand(n, c, h, factor, w, factor).reshape(n, c, h * factor, w * factor)
 
 
 def make_ctx(args, dev, amp=None, channels_last=None):
@@ -65,11 +58,24 @@ def fresh_models(dev, config="cifar10", channels_last=None):
 # Operator counts per training step
 # --------------------------------------------------------------------------------------------------------------
 # Phases are the step functions of train_pack.py; parts are what runs inside them.
-PHASES = {"_sp_batch": "data", "_sp_real_batch": "data", "sp_d_step": "d_step", "sp_g_step": "g_step",
-          "ema_update": "ema", "_lag_batch": "data", "lag_d_step": "d_step", "lag_g_step": "g_step",
-          "cls_train_step": "step"}
+PHASES = {"sp_draws": "data", "_sp_batch": "data", "_sp_real_batch": "data", "sp_d_step": "d_step",
+          "sp_g_step": "g_step", "ema_update": "ema", "lag_draws": "data", "_lag_batch": "data", "lag_d_step": "d_step",
+          "lag_g_step": "g_step", "cls_train_step": "step"}
 PARTS = ("forward", "spectral_norm", "backward", "optimizer", "zero_grad")
 NOT_KERNELS = {"aten.detach.default", "aten.lift_fresh.default", "aten._local_scalar_dense.default"}
+# Operators that make the host wait for the device or copy host data to it on CUDA, so that a CUDA graph cannot
+# capture them: a read of a value (.item(), and what branches on one), data-dependent output sizes, a tensor made
+# from Python data (torch.tensor(list, device=...), seen here as lift_fresh of a tensor with dimensions; a 0-dim
+# one is a number that a kernel takes by value, as autograd's mean backward makes).
+HOST_SYNC_OPS = {"aten._local_scalar_dense.default", "aten.nonzero.default", "aten.masked_select.default",
+                 "aten.lift_fresh.default", "aten.unique_consecutive.default", "aten._unique2.default",
+                 "aten.repeat_interleave.Tensor", "aten.item.default"}
+
+
+def _is_host_sync(name: str, args) -> bool:
+    if name == "aten.lift_fresh.default":
+        return args[0].dim() > 0
+    return name in HOST_SYNC_OPS
 
 
 def _is_view(func) -> bool:
@@ -87,12 +93,15 @@ class OpCounter(TorchDispatchMode):
         super().__init__()
         self.phase, self.parts = ["other"], ["forward"]
         self.counts = Counter()  # (phase, part, op) -> calls
+        self.host_syncs = Counter()  # (phase, part, op) -> calls, of the ops a CUDA graph cannot capture
         self.recording = True
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         name = str(func)
         if self.recording and not name.startswith("profiler."):
             self.counts[(self.phase[-1], self.parts[-1], name)] += 1
+            if _is_host_sync(name, args):
+                self.host_syncs[(self.phase[-1], self.parts[-1], name)] += 1
         return func(*args, **(kwargs or {}))
 
     @contextlib.contextmanager
@@ -165,6 +174,7 @@ def count_ops(dev, config="cifar10", batch=8, steps=2, amp=True, channels_last=T
             counter.recording = False
             run()  # warm-up
             counter.counts.clear()
+            counter.host_syncs.clear()
             counter.recording = True
             for _ in range(steps):
                 run()
@@ -178,7 +188,9 @@ def count_ops(dev, config="cifar10", batch=8, steps=2, amp=True, channels_last=T
                 kernels += 0 if _is_view_name(op) else n / steps
             result[stage] = dict(total=round(total), kernels=round(kernels),
                                  phases={ph: {pt: round(v) for pt, v in parts.items()} for ph, parts in phases.items()},
-                                 ops={op: round(n, 1) for op, n in ops.most_common()})
+                                 ops={op: round(n, 1) for op, n in ops.most_common()},
+                                 hostSyncs={"/".join(k): round(n / steps, 1)
+                                            for k, n in sorted(counter.host_syncs.items())})
     return result
 
 
@@ -201,6 +213,8 @@ def print_counts(result: dict, top: int) -> None:
             print(f"  {phase:<8}" + "".join(f"{parts.get(p, 0):>14}" for p in PARTS) + f"{sum(parts.values()):>8}")
         if top:
             print("  top ops: " + ", ".join(f"{op[len('aten.'):]} {n:g}" for op, n in list(r["ops"].items())[:top]))
+        if r["hostSyncs"]:
+            print("  host syncs (phase/part/op): " + ", ".join(f"{k} {n:g}" for k, n in r["hostSyncs"].items()))
 
 
 def sync():
@@ -208,14 +222,58 @@ def sync():
         torch.cuda.synchronize()
 
 
-def timed(label, fn):
+def time_steps(step, use_graph: bool, steps: int, warmup: int = 10) -> float:
+    """ms per call of `step` run by train_pack's GraphedStep (eager, or captured after its own warm-up)."""
+    runner = T.GraphedStep(step, use_graph, log=lambda **r: print("   ", r, flush=True), name="profile")
+    for _ in range(warmup):  # cuDNN autotuning, optimizer state, the capture
+        runner()
     sync()
     t = time.perf_counter()
-    stats = fn()
+    for _ in range(steps):
+        runner()
     sync()
-    dt = time.perf_counter() - t
-    print(f"{label}: {stats['steps']} steps in {dt:.2f} s = {1000 * dt / stats['steps']:.1f} ms/step "
-          f"({stats['steps'] * stats['batch'] / dt:.0f} img/s)", flush=True)
+    return 1000 * (time.perf_counter() - t) / steps
+
+
+VARIANTS = {  # name -> (CUDA graph, grouped spectral norm)
+    "eager": (False, True), "eager, SN per layer": (False, False),
+    "cuda graph": (True, True), "cuda graph, SN per layer": (True, False),
+}
+
+
+def time_variants(dev, steps: int, batch: int, names) -> dict:
+    """ms/step and img/s of the SP step (update + EMA) and the LAG step, per variant, each from fresh models."""
+    results = {}
+    for name in names:
+        use_graph, grouped = VARIANTS[name]
+        if use_graph and dev.type != "cuda":
+            continue
+        M.SpectralNormGroup.enabled = grouped
+        torch.manual_seed(0)
+        models = fresh_models(dev)
+        vgg_f = T.amp_feature_net(M.folded_copy(models["vgg"]), dev.type == "cuda")
+        b = str(batch)
+        ctx = make_ctx(["--batch-sp", b, "--batch-lag", b], dev)
+        ctx["cuda_graph"] = use_graph
+        for k in ("sp", "sp_d", "lag", "lag_d"):
+            models[k].train()
+        opt_sp, opt_lag = T.sp_optimizers(ctx, models), T.lag_optimizers(ctx, models)
+        runner_sp = T.GraphedStep(lambda: T.sp_update(ctx, models, vgg_f, *opt_sp), use_graph,
+                                  log=lambda **r: print("   ", r, flush=True), name="sp")
+
+        def sp_with_ema():  # as train_sp runs it
+            out = runner_sp()
+            T.ema_update(models["sp_ema"], models["sp"], T.sp_ema_decay(ctx, runner_sp.calls))
+            return out
+
+        ms_sp = time_steps(sp_with_ema, False, steps)  # the runner inside captures; the EMA stays eager
+        ms_lag = time_steps(lambda: T.lag_train_step(ctx, models, *opt_lag), use_graph, steps)
+        results[name] = dict(sp_ms=round(ms_sp, 2), sp_img_s=round(batch * 1000 / ms_sp), lag_ms=round(ms_lag, 2),
+                             lag_img_s=round(batch * 1000 / ms_lag), sp_captured=runner_sp.graph is not None)
+        print(f"{name:<26} SP {ms_sp:7.2f} ms/step ({batch * 1000 / ms_sp:7.0f} img/s)   "
+              f"LAG {ms_lag:7.2f} ms/step ({batch * 1000 / ms_lag:7.0f} img/s)", flush=True)
+    M.SpectralNormGroup.enabled = True
+    return results
 
 
 def main():
@@ -229,7 +287,10 @@ def main():
     p.add_argument("--no-channels-last", action="store_true")
     p.add_argument("--top", type=int, default=12, help="print the N most frequent operators per stage")
     p.add_argument("--json", default=None, help="also write the --count-ops result here")
-    p.add_argument("--sn-per-layer", action="store_true", help="spectral norm layer by layer (the A of an A/B)")
+    p.add_argument("--sn-per-layer", action="store_true",
+                   help="--count-ops with the spectral norm layer by layer (the timing runs both)")
+    p.add_argument("--variants", default=None, help=f"timing: comma-separated subset of {list(VARIANTS)}")
+    p.add_argument("--batch-time", type=int, default=128, help="batch of the timed steps (train_pack's default)")
     a = p.parse_args()
     M.SpectralNormGroup.enabled = not a.sn_per_layer
     if a.count_ops:
@@ -244,27 +305,28 @@ def main():
         return
     dev = torch.device(a.device or "cuda")
     torch.backends.cudnn.benchmark = True
-    original_up = M.up
-    n = str(a.steps)
-    for variant in ("interpolate", "expand"):
-        M.up = original_up if variant == "interpolate" else up_expand
-        models = fresh_models(dev)
-        vgg_f = T.amp_feature_net(M.folded_copy(models["vgg"]), dev.type == "cuda")
-        ctx = make_ctx(["--steps-sp", "10", "--steps-lag", "10"], dev)
-        T.train_sp(ctx, models, vgg_f, {})  # warm-up (cudnn autotuning)
-        T.train_lag(ctx, models, {})
-        ctx = make_ctx(["--steps-sp", n, "--steps-lag", n], dev)
-        timed(f"SP  [{variant}]", lambda: T.train_sp(ctx, models, vgg_f, {}))
-        timed(f"LAG [{variant}]", lambda: T.train_lag(ctx, models, {}))
-        if variant == "interpolate" and dev.type == "cuda":
-            from torch.profiler import ProfilerActivity, profile
+    torch.backends.cuda.matmul.allow_tf32 = True
+    torch.backends.cudnn.allow_tf32 = True
+    names = [v.strip() for v in a.variants.split(",")] if a.variants else list(VARIANTS)
+    print(f"torch {torch.__version__}, {torch.cuda.get_device_name(0) if dev.type == 'cuda' else dev}, "
+          f"batch {a.batch_time}, {a.steps} steps after 10 of warm-up", flush=True)
+    times = time_variants(dev, a.steps, a.batch_time, names)
+    if a.json:
+        Path(a.json).write_text(json.dumps(dict(torch=torch.__version__, device=str(dev), batch=a.batch_time,
+                                                steps=a.steps, variants=times), indent=1))
+    if dev.type == "cuda":
+        from torch.profiler import ProfilerActivity, profile
 
-            ctx = make_ctx(["--steps-sp", "5"], dev)
-            with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
-                T.train_sp(ctx, models, vgg_f, {})
-                torch.cuda.synchronize()
-            print(prof.key_averages().table(sort_by="cuda_time_total", row_limit=14, max_name_column_width=60))
-            print(prof.key_averages().table(sort_by="cpu_time_total", row_limit=8, max_name_column_width=60))
+        models = fresh_models(dev)
+        vgg_f = T.amp_feature_net(M.folded_copy(models["vgg"]), True)
+        ctx = make_ctx(["--steps-sp", "10"], dev)
+        T.train_sp(ctx, models, vgg_f, {})  # warm-up
+        ctx = make_ctx(["--steps-sp", "5"], dev)
+        with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+            T.train_sp(ctx, models, vgg_f, {})
+            torch.cuda.synchronize()
+        print(prof.key_averages().table(sort_by="cuda_time_total", row_limit=14, max_name_column_width=60))
+        print(prof.key_averages().table(sort_by="cpu_time_total", row_limit=8, max_name_column_width=60))
 
 
 if __name__ == "__main__":

@@ -47,16 +47,97 @@ class Logger:
         self.file.flush()
 
 
-def autocast(device: torch.device, enabled: bool):
+def autocast(device: torch.device, enabled: bool, cache: bool = True):
     if not enabled:
         return contextlib.nullcontext()
-    return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    # A CUDA graph must not capture autocast's cache of weight casts (PyTorch's CUDA graphs notes): cache=False there.
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16, cache_enabled=cache)
 
 
-def make_adam(params, lr: float, betas, device: torch.device) -> torch.optim.Optimizer:
-    # Multi-tensor (foreach) Adam on every device: a handful of ops for all parameters instead of ~10 per
-    # parameter, and the CPU counts of profile_train_step.py --count-ops then match what CUDA runs.
+def step_autocast(ctx):
+    """bf16 autocast of a training step, without the cast cache when the step is captured as a CUDA graph."""
+    return autocast(ctx["device"], ctx["amp"], cache=not ctx.get("cuda_graph", False))
+
+
+FUSED_ADAM = int(torch.__version__.split(".")[0]) >= 2  # torch.optim.Adam(fused=True) on CUDA: torch >= 2.0
+
+
+def make_adam(params, lr: float, betas, device: torch.device, capturable: bool = False) -> torch.optim.Optimizer:
+    """On CUDA (torch >= 2) the fused Adam: one kernel for all parameters, its step counts on the device (no
+    `.item()` per parameter), and with capturable=True safe to capture in a CUDA graph. Elsewhere multi-tensor
+    (foreach) Adam, a handful of ops for all parameters instead of ~10 per parameter."""
+    if device.type == "cuda" and FUSED_ADAM:
+        return torch.optim.Adam(params, lr=lr, betas=betas, fused=True, capturable=capturable)
     return torch.optim.Adam(params, lr=lr, betas=betas, foreach=True)
+
+
+@contextlib.contextmanager
+def frozen(model: nn.Module):
+    """The model's parameters without gradients inside the block: the generator step's pass through the
+    discriminator then skips the discriminator's weight gradients (its convolutions' dW and its spectral norm's
+    backward). Those gradients were never used: the next discriminator step sets them to None before its
+    backward. The generator's gradients do not change."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p in params:
+            p.requires_grad_(True)
+
+
+class GraphedStep:
+    """Runs a training step (a function of no arguments that samples its own batch on the device) eagerly, or,
+    with use_graph, as one CUDA graph: `warmup` eager steps on a side stream (cuDNN autotuning, optimizer state),
+    then one capture, then a replay per call (PyTorch's "whole network capture"). A replay launches the step's
+    ~2,000 kernels with one host call, so a host-bound step runs at the GPU's speed.
+
+    Every call is a real training step, the capture's too (capture records without running, so it is replayed at
+    once). What the graph needs of the step, all checked on the CPU by tests/python/test_train_step.py: no host
+    reads of device values, no tensors made from Python data, optimizers with device-side step counts (fused or
+    capturable Adam) and constant learning rates, autocast without its cache (step_autocast), and every state it
+    updates (weights, BatchNorm statistics, spectral-norm vectors) updated in place. Random numbers come from the
+    CUDA generator, which hands each replay fresh offsets. If the capture fails, the error goes to the log and the
+    step runs eagerly from then on."""
+
+    def __init__(self, fn, use_graph: bool, log=None, name: str = "step", warmup: int = 3):
+        self.fn, self.use_graph, self.log, self.name, self.warmup = fn, use_graph, log, name, warmup
+        self.graph, self.outputs, self.calls = None, None, 0
+
+    def __call__(self):
+        self.calls += 1
+        if not self.use_graph:
+            return self.fn()
+        if self.graph is not None:
+            self.graph.replay()
+            return self.outputs  # overwritten by the next replay: read (or clone) before calling again
+        if self.calls <= self.warmup:
+            side = torch.cuda.Stream()
+            side.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(side):
+                out = self.fn()
+            torch.cuda.current_stream().wait_stream(side)
+            return out
+        stream = torch.cuda.current_stream()
+        try:
+            torch.cuda.synchronize()
+            graph = torch.cuda.CUDAGraph()
+            t = time.perf_counter()
+            with torch.cuda.graph(graph):
+                outputs = self.fn()
+        except Exception as exc:  # nothing ran during the failed capture: run the step eagerly, now and later
+            # An error out of the capture can leave the capture's side stream current: go back to the step's own.
+            torch.cuda.set_stream(stream)
+            self.use_graph = False
+            if self.log:
+                self.log(event="cuda_graph_failed", stage=self.name, error=repr(exc)[:500])
+            return self.fn()
+        self.graph, self.outputs = graph, outputs
+        if self.log:
+            self.log(event="cuda_graph_captured", stage=self.name, seconds=round(time.perf_counter() - t, 2))
+        graph.replay()
+        return outputs
 
 
 def amp_feature_net(vgg_f: M.VGGPyramid, amp: bool) -> M.VGGPyramid:
@@ -71,12 +152,18 @@ def to_device_model(m: nn.Module, device: torch.device, channels_last: bool) -> 
     return m.to(memory_format=torch.channels_last) if channels_last else m
 
 
-def augment(batch_u8: torch.Tensor, crop: bool, generator: torch.Generator | None = None) -> torch.Tensor:
-    """uint8 NCHW -> float [-1, 1] with random horizontal flips and (optionally) 4-pixel reflect-padded crops."""
+def flip_draw(n: int, device: torch.device, generator: torch.Generator | None = None) -> torch.Tensor:
+    return torch.rand(n, device=device, generator=generator) < 0.5
+
+
+def augment(batch_u8: torch.Tensor, crop: bool, generator: torch.Generator | None = None,
+            flip: torch.Tensor | None = None) -> torch.Tensor:
+    """uint8 NCHW -> float [-1, 1] with random horizontal flips (drawn here, or given as a bool [n]) and
+    (optionally) 4-pixel reflect-padded crops."""
     x = batch_u8.float().div_(127.5).sub_(1.0)
     n, _, h, w = x.shape
     dev = x.device
-    flip = torch.rand(n, device=dev, generator=generator) < 0.5
+    flip = flip_draw(n, dev, generator) if flip is None else flip
     x = torch.where(flip[:, None, None, None], x.flip(3), x)
     if crop:
         pad = 4
@@ -90,16 +177,30 @@ def augment(batch_u8: torch.Tensor, crop: bool, generator: torch.Generator | Non
     return x.contiguous()
 
 
-def blob_masks(n: int, size: int, device: torch.device) -> torch.Tensor:
-    """Random blob-shaped binary masks [n, 1, size, size]: one to three Gaussian blobs, thresholded."""
+def blob_draws(n: int, device: torch.device) -> Dict[str, torch.Tensor]:
+    """The random numbers of n blob masks: up to three blobs each, centres and widths as fractions of the size."""
+    return dict(blob_centers=torch.rand(n, 3, 2, device=device), blob_sigmas=torch.rand(n, 3, device=device),
+                blob_active=torch.rand(n, 3, device=device))
+
+
+def blob_masks_from(draws: Dict[str, torch.Tensor], size: int) -> torch.Tensor:
+    """Blob-shaped binary masks [n, 1, size, size] from blob_draws: one to three Gaussian blobs, thresholded."""
+    device = draws["blob_centers"].device
     coords = torch.arange(size, device=device, dtype=torch.float32) + 0.5
     yy, xx = torch.meshgrid(coords, coords, indexing="ij")
-    centers = torch.rand(n, 3, 2, device=device) * size
-    sigmas = (0.12 + 0.22 * torch.rand(n, 3, device=device)) * size
-    active = torch.rand(n, 3, device=device) < torch.tensor([1.0, 0.5, 0.5], device=device)
+    centers = draws["blob_centers"] * size
+    sigmas = (0.12 + 0.22 * draws["blob_sigmas"]) * size
+    # The first blob always, the others with probability 0.5 (as rand < [1.0, 0.5, 0.5], without making a tensor
+    # from Python data on the device: a CUDA graph cannot capture that copy).
+    active = (draws["blob_active"] < 0.5) | (torch.arange(3, device=device) == 0)
     d2 = (yy[None, None] - centers[..., 0, None, None]) ** 2 + (xx[None, None] - centers[..., 1, None, None]) ** 2
     g = torch.exp(-d2 / (2 * sigmas[..., None, None] ** 2)) * active[..., None, None]
     return (g.sum(1, keepdim=True) > 0.5).float()
+
+
+def blob_masks(n: int, size: int, device: torch.device) -> torch.Tensor:
+    """n random blob-shaped binary masks [n, 1, size, size]."""
+    return blob_masks_from(blob_draws(n, device), size)
 
 
 def save_npz(path: Path, module: nn.Module) -> None:
@@ -197,13 +298,20 @@ def train_classifier(ctx, vgg: M.VGGPyramid, state: dict) -> dict:
 DIVERSITY_LEVEL_WEIGHT = [0.0, 0.25, 0.5, 1.0, 1.0, 1.0, 1.0]
 
 
-def sample_conditions(b_half: int, n_levels: int, image_size: int, blob_p: float, device: torch.device):
-    """Per pair of samples: one level uniformly; spatial levels get a blob mask with probability blob_p."""
-    level = torch.randint(0, n_levels, (b_half,), device=device)
-    on = F.one_hot(level, n_levels).float()
-    mask = torch.ones(b_half, 1, image_size, image_size, device=device)
-    use_blob = (torch.rand(b_half, device=device) < blob_p) & (level < M.SPATIAL_LEVELS)
-    mask = torch.where(use_blob[:, None, None, None], blob_masks(b_half, image_size, device), mask)
+def condition_draws(b_half: int, n_levels: int, device: torch.device) -> Dict[str, torch.Tensor]:
+    """The random numbers of SP conditions: a level per pair of samples, whether it gets a blob mask, the blobs."""
+    return dict(level=torch.randint(0, n_levels, (b_half,), device=device),
+                use_blob=torch.rand(b_half, device=device), **blob_draws(b_half, device))
+
+
+def conditions_from(draws: Dict[str, torch.Tensor], n_levels: int, image_size: int, blob_p: float):
+    """(on [b, n_levels], mask [b, 1, size, size]) from condition_draws."""
+    level = draws["level"]
+    # F.one_hot's values; F.one_hot itself checks the indices' range with host reads on some devices (the CPU).
+    on = (level[:, None] == torch.arange(n_levels, device=level.device)).float()
+    mask = torch.ones(level.shape[0], 1, image_size, image_size, device=level.device)
+    use_blob = (draws["use_blob"] < blob_p) & (level < M.SPATIAL_LEVELS)
+    mask = torch.where(use_blob[:, None, None, None], blob_masks_from(draws, image_size), mask)
     return on, mask
 
 
@@ -255,39 +363,52 @@ def standing_stats(ctx, g: M.SPGenerator, vgg_f: M.VGGPyramid, batches: int) -> 
             m.momentum = None  # cumulative average
     g.train()
     for _ in range(batches):
-        x, y, feats, on, mask = _sp_batch(ctx, vgg_f, a.batch_sp)
+        draws = sp_draws(ctx, a.batch_sp, g.z_dim)
+        x, y, feats, on, mask = _sp_batch(ctx, vgg_f, draws)
         with autocast(dev, ctx["amp"]):
-            g(torch.randn(x.shape[0], g.z_dim, device=dev), y, feats, on, mask)
+            g(draws["z"], y, feats, on, mask)
     for m in g.modules():
         if isinstance(m, nn.BatchNorm2d):
             m.momentum = 0.1
     g.eval()
 
 
-def _sp_batch(ctx, vgg_f, batch: int):
-    """Half a batch of source images with conditions, each duplicated for two noises (for the diversity term)."""
-    dev, a = ctx["device"], ctx["args"]
-    x_all, y_all = ctx["train_x"], ctx["train_y"]
+def sp_draws(ctx, batch: int, z_dim: int) -> Dict[str, torch.Tensor]:
+    """Every random number of an SP step, drawn in the order in which the step once drew them itself (the same
+    numbers from the same seed): half a batch of sources, their flips, their conditions, then a batch of real
+    images, their flips, and the noise. The rest of the step is a function of these, so that a test can give a
+    CUDA-graph replay and an eager step the same numbers."""
+    dev, n_train = ctx["device"], len(ctx["train_x"])
     half = batch // 2
-    idx = torch.randint(0, len(x_all), (half,), device=dev)
-    x = augment(x_all[idx], crop=False)
-    with torch.no_grad(), autocast(dev, ctx["amp"]):
+    draws = dict(idx=torch.randint(0, n_train, (half,), device=dev), flip=flip_draw(half, dev))
+    draws.update(condition_draws(half, M.NUM_LEVELS, dev))
+    draws.update(real_idx=torch.randint(0, n_train, (2 * half,), device=dev), real_flip=flip_draw(2 * half, dev),
+                 z=torch.randn(2 * half, z_dim, device=dev))
+    return draws
+
+
+def _sp_batch(ctx, vgg_f, draws: Dict[str, torch.Tensor]):
+    """Half a batch of source images with conditions, each duplicated for two noises (for the diversity term)."""
+    x_all, y_all = ctx["train_x"], ctx["train_y"]
+    idx = draws["idx"]
+    x = augment(x_all[idx], crop=False, flip=draws["flip"])
+    with torch.no_grad(), step_autocast(ctx):
         feats = [f.float() for f in vgg_f.pyramid(x)]
-    on, mask = sample_conditions(half, M.NUM_LEVELS, x.shape[-1], a.blob_p, dev)
+    on, mask = conditions_from(draws, M.NUM_LEVELS, x.shape[-1], ctx["args"].blob_p)
     dup = lambda t: torch.cat([t, t])  # noqa: E731
     return dup(x), dup(y_all[idx]), [dup(f) for f in feats], dup(on), dup(mask)
 
 
 def sp_optimizers(ctx, models: Dict[str, nn.Module]):
-    a, dev = ctx["args"], ctx["device"]
-    return (make_adam(models["sp"].parameters(), a.lr_g, (0.0, 0.9), dev),
-            make_adam(models["sp_d"].parameters(), a.lr_d, (0.0, 0.9), dev))
+    a, dev, graph = ctx["args"], ctx["device"], ctx.get("cuda_graph", False)
+    return (make_adam(models["sp"].parameters(), a.lr_g, (0.0, 0.9), dev, capturable=graph),
+            make_adam(models["sp_d"].parameters(), a.lr_d, (0.0, 0.9), dev, capturable=graph))
 
 
 def sp_d_step(ctx, g, d, opt_d, x_real, y_real, z, y, feats, on, mask):
     """Generates the fake batch and takes one hinge-loss step of the discriminator; returns (fake, loss_d)."""
     b = x_real.shape[0]
-    with autocast(ctx["device"], ctx["amp"]):
+    with step_autocast(ctx):
         fake = g(z, y, feats, on, mask)
         # Discriminator: one call on the concatenated real and fake batch.
         d_out = d(torch.cat([x_real, fake.detach()]), torch.cat([y_real, y])).float()
@@ -301,8 +422,9 @@ def sp_d_step(ctx, g, d, opt_d, x_real, y_real, z, y, feats, on, mask):
 def sp_g_step(ctx, g, d, vgg_f, opt_g, fake, y, feats, on, mask) -> dict:
     a = ctx["args"]
     b = fake.shape[0]
-    with autocast(ctx["device"], ctx["amp"]):
-        adv = -d(fake, y).float().mean()
+    with step_autocast(ctx):
+        with frozen(d):
+            adv = -d(fake, y).float().mean()
         rec = reconstruction_loss(vgg_f.pyramid(fake), feats, on, mask, g)
         pair_dist = (fake[: b // 2] - fake[b // 2:]).float().abs().mean(dim=(1, 2, 3))
         # Diversity is pushed less where near-copies are wanted (stride 2 and 4).
@@ -315,24 +437,36 @@ def sp_g_step(ctx, g, d, vgg_f, opt_g, fake, y, feats, on, mask) -> dict:
     return dict(adv=adv.detach(), rec=rec.detach(), pair_dist=pair_dist.detach().mean())
 
 
-def sp_train_step(ctx, models: Dict[str, nn.Module], vgg_f: M.VGGPyramid, opt_g, opt_d, step: int) -> dict:
-    """One SP step (data, D step, G step, EMA); `step` counts the steps done before it. Returns the losses as
-    tensors, so that nothing waits for the device unless the caller logs."""
-    a, dev = ctx["args"], ctx["device"]
+def sp_update(ctx, models: Dict[str, nn.Module], vgg_f: M.VGGPyramid, opt_g, opt_d,
+              draws: Dict[str, torch.Tensor] | None = None) -> dict:
+    """The part of an SP step that a CUDA graph captures: data, D step, G step, with its random numbers drawn
+    here (or given, as sp_draws makes them). Returns the losses as tensors, so that nothing waits for the device
+    unless the caller logs."""
     g, d = models["sp"], models["sp_d"]
-    x, y, feats, on, mask = _sp_batch(ctx, vgg_f, a.batch_sp)
-    x_real, y_real, z = _sp_real_batch(ctx, x.shape[0], g.z_dim)
+    draws = sp_draws(ctx, ctx["args"].batch_sp, g.z_dim) if draws is None else draws
+    x, y, feats, on, mask = _sp_batch(ctx, vgg_f, draws)
+    x_real, y_real, z = _sp_real_batch(ctx, draws)
     fake, loss_d = sp_d_step(ctx, g, d, opt_d, x_real, y_real, z, y, feats, on, mask)
     losses = sp_g_step(ctx, g, d, vgg_f, opt_g, fake, y, feats, on, mask)
-    ema_update(models["sp_ema"], g, min(a.ema, (2 + step) / (11 + step)))
     return dict(loss_d=loss_d.detach(), **losses)
 
 
-def _sp_real_batch(ctx, b: int, z_dim: int):
-    dev = ctx["device"]
-    x_all, y_all = ctx["train_x"], ctx["train_y"]
-    real_idx = torch.randint(0, len(x_all), (b,), device=dev)
-    return augment(x_all[real_idx], crop=False), y_all[real_idx], torch.randn(b, z_dim, device=dev)
+def sp_ema_decay(ctx, step: int) -> float:
+    """EMA decay after `step` earlier steps: short memory at first, then args.ema (it changes for ~9,000 steps,
+    which is why the EMA runs outside the CUDA graph, with its decay a plain number)."""
+    return min(ctx["args"].ema, (2 + step) / (11 + step))
+
+
+def sp_train_step(ctx, models: Dict[str, nn.Module], vgg_f: M.VGGPyramid, opt_g, opt_d, step: int) -> dict:
+    """One eager SP step (data, D step, G step, EMA); `step` counts the steps done before it."""
+    losses = sp_update(ctx, models, vgg_f, opt_g, opt_d)
+    ema_update(models["sp_ema"], models["sp"], sp_ema_decay(ctx, step))
+    return losses
+
+
+def _sp_real_batch(ctx, draws: Dict[str, torch.Tensor]):
+    real_idx = draws["real_idx"]
+    return augment(ctx["train_x"][real_idx], crop=False, flip=draws["real_flip"]), ctx["train_y"][real_idx], draws["z"]
 
 
 def train_sp(ctx, models: Dict[str, nn.Module], vgg_f: M.VGGPyramid, state: dict) -> dict:
@@ -344,9 +478,11 @@ def train_sp(ctx, models: Dict[str, nn.Module], vgg_f: M.VGGPyramid, state: dict
         opt_d.load_state_dict(state["opt_d"])
     budget = Budget(a.minutes_sp * 60, a.steps_sp, state.get("seconds", 0.0), state.get("step", 0))
     g.train(), d.train()
+    update = GraphedStep(lambda: sp_update(ctx, models, vgg_f, opt_g, opt_d), ctx.get("cuda_graph", False), log, "sp")
     t_log, imgs = time.perf_counter(), 0
     while not budget.done():
-        losses = sp_train_step(ctx, models, vgg_f, opt_g, opt_d, budget.step)
+        losses = update()
+        ema_update(models["sp_ema"], g, sp_ema_decay(ctx, budget.step))
         budget.step += 1
         imgs += a.batch_sp
         if budget.step % a.log_every == 0 or budget.done():  # .item() syncs the device: only when logging
@@ -358,11 +494,13 @@ def train_sp(ctx, models: Dict[str, nn.Module], vgg_f: M.VGGPyramid, state: dict
                                            opt_d=opt_d.state_dict()))
     _sync(dev)
     return dict(steps=budget.step, batch=a.batch_sp, seconds=round(budget.elapsed(), 1),
-                imgPerSec=round(budget.step * a.batch_sp / max(budget.elapsed(), 1e-9), 1))
+                imgPerSec=round(budget.step * a.batch_sp / max(budget.elapsed(), 1e-9), 1),
+                cudaGraph=update.graph is not None)
 
 
-def gradient_penalty(d: M.LAGDiscriminator, real: torch.Tensor, fake: torch.Tensor, lr: torch.Tensor) -> torch.Tensor:
-    eps = torch.rand(real.shape[0], 1, 1, 1, device=real.device)
+def gradient_penalty(d: M.LAGDiscriminator, real: torch.Tensor, fake: torch.Tensor, lr: torch.Tensor,
+                     eps: torch.Tensor) -> torch.Tensor:
+    """WGAN-GP at the points real + eps (fake - real), eps [B, 1, 1, 1] uniform in [0, 1)."""
     mix = (eps * real + (1 - eps) * fake).requires_grad_(True)
     out = d(mix, lr)
     (grad,) = torch.autograd.grad(out.sum(), mix, create_graph=True)
@@ -370,19 +508,19 @@ def gradient_penalty(d: M.LAGDiscriminator, real: torch.Tensor, fake: torch.Tens
 
 
 def lag_optimizers(ctx, models: Dict[str, nn.Module]):
-    a, dev = ctx["args"], ctx["device"]
-    return (make_adam(models["lag"].parameters(), a.lr_lag, (0.0, 0.99), dev),
-            make_adam(models["lag_d"].parameters(), a.lr_lag, (0.0, 0.99), dev))
+    a, dev, graph = ctx["args"], ctx["device"], ctx.get("cuda_graph", False)
+    return (make_adam(models["lag"].parameters(), a.lr_lag, (0.0, 0.99), dev, capturable=graph),
+            make_adam(models["lag_d"].parameters(), a.lr_lag, (0.0, 0.99), dev, capturable=graph))
 
 
-def lag_d_step(ctx, g, d, opt_d, x, lr, noise):
+def lag_d_step(ctx, g, d, opt_d, x, lr, noise, eps):
     """Generates the candidates and takes one WGAN-GP step of the discriminator; returns (fake, losses)."""
     bs = x.shape[0]
-    with autocast(ctx["device"], ctx["amp"]):
+    with step_autocast(ctx):
         fake = g(lr, noise, 1.0)
         d_out = d(torch.cat([x, fake.detach()]), torch.cat([lr, lr])).float()
     # Gradient penalty in float32: bf16 second derivatives are too coarse for WGAN-GP.
-    gp = gradient_penalty(d, x, fake.detach().float(), lr)
+    gp = gradient_penalty(d, x, fake.detach().float(), lr, eps)
     loss_d = d_out[bs:].mean() - d_out[:bs].mean() + 10 * gp + 1e-3 * (d_out[:bs] ** 2).mean()
     opt_d.zero_grad(set_to_none=True)
     loss_d.backward()
@@ -391,7 +529,7 @@ def lag_d_step(ctx, g, d, opt_d, x, lr, noise):
 
 
 def lag_g_step(ctx, g, d, opt_g, fake, x, lr, noise) -> dict:
-    with autocast(ctx["device"], ctx["amp"]):
+    with step_autocast(ctx), frozen(d):
         adv = -d(fake, lr).float().mean()
         fake0 = g(lr, torch.zeros_like(noise), 0.0)
         with torch.no_grad():
@@ -404,17 +542,26 @@ def lag_g_step(ctx, g, d, opt_g, fake, x, lr, noise) -> dict:
     return dict(adv=adv.detach(), latent_mse=latent_mse.detach())
 
 
-def _lag_batch(ctx, g: M.LAGGenerator):
-    dev, bs, x_all = ctx["device"], ctx["args"].batch_lag, ctx["train_x"]
-    x = augment(x_all[torch.randint(0, len(x_all), (bs,), device=dev)], crop=False)
-    noise = torch.randn(bs, g.noise_channels, g.lr_size, g.lr_size, device=dev)
-    return x, M.downscale(x, g.scale), noise
+def lag_draws(ctx, g: M.LAGGenerator) -> Dict[str, torch.Tensor]:
+    """Every random number of a LAG step: images, their flips, noise, then the gradient penalty's mixing weights
+    (last, as when the penalty drew them itself: the same numbers from the same seed)."""
+    dev, bs = ctx["device"], ctx["args"].batch_lag
+    return dict(idx=torch.randint(0, len(ctx["train_x"]), (bs,), device=dev), flip=flip_draw(bs, dev),
+                noise=torch.randn(bs, g.noise_channels, g.lr_size, g.lr_size, device=dev),
+                eps=torch.rand(bs, 1, 1, 1, device=dev))
 
 
-def lag_train_step(ctx, models: Dict[str, nn.Module], opt_g, opt_d) -> dict:
+def _lag_batch(ctx, g: M.LAGGenerator, draws: Dict[str, torch.Tensor]):
+    x = augment(ctx["train_x"][draws["idx"]], crop=False, flip=draws["flip"])
+    return x, M.downscale(x, g.scale), draws["noise"], draws["eps"]
+
+
+def lag_train_step(ctx, models: Dict[str, nn.Module], opt_g, opt_d,
+                   draws: Dict[str, torch.Tensor] | None = None) -> dict:
+    """One LAG step (data, D step, G step), with its random numbers drawn here or given (lag_draws)."""
     g, d = models["lag"], models["lag_d"]
-    x, lr, noise = _lag_batch(ctx, g)
-    fake, losses = lag_d_step(ctx, g, d, opt_d, x, lr, noise)
+    x, lr, noise, eps = _lag_batch(ctx, g, lag_draws(ctx, g) if draws is None else draws)
+    fake, losses = lag_d_step(ctx, g, d, opt_d, x, lr, noise, eps)
     return dict(**losses, **lag_g_step(ctx, g, d, opt_g, fake, x, lr, noise))
 
 
@@ -427,9 +574,10 @@ def train_lag(ctx, models: Dict[str, nn.Module], state: dict) -> dict:
         opt_d.load_state_dict(state["opt_d"])
     budget = Budget(a.minutes_lag * 60, a.steps_lag, state.get("seconds", 0.0), state.get("step", 0))
     g.train(), d.train()
+    update = GraphedStep(lambda: lag_train_step(ctx, models, opt_g, opt_d), ctx.get("cuda_graph", False), log, "lag")
     t_log, imgs, bs = time.perf_counter(), 0, a.batch_lag
     while not budget.done():
-        losses = lag_train_step(ctx, models, opt_g, opt_d)
+        losses = update()
         budget.step += 1
         imgs += bs
         if budget.step % a.log_every == 0 or budget.done():  # .item() syncs the device: only when logging
@@ -441,7 +589,7 @@ def train_lag(ctx, models: Dict[str, nn.Module], state: dict) -> dict:
                                             opt_d=opt_d.state_dict()))
     _sync(dev)
     return dict(steps=budget.step, batch=bs, seconds=round(budget.elapsed(), 1),
-                imgPerSec=round(budget.step * bs / max(budget.elapsed(), 1e-9), 1))
+                imgPerSec=round(budget.step * bs / max(budget.elapsed(), 1e-9), 1), cudaGraph=update.graph is not None)
 
 
 def _sync(dev: torch.device) -> None:
@@ -517,6 +665,8 @@ def parse_args(argv=None):
     p.add_argument("--log-every", type=int, default=200)
     p.add_argument("--ckpt-every", type=float, default=120.0, help="seconds between mid-stage checkpoints")
     p.add_argument("--git-commit", default=None)
+    p.add_argument("--cuda-graph", choices=["auto", "on", "off"], default="auto",
+                   help="capture the SP and LAG steps as CUDA graphs (auto: on CUDA; eager if a capture fails)")
     p.add_argument("--sn-per-layer", action="store_true",
                    help="spectral norm layer by layer instead of per model at once (same math; to compare speeds)")
     return p.parse_args(argv)
@@ -576,8 +726,11 @@ def main(argv=None) -> dict:
         if time.perf_counter() - last_ckpt[0] >= a.ckpt_every:
             checkpoint(stage, make_state())
 
+    cuda_graph = dev.type == "cuda" and a.cuda_graph != "off"
+    if a.cuda_graph == "on" and dev.type != "cuda":
+        raise SystemExit("--cuda-graph on needs a CUDA device")
     ctx = dict(args=a, device=dev, log=log, train_x=train_x, train_y=train_y, amp=amp, channels_last=channels_last,
-               maybe_checkpoint=maybe_checkpoint,
+               maybe_checkpoint=maybe_checkpoint, cuda_graph=cuda_graph,
                div_level_weight=torch.tensor(DIVERSITY_LEVEL_WEIGHT, device=dev))
     stages = a.stages.split(",")
 

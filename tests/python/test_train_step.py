@@ -2,6 +2,7 @@
 reduced-dispatch step with the plain per-parameter computation it replaced. Tiny configurations on the CPU."""
 from __future__ import annotations
 
+import contextlib
 import copy
 import re
 import sys
@@ -38,7 +39,7 @@ def test_op_counter_splits_every_stage_by_phase_and_part(tiny_counts):
 # ----------------------------------------------------------------------------------------------------------------
 # The computation before the dispatch reductions, kept here as the reference the new step must equal.
 # ----------------------------------------------------------------------------------------------------------------
-def legacy_make_adam(params, lr, betas, device):
+def legacy_make_adam(params, lr, betas, device, capturable=False):
     return torch.optim.Adam(params, lr=lr, betas=betas, foreach=False)
 
 
@@ -74,6 +75,7 @@ def _use_legacy(mp):
     mp.setattr(T, "ema_update", legacy_ema_update)
     mp.setattr(M._SpectralNormMixin, "normalized_weight", legacy_normalized_weight)
     mp.setattr(M.SpectralNormGroup, "normalized_weights", lambda self: None)  # every layer computes its own
+    mp.setattr(T, "frozen", lambda model: contextlib.nullcontext())  # D's weight gradients in the G step too
 
 
 def _train(stage: str, steps: int, amp: bool = False, channels_last: bool = False):
@@ -130,6 +132,91 @@ def test_a_few_steps_equal_the_per_parameter_computation(stage, monkeypatch):
             for n, t in m.state_dict().items()}
     prefix = {"cls": "vgg.", "sp": "sp.", "lag": "lag."}[stage]
     assert any(not torch.equal(t, init[n]) for n, t in old_state.items() if n.startswith(prefix)), "the steps train"
+
+
+def test_sp_and_lag_steps_have_no_host_syncs_but_in_the_cpu_optimizer(tiny_counts):
+    """What a CUDA graph cannot capture (reads of device values, tensors made from Python data, data-dependent
+    sizes) appears nowhere in the SP and LAG steps but in the optimizer, whose foreach form on the CPU reads each
+    step counter (.item()); on CUDA the step uses the fused Adam, whose counters stay on the device."""
+    for stage in ("sp", "lag"):
+        syncs = tiny_counts[stage]["hostSyncs"]
+        outside = {k: n for k, n in syncs.items() if k.split("/")[1] != "optimizer"}
+        assert not outside, f"{stage}: {outside}"
+    assert any(k.split("/")[1] == "optimizer" for k in tiny_counts["sp"]["hostSyncs"]), "the counter sees .item()"
+
+
+def test_an_item_in_the_step_would_be_counted_as_a_host_sync(monkeypatch):
+    """The check above can fail: a loss read on the host inside the D step shows up as a host sync there."""
+    original = T.sp_d_step
+
+    def d_step_reading_its_loss(*args):
+        fake, loss_d = original(*args)
+        loss_d.item()
+        return fake, loss_d
+
+    monkeypatch.setattr(T, "sp_d_step", d_step_reading_its_loss)
+    syncs = P.count_ops(torch.device("cpu"), "tiny", batch=4, steps=1)["sp"]["hostSyncs"]
+    assert syncs.get("d_step/forward/aten._local_scalar_dense.default") == 1, syncs
+
+
+@pytest.mark.parametrize("stage", ["sp", "lag"])
+def test_generator_step_leaves_the_discriminator_gradients_alone(stage):
+    """The G step runs D with its weights frozen: after a whole step D's gradients are still those of its own
+    step (before, the G step added its gradients to them, which the next D step threw away)."""
+    dev = torch.device("cpu")
+    torch.manual_seed(0)
+    models = P.fresh_models(dev, "tiny", False)
+    ctx = P.make_ctx(["--config", "tiny", "--batch-sp", "8", "--batch-lag", "8"], dev, False, False)
+    d = models[f"{stage}_d"]
+    for m in models.values():
+        m.train()
+    opts = T.sp_optimizers(ctx, models) if stage == "sp" else T.lag_optimizers(ctx, models)
+    after_d_step = []
+    original_step = opts[1].step
+    opts[1].step = lambda *a, **k: (after_d_step.extend(p.grad.clone() for p in d.parameters()), original_step(*a, **k))[1]
+    if stage == "sp":
+        T.sp_update(ctx, models, M.folded_copy(models["vgg"]), *opts)
+    else:
+        T.lag_train_step(ctx, models, *opts)
+    assert len(after_d_step) == len(list(d.parameters()))
+    for p, g in zip(d.parameters(), after_d_step):
+        assert p.requires_grad and torch.equal(p.grad, g)
+    g_params = list(models[stage].parameters())
+    assert all(p.grad is not None for p in g_params if p.requires_grad), "the generator still gets its gradients"
+
+
+def test_frozen_restores_requires_grad_also_after_an_error():
+    model = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Linear(2, 2))
+    model[1].bias.requires_grad_(False)
+    with pytest.raises(ValueError):
+        with T.frozen(model):
+            assert not any(p.requires_grad for p in model.parameters())
+            raise ValueError
+    assert [p.requires_grad for p in model.parameters()] == [True, True, True, False]
+
+
+def test_given_draws_make_the_step_a_function_of_its_random_numbers():
+    """sp_update and lag_train_step with their draws given (as a CUDA graph replay gets them) equal the steps
+    that draw the same numbers themselves."""
+    results = []
+    for given in (False, True):
+        dev = torch.device("cpu")
+        torch.manual_seed(0)
+        models = P.fresh_models(dev, "tiny", False)
+        vgg_f = M.folded_copy(models["vgg"])
+        ctx = P.make_ctx(["--config", "tiny", "--batch-sp", "8", "--batch-lag", "8", "--blob-p", "0.8"], dev, False,
+                         False)
+        for m in models.values():
+            m.train()
+        sp_opts, lag_opts = T.sp_optimizers(ctx, models), T.lag_optimizers(ctx, models)
+        torch.manual_seed(1)
+        for _ in range(2):
+            draws = T.sp_draws(ctx, 8, models["sp"].z_dim) if given else None
+            T.sp_update(ctx, models, vgg_f, *sp_opts, draws=draws)
+            draws = T.lag_draws(ctx, models["lag"]) if given else None
+            T.lag_train_step(ctx, models, *lag_opts, draws=draws)
+        results.append({f"{k}.{n}": t.clone() for k, m in models.items() for n, t in m.state_dict().items()})
+    assert all(torch.equal(results[0][k], results[1][k]) for k in results[0])
 
 
 def test_optimizers_and_ema_are_multi_tensor(tiny_counts):

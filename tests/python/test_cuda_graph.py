@@ -1,0 +1,156 @@
+"""The SP and LAG steps captured as CUDA graphs (train_pack.GraphedStep). These need a CUDA device and are skipped
+without one (the CPU checks of what a capture needs are in test_train_step.py); run them first on a GPU:
+
+    python3 -m pytest -q tests/python/test_cuda_graph.py
+
+A replay must equal an eager step from the same state with the same random numbers, step after step: weights,
+BatchNorm statistics, spectral-norm vectors, EMA and optimizer step counts, in float32 and under bf16 autocast.
+"""
+from __future__ import annotations
+
+import copy
+import re
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "scripts"))
+import models as M  # noqa: E402
+import profile_train_step as P  # noqa: E402
+import train_pack as T  # noqa: E402
+
+pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA graphs need a CUDA device")
+
+# Conv biases in front of a BatchNorm get round-off gradients that Adam scales up (test_train_step.GAUGE).
+GAUGE = re.compile(r"^sp(_ema)?\.(block\d+\.(conv1|conv2|skip)\.bias|.*bn\.running_mean)$")
+BATCH = 16
+
+
+@pytest.fixture
+def deterministic_cuda():
+    saved = (torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark,
+             torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
+    torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
+    yield
+    (torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark,
+     torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32) = saved
+
+
+DEVICE = "cuda"
+
+
+def _twins(stage: str, amp: bool):
+    """Two copies of the same models, optimizers and contexts (the same random training images): one to run
+    eagerly, one to capture."""
+    dev = torch.device(DEVICE)
+    torch.manual_seed(0)
+    models = P.fresh_models(dev, "tiny")
+    data = P.make_ctx([], dev)
+    runs = []
+    for use_graph in (False, True):
+        ms = copy.deepcopy(models)
+        for m in ms.values():
+            m.train()
+        ctx = P.make_ctx(["--config", "tiny", "--batch-sp", str(BATCH), "--batch-lag", str(BATCH), "--blob-p", "0.5"],
+                         dev, amp, True)
+        ctx.update(cuda_graph=use_graph, train_x=data["train_x"], train_y=data["train_y"])
+        vgg_f = T.amp_feature_net(M.folded_copy(ms["vgg"]), amp)
+        opts = T.sp_optimizers(ctx, ms) if stage == "sp" else T.lag_optimizers(ctx, ms)
+        runs.append(dict(models=ms, ctx=ctx, vgg_f=vgg_f, opts=opts))
+    return runs
+
+
+def _draw(stage: str, run: dict):
+    if stage == "sp":
+        return T.sp_draws(run["ctx"], BATCH, run["models"]["sp"].z_dim)
+    return T.lag_draws(run["ctx"], run["models"]["lag"])
+
+
+def _step(stage: str, run: dict, draws: dict):
+    if stage == "sp":
+        return T.sp_update(run["ctx"], run["models"], run["vgg_f"], *run["opts"], draws=draws)
+    return T.lag_train_step(run["ctx"], run["models"], *run["opts"], draws=draws)
+
+
+def _state(run: dict) -> dict:
+    return {f"{k}.{n}": t.detach().float().clone() for k, m in run["models"].items() for n, t in m.state_dict().items()}
+
+
+@pytest.mark.parametrize("amp", [False, True], ids=["fp32", "bf16"])
+@pytest.mark.parametrize("stage", ["sp", "lag"])
+def test_replays_equal_eager_steps_with_the_same_random_numbers(stage, amp, deterministic_cuda):
+    eager, graphed = _twins(stage, amp)
+    static = _draw(stage, graphed)  # the replay reads its random numbers from these buffers
+    runner = T.GraphedStep(lambda: _step(stage, graphed, static), True, name=stage, warmup=2)
+    tol = 2e-2 if amp else 1e-4
+    for i in range(6):  # 2 warm-up steps, the capture (replayed at once), 3 replays
+        draws = _draw(stage, eager)
+        for k, t in draws.items():
+            static[k].copy_(t)
+        out_eager, out_graph = _step(stage, eager, draws), runner()
+        if stage == "sp":  # the EMA runs outside the graph, as in train_sp
+            for run in (eager, graphed):
+                T.ema_update(run["models"]["sp_ema"], run["models"]["sp"], T.sp_ema_decay(run["ctx"], i))
+        torch.cuda.synchronize()
+        for k in out_eager:
+            assert torch.allclose(out_graph[k].float(), out_eager[k].float(), rtol=tol, atol=tol), (i, k)
+        a, b = _state(graphed), _state(eager)
+        for name in b:
+            scale = float(b[name].abs().max()) + 1e-6
+            limit = (20 if GAUGE.match(name) else 1) * tol * scale
+            assert (a[name] - b[name]).abs().max() <= limit, (i, name, float((a[name] - b[name]).abs().max()))
+    assert runner.graph is not None, "captured"
+    for opt_e, opt_g in zip(eager["opts"], graphed["opts"]):
+        steps_e = [float(s["step"]) for s in opt_e.state_dict()["state"].values()]
+        steps_g = [float(s["step"]) for s in opt_g.state_dict()["state"].values()]
+        assert steps_e == steps_g and set(steps_g) == {6.0}
+
+
+def test_each_replay_draws_new_random_numbers_and_trains():
+    """Drawing inside the graph (as training does): every replay gets new numbers (the losses differ) and moves
+    the weights, the spectral-norm vectors and the BatchNorm statistics."""
+    _, graphed = _twins("sp", True)
+    runner = T.GraphedStep(lambda: T.sp_update(graphed["ctx"], graphed["models"], graphed["vgg_f"], *graphed["opts"]),
+                           True, name="sp", warmup=2)
+    seen = []
+    for _ in range(6):
+        out = runner()
+        g = graphed["models"]["sp"]
+        seen.append(dict(loss_d=float(out["loss_d"]), w=g.block1.conv1.weight.detach().clone(),
+                         u=g.block1.conv1.sn_u.clone(), mean=g.block1.bn2.bn.running_mean.clone()))
+    assert runner.graph is not None
+    for before, after in zip(seen[2:], seen[3:]):  # capture, then replays
+        assert before["loss_d"] != after["loss_d"]
+        for k in ("w", "u", "mean"):
+            assert not torch.equal(before[k], after[k]), k
+
+
+def test_stage_loops_report_the_capture():
+    """train_sp and train_lag capture their step when the context asks for it, and say so in their stats."""
+    _, graphed = _twins("sp", True)
+    events = []
+    graphed["ctx"]["log"] = lambda **r: events.append(r)
+    graphed["ctx"]["args"].steps_sp = graphed["ctx"]["args"].steps_lag = 6
+    sp = T.train_sp(graphed["ctx"], graphed["models"], graphed["vgg_f"], {})
+    lag = T.train_lag(graphed["ctx"], graphed["models"], {})
+    assert sp["cudaGraph"] and lag["cudaGraph"] and sp["steps"] == lag["steps"] == 6
+    assert [e["stage"] for e in events if e.get("event") == "cuda_graph_captured"] == ["sp", "lag"]
+
+
+def test_a_step_that_cannot_be_captured_runs_eagerly_and_says_why():
+    x = torch.zeros(4, device=DEVICE)
+    events = []
+
+    def step():
+        x.add_(1)
+        return x.sum().item()  # a host read: not capturable
+
+    runner = T.GraphedStep(step, True, log=lambda **r: events.append(r), name="probe", warmup=1)
+    assert [runner() for _ in range(3)] == [4.0, 8.0, 12.0]
+    assert runner.graph is None and not runner.use_graph
+    assert [e["event"] for e in events] == ["cuda_graph_failed"]
+    assert torch.cuda.current_stream() == torch.cuda.default_stream()
