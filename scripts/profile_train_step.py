@@ -242,7 +242,8 @@ VARIANTS = {  # name -> (CUDA graph, grouped spectral norm)
 
 
 def time_variants(dev, steps: int, batch: int, names) -> dict:
-    """ms/step and img/s of the SP step (update + EMA) and the LAG step, per variant, each from fresh models."""
+    """ms/step and img/s of the classifier step (batch 512, as train_pack), the SP step (update + EMA) and the
+    LAG step, per variant, each from fresh models."""
     results = {}
     for name in names:
         use_graph, grouped = VARIANTS[name]
@@ -257,7 +258,9 @@ def time_variants(dev, steps: int, batch: int, names) -> dict:
         ctx["cuda_graph"] = use_graph
         for k in ("sp", "sp_d", "lag", "lag_d"):
             models[k].train()
-        opt_sp, opt_lag = T.sp_optimizers(ctx, models), T.lag_optimizers(ctx, models)
+        models["vgg"].train()
+        opt_cls, opt_sp, opt_lag = T.cls_optimizer(ctx, models["vgg"]), T.sp_optimizers(ctx, models), T.lag_optimizers(
+            ctx, models)
         runner_sp = T.GraphedStep(lambda: T.sp_update(ctx, models, vgg_f, *opt_sp), use_graph,
                                   log=lambda **r: print("   ", r, flush=True), name="sp")
 
@@ -268,10 +271,15 @@ def time_variants(dev, steps: int, batch: int, names) -> dict:
 
         ms_sp = time_steps(sp_with_ema, False, steps)  # the runner inside captures; the EMA stays eager
         ms_lag = time_steps(lambda: T.lag_train_step(ctx, models, *opt_lag), use_graph, steps)
+        ms_cls = time_steps(lambda: T.cls_train_step(ctx, models["vgg"], opt_cls), use_graph, steps)
+        b_cls = ctx["args"].batch_cls
         results[name] = dict(sp_ms=round(ms_sp, 2), sp_img_s=round(batch * 1000 / ms_sp), lag_ms=round(ms_lag, 2),
-                             lag_img_s=round(batch * 1000 / ms_lag), sp_captured=runner_sp.graph is not None)
+                             lag_img_s=round(batch * 1000 / ms_lag), cls_ms=round(ms_cls, 2),
+                             cls_img_s=round(b_cls * 1000 / ms_cls), cls_batch=b_cls,
+                             sp_captured=runner_sp.graph is not None)
         print(f"{name:<26} SP {ms_sp:7.2f} ms/step ({batch * 1000 / ms_sp:7.0f} img/s)   "
-              f"LAG {ms_lag:7.2f} ms/step ({batch * 1000 / ms_lag:7.0f} img/s)", flush=True)
+              f"LAG {ms_lag:7.2f} ms/step ({batch * 1000 / ms_lag:7.0f} img/s)   "
+              f"classifier {ms_cls:7.2f} ms/step ({b_cls * 1000 / ms_cls:7.0f} img/s)", flush=True)
     M.SpectralNormGroup.enabled = True
     return results
 

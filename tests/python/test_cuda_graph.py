@@ -1,10 +1,11 @@
-"""The SP and LAG steps captured as CUDA graphs (train_pack.GraphedStep). These need a CUDA device and are skipped
-without one (the CPU checks of what a capture needs are in test_train_step.py); run them first on a GPU:
+"""The classifier, SP and LAG steps captured as CUDA graphs (train_pack.GraphedStep). These need a CUDA device and
+are skipped without one (the CPU checks of what a capture needs are in test_train_step.py); run them first on a GPU:
 
     python3 -m pytest -q tests/python/test_cuda_graph.py
 
 A replay must equal an eager step from the same state with the same random numbers, step after step: weights,
-BatchNorm statistics, spectral-norm vectors, EMA and optimizer step counts, in float32 and under bf16 autocast.
+BatchNorm statistics, spectral-norm vectors, EMA and optimizer step counts, in float32 and under bf16 autocast;
+for the classifier also under a learning rate that changes at every step.
 """
 from __future__ import annotations
 
@@ -55,11 +56,12 @@ def _twins(stage: str, amp: bool):
         ms = copy.deepcopy(models)
         for m in ms.values():
             m.train()
-        ctx = P.make_ctx(["--config", "tiny", "--batch-sp", str(BATCH), "--batch-lag", str(BATCH), "--blob-p", "0.5"],
-                         dev, amp, True)
+        ctx = P.make_ctx(["--config", "tiny", "--batch-sp", str(BATCH), "--batch-lag", str(BATCH), "--blob-p", "0.5",
+                          "--batch-cls", str(BATCH)], dev, amp, True)
         ctx.update(cuda_graph=use_graph, train_x=data["train_x"], train_y=data["train_y"])
         vgg_f = T.amp_feature_net(M.folded_copy(ms["vgg"]), amp)
-        opts = T.sp_optimizers(ctx, ms) if stage == "sp" else T.lag_optimizers(ctx, ms)
+        opts = dict(sp=T.sp_optimizers, lag=T.lag_optimizers, cls=lambda c, m: (T.cls_optimizer(c, m["vgg"]),))[stage](
+            ctx, ms)
         runs.append(dict(models=ms, ctx=ctx, vgg_f=vgg_f, opts=opts))
     return runs
 
@@ -67,12 +69,17 @@ def _twins(stage: str, amp: bool):
 def _draw(stage: str, run: dict):
     if stage == "sp":
         return T.sp_draws(run["ctx"], BATCH, run["models"]["sp"].z_dim)
+    if stage == "cls":
+        return T.cls_draws(run["ctx"])
     return T.lag_draws(run["ctx"], run["models"]["lag"])
 
 
 def _step(stage: str, run: dict, draws: dict):
     if stage == "sp":
         return T.sp_update(run["ctx"], run["models"], run["vgg_f"], *run["opts"], draws=draws)
+    if stage == "cls":
+        loss, logits, _ = T.cls_train_step(run["ctx"], run["models"]["vgg"], run["opts"][0], draws=draws)
+        return dict(loss=loss, logits=logits)
     return T.lag_train_step(run["ctx"], run["models"], *run["opts"], draws=draws)
 
 
@@ -81,13 +88,18 @@ def _state(run: dict) -> dict:
 
 
 @pytest.mark.parametrize("amp", [False, True], ids=["fp32", "bf16"])
-@pytest.mark.parametrize("stage", ["sp", "lag"])
+@pytest.mark.parametrize("stage", ["cls", "sp", "lag"])
 def test_replays_equal_eager_steps_with_the_same_random_numbers(stage, amp, deterministic_cuda):
     eager, graphed = _twins(stage, amp)
+    for run in (eager, graphed):  # dropout draws its own numbers inside the step: off for the comparison
+        run["models"]["vgg"].dropout.p = 0.0
     static = _draw(stage, graphed)  # the replay reads its random numbers from these buffers
     runner = T.GraphedStep(lambda: _step(stage, graphed, static), True, name=stage, warmup=2)
     tol = 2e-2 if amp else 1e-4
     for i in range(6):  # 2 warm-up steps, the capture (replayed at once), 3 replays
+        if stage == "cls":  # a new learning rate at every step, as the one-cycle schedule sets it
+            for run in (eager, graphed):
+                run["opts"][0].set_lr(0.02 * (i + 1))
         draws = _draw(stage, eager)
         for k, t in draws.items():
             static[k].copy_(t)
@@ -104,6 +116,8 @@ def test_replays_equal_eager_steps_with_the_same_random_numbers(stage, amp, dete
             limit = (20 if GAUGE.match(name) else 1) * tol * scale
             assert (a[name] - b[name]).abs().max() <= limit, (i, name, float((a[name] - b[name]).abs().max()))
     assert runner.graph is not None, "captured"
+    if stage == "cls":
+        return
     for opt_e, opt_g in zip(eager["opts"], graphed["opts"]):
         steps_e = [float(s["step"]) for s in opt_e.state_dict()["state"].values()]
         steps_g = [float(s["step"]) for s in opt_g.state_dict()["state"].values()]
@@ -130,15 +144,18 @@ def test_each_replay_draws_new_random_numbers_and_trains():
 
 
 def test_stage_loops_report_the_capture():
-    """train_sp and train_lag capture their step when the context asks for it, and say so in their stats."""
+    """The three stage loops capture their step when the context asks for it, and say so in their stats."""
     _, graphed = _twins("sp", True)
     events = []
-    graphed["ctx"]["log"] = lambda **r: events.append(r)
-    graphed["ctx"]["args"].steps_sp = graphed["ctx"]["args"].steps_lag = 6
-    sp = T.train_sp(graphed["ctx"], graphed["models"], graphed["vgg_f"], {})
-    lag = T.train_lag(graphed["ctx"], graphed["models"], {})
-    assert sp["cudaGraph"] and lag["cudaGraph"] and sp["steps"] == lag["steps"] == 6
-    assert [e["stage"] for e in events if e.get("event") == "cuda_graph_captured"] == ["sp", "lag"]
+    ctx, models = graphed["ctx"], graphed["models"]
+    ctx["log"] = lambda **r: events.append(r)
+    ctx["args"].steps_cls = ctx["args"].steps_sp = ctx["args"].steps_lag = 6
+    cls = T.train_classifier(ctx, models["vgg"], {})
+    sp = T.train_sp(ctx, models, graphed["vgg_f"], {})
+    lag = T.train_lag(ctx, models, {})
+    assert cls["cudaGraph"] and sp["cudaGraph"] and lag["cudaGraph"]
+    assert cls["steps"] == sp["steps"] == lag["steps"] == 6
+    assert [e["stage"] for e in events if e.get("event") == "cuda_graph_captured"] == ["cls", "sp", "lag"]
 
 
 def test_a_step_that_cannot_be_captured_runs_eagerly_and_says_why():

@@ -76,6 +76,8 @@ def _use_legacy(mp):
     mp.setattr(M._SpectralNormMixin, "normalized_weight", legacy_normalized_weight)
     mp.setattr(M.SpectralNormGroup, "normalized_weights", lambda self: None)  # every layer computes its own
     mp.setattr(T, "frozen", lambda model: contextlib.nullcontext())  # D's weight gradients in the G step too
+    mp.setattr(T, "smoothed_cross_entropy", lambda logits, y, s: torch.nn.functional.cross_entropy(
+        logits, y, label_smoothing=s))
 
 
 def _train(stage: str, steps: int, amp: bool = False, channels_last: bool = False):
@@ -138,11 +140,12 @@ def test_sp_and_lag_steps_have_no_host_syncs_but_in_the_cpu_optimizer(tiny_count
     """What a CUDA graph cannot capture (reads of device values, tensors made from Python data, data-dependent
     sizes) appears nowhere in the SP and LAG steps but in the optimizer, whose foreach form on the CPU reads each
     step counter (.item()); on CUDA the step uses the fused Adam, whose counters stay on the device."""
-    for stage in ("sp", "lag"):
+    for stage in ("cls", "sp", "lag"):
         syncs = tiny_counts[stage]["hostSyncs"]
         outside = {k: n for k, n in syncs.items() if k.split("/")[1] != "optimizer"}
         assert not outside, f"{stage}: {outside}"
     assert any(k.split("/")[1] == "optimizer" for k in tiny_counts["sp"]["hostSyncs"]), "the counter sees .item()"
+    assert not tiny_counts["cls"]["hostSyncs"], "NesterovSGD reads nothing back"
 
 
 def test_an_item_in_the_step_would_be_counted_as_a_host_sync(monkeypatch):
@@ -173,7 +176,12 @@ def test_generator_step_leaves_the_discriminator_gradients_alone(stage):
     opts = T.sp_optimizers(ctx, models) if stage == "sp" else T.lag_optimizers(ctx, models)
     after_d_step = []
     original_step = opts[1].step
-    opts[1].step = lambda *a, **k: (after_d_step.extend(p.grad.clone() for p in d.parameters()), original_step(*a, **k))[1]
+
+    def d_step_recording_its_gradients(*args, **kwargs):
+        after_d_step.extend(p.grad.clone() for p in d.parameters())
+        return original_step(*args, **kwargs)
+
+    opts[1].step = d_step_recording_its_gradients
     if stage == "sp":
         T.sp_update(ctx, models, M.folded_copy(models["vgg"]), *opts)
     else:
@@ -217,6 +225,74 @@ def test_given_draws_make_the_step_a_function_of_its_random_numbers():
             T.lag_train_step(ctx, models, *lag_opts, draws=draws)
         results.append({f"{k}.{n}": t.clone() for k, m in models.items() for n, t in m.state_dict().items()})
     assert all(torch.equal(results[0][k], results[1][k]) for k in results[0])
+
+
+def _sgd_models():
+    torch.manual_seed(2)
+    model = torch.nn.Sequential(torch.nn.Linear(6, 5), torch.nn.ReLU(), torch.nn.Linear(5, 3))
+    return [copy.deepcopy(model) for _ in range(3)]
+
+
+def _sgd_steps(model, opt, lrs, x):
+    for lr in lrs:
+        if isinstance(opt, T.NesterovSGD):
+            opt.set_lr(lr)
+        else:
+            for g in opt.param_groups:
+                g["lr"] = lr
+        opt.zero_grad(set_to_none=True)
+        model(x).square().mean().backward()
+        opt.step()
+
+
+def test_nesterov_sgd_follows_torch_sgd_with_the_rate_as_a_number_or_on_the_device():
+    """The classifier's optimizer against torch.optim.SGD(nesterov, weight decay) under a changing learning
+    rate: bit for bit with the rate as a number; to round-off with the rate in a device tensor (as graphed)."""
+    torch.manual_seed(3)
+    x = torch.randn(16, 6)
+    ref, plain, on_device = _sgd_models()
+    lrs = [0.02, 0.1, 0.05, 0.3, 0.01]
+    _sgd_steps(ref, torch.optim.SGD(ref.parameters(), lr=0.1, momentum=0.9, nesterov=True, weight_decay=5e-4), lrs, x)
+    _sgd_steps(plain, T.NesterovSGD(plain.parameters(), 0.1, 0.9, 5e-4), lrs, x)
+    opt = T.NesterovSGD(on_device.parameters(), 0.1, 0.9, 5e-4, lr_on_device=True)
+    _sgd_steps(on_device, opt, lrs, x)
+    assert float(opt.neg_lr) == pytest.approx(-lrs[-1], rel=1e-7)
+    for a, b, c in zip(ref.parameters(), plain.parameters(), on_device.parameters()):
+        assert torch.equal(a, b)
+        assert torch.allclose(a, c, rtol=1e-6, atol=1e-7)
+
+
+def test_nesterov_sgd_resumes_from_a_torch_sgd_checkpoint():
+    torch.manual_seed(3)
+    x = torch.randn(16, 6)
+    ref, resumed, _ = _sgd_models()
+    sgd = lambda m: torch.optim.SGD(m.parameters(), lr=0.1, momentum=0.9, nesterov=True, weight_decay=5e-4)  # noqa
+    ref_opt, first_opt = sgd(ref), sgd(resumed)
+    _sgd_steps(ref, ref_opt, [0.1, 0.05, 0.02, 0.01], x)
+    _sgd_steps(resumed, first_opt, [0.1, 0.05], x)
+    opt = T.NesterovSGD(resumed.parameters(), 0.1, 0.9, 5e-4)
+    opt.load_state_dict(first_opt.state_dict())
+    _sgd_steps(resumed, opt, [0.02, 0.01], x)
+    assert all(torch.equal(a, b) for a, b in zip(ref.parameters(), resumed.parameters()))
+
+
+def test_smoothed_cross_entropy_is_label_smoothing():
+    torch.manual_seed(4)
+    logits, y = torch.randn(32, 10) * 3, torch.randint(0, 10, (32,))
+    expected = torch.nn.functional.cross_entropy(logits, y, label_smoothing=0.1)
+    assert torch.allclose(T.smoothed_cross_entropy(logits, y, 0.1), expected, rtol=1e-6, atol=1e-7)
+
+
+def test_cutout_greys_one_square_per_image_clipped_at_the_border():
+    x = torch.ones(3, 3, 32, 32)
+    centers = torch.tensor([[16, 16], [0, 0], [31, 5]])
+    out = T.cutout(x, centers, 16)
+    holes = (out == 0).all(dim=1)  # [n, h, w]: grey in every channel
+    assert (out[~holes[:, None].expand_as(out)] == 1).all(), "nothing else changes"
+    assert holes[0].sum() == 256 and holes[0, 8:24, 8:24].all()
+    assert holes[1].sum() == 64 and holes[1, :8, :8].all(), "clipped at the top left"
+    assert holes[2].sum() == 9 * 13 and holes[2, 23:32, 0:13].all(), "clipped at the bottom and the left"
+    assert torch.equal(T.cutout(x, None, 0), x)
 
 
 def test_optimizers_and_ema_are_multi_tensor(tiny_counts):
