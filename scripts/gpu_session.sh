@@ -18,7 +18,7 @@ mkdir -p "$out"
 py=${PYTHON:-python3}
 
 if [ "${SMOKE:-0}" = 1 ]; then
-  profile_args=(--device cpu --steps 2 --batch-time 4 --variants eager)
+  profile_args=(--device cpu --config tiny --steps 2 --batch-time 4 --variants eager)
   train_args=(--config tiny --device cpu --train-limit 200 --steps-cls 4 --steps-sp 4 --steps-lag 4 --batch-cls 16
               --batch-sp 8 --batch-lag 8 --standing-batches 1 --log-every 2 --data-root "${DATA_ROOT:-../shared/datasets/cifar10}")
 else

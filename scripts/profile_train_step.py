@@ -241,7 +241,7 @@ VARIANTS = {  # name -> (CUDA graph, grouped spectral norm)
 }
 
 
-def time_variants(dev, steps: int, batch: int, names) -> dict:
+def time_variants(dev, steps: int, batch: int, names, config: str = "cifar10") -> dict:
     """ms/step and img/s of the classifier step (batch 512, as train_pack), the SP step (update + EMA) and the
     LAG step, per variant, each from fresh models."""
     results = {}
@@ -251,10 +251,10 @@ def time_variants(dev, steps: int, batch: int, names) -> dict:
             continue
         M.SpectralNormGroup.enabled = grouped
         torch.manual_seed(0)
-        models = fresh_models(dev)
+        models = fresh_models(dev, config)
         vgg_f = T.amp_feature_net(M.folded_copy(models["vgg"]), dev.type == "cuda")
         b = str(batch)
-        ctx = make_ctx(["--batch-sp", b, "--batch-lag", b], dev)
+        ctx = make_ctx(["--config", config, "--batch-sp", b, "--batch-lag", b], dev)
         ctx["cuda_graph"] = use_graph
         for k in ("sp", "sp_d", "lag", "lag_d"):
             models[k].train()
@@ -317,8 +317,8 @@ def main():
     torch.backends.cudnn.allow_tf32 = True
     names = [v.strip() for v in a.variants.split(",")] if a.variants else list(VARIANTS)
     print(f"torch {torch.__version__}, {torch.cuda.get_device_name(0) if dev.type == 'cuda' else dev}, "
-          f"batch {a.batch_time}, {a.steps} steps after 10 of warm-up", flush=True)
-    times = time_variants(dev, a.steps, a.batch_time, names)
+          f"config {a.config}, batch {a.batch_time}, {a.steps} steps after 10 of warm-up", flush=True)
+    times = time_variants(dev, a.steps, a.batch_time, names, a.config)
     if a.json:
         Path(a.json).write_text(json.dumps(dict(torch=torch.__version__, device=str(dev), batch=a.batch_time,
                                                 steps=a.steps, variants=times), indent=1))

@@ -5,7 +5,9 @@ Tiny configurations on the CPU; the whole file runs in well under two minutes.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -233,3 +235,22 @@ def test_mixed_quantization_stores_uint8_where_allowed_and_reads_back_within_hal
             assert np.abs(loaded[key][name] - w).max() <= tol, name
     float16_bytes = sum(s["bytes"] for s in E.write_pack(tmp_path / "f", "f", "t", True, tiny, weights, {})["shards"].values())
     assert sum(s["bytes"] for s in pack["shards"].values()) < float16_bytes
+
+
+def test_gpu_session_script_runs_its_commands_on_the_cpu(tmp_path):
+    """scripts/gpu_session.sh with SMOKE=1: the same commands as on a GPU, on the CPU with the tiny configuration.
+    `check` writes checks.txt (its CUDA tests skip here); `train` leaves the 7 training outputs, 8 files in all."""
+    if not (DATA / "train.zip").exists():
+        pytest.fail(f"CIFAR-10 not found at {DATA}")
+    env = dict(os.environ, SMOKE="1", OUT=str(tmp_path), PYTHON=sys.executable, DATA_ROOT=str(DATA))
+    for phase in ("check", "train"):
+        run = subprocess.run(["bash", str(ROOT / "scripts" / "gpu_session.sh"), phase], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=300)
+        assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    checks = (tmp_path / "checks.txt").read_text()
+    assert "skipped" in checks and checks.count("exit 0") == 2 and "eager" in checks
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["checks.txt", "vgg.npz", "sp.npz", "lag.npz", "provenance.json", "train_log.jsonl", "samples_sp.png",
+         "samples_lag.png"])
+    prov = json.loads((tmp_path / "provenance.json").read_text())
+    assert all("failed" not in s and s["cudaGraph"] is False for s in prov["stages"].values())
