@@ -11,6 +11,7 @@ every --ckpt-every seconds.
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import copy
 import json
@@ -99,13 +100,28 @@ class GraphedStep:
     capturable Adam) and constant learning rates, autocast without its cache (step_autocast), and every state it
     updates (weights, BatchNorm statistics, spectral-norm vectors) updated in place. Random numbers come from the
     CUDA generator, which hands each replay fresh offsets. If the capture fails, the error goes to the log and the
-    step runs eagerly from then on."""
+    step runs eagerly from then on.
 
-    def __init__(self, fn, use_graph: bool, log=None, name: str = "step", warmup: int = 3):
+    A replay returns at once, so the host could queue hundreds of steps ahead of the GPU, and a stage's time budget
+    and the classifier's time-based schedule would run ahead of the training. On CUDA the host waits whenever it is
+    `max_ahead` steps ahead: still enough to keep the GPU busy."""
+
+    def __init__(self, fn, use_graph: bool, log=None, name: str = "step", warmup: int = 3, max_ahead: int = 8):
         self.fn, self.use_graph, self.log, self.name, self.warmup = fn, use_graph, log, name, warmup
         self.graph, self.outputs, self.calls = None, None, 0
+        self.bounded, self.max_ahead, self.in_flight = use_graph, max_ahead, collections.deque()
 
     def __call__(self):
+        out = self._run()
+        if self.bounded:
+            done = torch.cuda.Event()
+            done.record()
+            self.in_flight.append(done)
+            if len(self.in_flight) > self.max_ahead:
+                self.in_flight.popleft().synchronize()
+        return out
+
+    def _run(self):
         self.calls += 1
         if not self.use_graph:
             return self.fn()

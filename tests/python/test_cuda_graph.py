@@ -158,6 +158,29 @@ def test_stage_loops_report_the_capture():
     assert [e["stage"] for e in events if e.get("event") == "cuda_graph_captured"] == ["cls", "sp", "lag"]
 
 
+def test_the_host_waits_when_it_is_max_ahead_steps_ahead():
+    """With max_ahead=1, when a call returns, the previous call's step has run, and with it a marker recorded
+    before that step. The step (a chain of large matrix products, milliseconds on the GPU and microseconds to
+    launch) would otherwise leave the marker pending: without the bound the host runs steps ahead."""
+    a = torch.randn(2048, 2048, device=DEVICE)
+
+    def step():
+        x = a
+        for _ in range(20):
+            x = torch.tanh(x @ a)
+        return x
+
+    runner = T.GraphedStep(step, True, name="probe", warmup=1, max_ahead=1)
+    markers = []
+    for _ in range(8):
+        markers.append(torch.cuda.Event())
+        markers[-1].record()
+        runner()
+        if len(markers) >= 2:
+            assert markers[-2].query(), "the previous step had run when the call returned"
+    assert runner.graph is not None
+
+
 def test_a_step_that_cannot_be_captured_runs_eagerly_and_says_why():
     x = torch.zeros(4, device=DEVICE)
     events = []
