@@ -67,9 +67,18 @@ def make_adam(params, lr: float, betas, device: torch.device, capturable: bool =
     """On CUDA (torch >= 2) the fused Adam: one kernel for all parameters, its step counts on the device (no
     `.item()` per parameter), and with capturable=True safe to capture in a CUDA graph. Elsewhere multi-tensor
     (foreach) Adam, a handful of ops for all parameters instead of ~10 per parameter."""
+    params = list(params)
     if device.type == "cuda" and FUSED_ADAM:
-        return torch.optim.Adam(params, lr=lr, betas=betas, fused=True, capturable=capturable)
-    return torch.optim.Adam(params, lr=lr, betas=betas, foreach=True)
+        try:
+            return torch.optim.Adam(params, lr=lr, betas=betas, fused=True, capturable=capturable)
+        except (RuntimeError, TypeError, ValueError):  # not yet run on a GPU here: keep a long run alive
+            pass
+    return torch.optim.Adam(params, lr=lr, betas=betas, foreach=True, capturable=capturable)
+
+
+def adam_kind(opt: torch.optim.Optimizer) -> str:
+    """"fused" or "foreach", for the provenance (make_adam falls back to foreach if fused Adam is refused)."""
+    return "fused" if opt.defaults.get("fused") else "foreach"
 
 
 @contextlib.contextmanager
@@ -597,7 +606,8 @@ def train_sp(ctx, models: Dict[str, nn.Module], vgg_f: M.VGGPyramid, state: dict
     _sync(dev)
     return dict(steps=budget.step, batch=a.batch_sp, seconds=round(budget.elapsed(), 1),
                 imgPerSec=round(budget.step * a.batch_sp / max(budget.elapsed(), 1e-9), 1),
-                cudaGraph=update.graph is not None)
+                cudaGraph=update.graph is not None,
+                adam=adam_kind(opt_g))
 
 
 def gradient_penalty(d: M.LAGDiscriminator, real: torch.Tensor, fake: torch.Tensor, lr: torch.Tensor,
@@ -691,7 +701,8 @@ def train_lag(ctx, models: Dict[str, nn.Module], state: dict) -> dict:
                                             opt_d=opt_d.state_dict()))
     _sync(dev)
     return dict(steps=budget.step, batch=bs, seconds=round(budget.elapsed(), 1),
-                imgPerSec=round(budget.step * bs / max(budget.elapsed(), 1e-9), 1), cudaGraph=update.graph is not None)
+                imgPerSec=round(budget.step * bs / max(budget.elapsed(), 1e-9), 1), cudaGraph=update.graph is not None,
+                adam=adam_kind(opt_g))
 
 
 def _sync(dev: torch.device) -> None:
