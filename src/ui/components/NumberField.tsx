@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 
 interface Props {
   label: string;
@@ -13,7 +13,13 @@ interface Props {
 /** A whole-number input that lets people type freely and only commits valid values (Enter, blur or valid text). */
 export function NumberField({ label, value, min, max, testId, onCommit, id }: Props) {
   const [draft, setDraft] = useState(String(value));
-  useEffect(() => setDraft(String(value)), [value]);
+  const [shownValue, setShownValue] = useState(value);
+  if (value !== shownValue) {
+    // A new value from outside (a re-roll, a link) shows in this same render, not one effect later: the field
+    // never shows a seed other than the one the grid beside it is being made with.
+    setShownValue(value);
+    setDraft(String(value));
+  }
   const valid = /^\d+$/.test(draft) && Number(draft) >= min && Number(draft) <= max;
   return (
     <div className="field">
