@@ -80,16 +80,21 @@ def _use_legacy(mp):
         logits, y, label_smoothing=s))
 
 
-def _train(stage: str, steps: int, amp: bool = False, channels_last: bool = False):
-    """`steps` steps of one stage from seed 0 (tiny config, random data); returns every model's state."""
+def _tiny(args=(), amp: bool = False, channels_last: bool = False):
+    """Seed 0, the tiny models in training mode, their feature VGG and a step context (batches of 8, random data)."""
     dev = torch.device("cpu")
     torch.manual_seed(0)
     models = P.fresh_models(dev, "tiny", channels_last)
-    vgg_f = M.folded_copy(models["vgg"])
-    ctx = P.make_ctx(["--config", "tiny", "--batch-cls", "8", "--batch-sp", "8", "--batch-lag", "8"], dev, amp,
+    ctx = P.make_ctx(["--config", "tiny", "--batch-cls", "8", "--batch-sp", "8", "--batch-lag", "8", *args], dev, amp,
                      channels_last)
     for m in models.values():
         m.train()
+    return models, M.folded_copy(models["vgg"]), ctx
+
+
+def _train(stage: str, steps: int, amp: bool = False, channels_last: bool = False):
+    """`steps` steps of one stage from seed 0 (tiny config, random data); returns every model's state."""
+    models, vgg_f, ctx = _tiny(amp=amp, channels_last=channels_last)
     if stage == "cls":
         opt = T.cls_optimizer(ctx, models["vgg"])
         losses = [T.cls_train_step(ctx, models["vgg"], opt)[0] for _ in range(steps)]
@@ -166,13 +171,8 @@ def test_an_item_in_the_step_would_be_counted_as_a_host_sync(monkeypatch):
 def test_generator_step_leaves_the_discriminator_gradients_alone(stage):
     """The G step runs D with its weights frozen: after a whole step D's gradients are still those of its own
     step (before, the G step added its gradients to them, which the next D step threw away)."""
-    dev = torch.device("cpu")
-    torch.manual_seed(0)
-    models = P.fresh_models(dev, "tiny", False)
-    ctx = P.make_ctx(["--config", "tiny", "--batch-sp", "8", "--batch-lag", "8"], dev, False, False)
+    models, vgg_f, ctx = _tiny()
     d = models[f"{stage}_d"]
-    for m in models.values():
-        m.train()
     opts = T.sp_optimizers(ctx, models) if stage == "sp" else T.lag_optimizers(ctx, models)
     after_d_step = []
     original_step = opts[1].step
@@ -183,7 +183,7 @@ def test_generator_step_leaves_the_discriminator_gradients_alone(stage):
 
     opts[1].step = d_step_recording_its_gradients
     if stage == "sp":
-        T.sp_update(ctx, models, M.folded_copy(models["vgg"]), *opts)
+        T.sp_update(ctx, models, vgg_f, *opts)
     else:
         T.lag_train_step(ctx, models, *opts)
     assert len(after_d_step) == len(list(d.parameters()))
@@ -208,14 +208,7 @@ def test_given_draws_make_the_step_a_function_of_its_random_numbers():
     that draw the same numbers themselves."""
     results = []
     for given in (False, True):
-        dev = torch.device("cpu")
-        torch.manual_seed(0)
-        models = P.fresh_models(dev, "tiny", False)
-        vgg_f = M.folded_copy(models["vgg"])
-        ctx = P.make_ctx(["--config", "tiny", "--batch-sp", "8", "--batch-lag", "8", "--blob-p", "0.8"], dev, False,
-                         False)
-        for m in models.values():
-            m.train()
+        models, vgg_f, ctx = _tiny(["--blob-p", "0.8"])
         sp_opts, lag_opts = T.sp_optimizers(ctx, models), T.lag_optimizers(ctx, models)
         torch.manual_seed(1)
         for _ in range(2):
