@@ -101,19 +101,20 @@ class GraphedStep:
     """Runs a training step (a function of no arguments that samples its own batch on the device) eagerly, or,
     with use_graph, as one CUDA graph: `warmup` eager steps on a side stream (cuDNN autotuning, optimizer state),
     then one capture, then a replay per call (PyTorch's "whole network capture"). A replay launches the step's
-    ~2,000 kernels with one host call, so a host-bound step runs at the GPU's speed.
+    thousand-odd kernels with one host call, so a host-bound step runs at the GPU's speed.
 
     Every call is a real training step, the capture's too (capture records without running, so it is replayed at
-    once). What the graph needs of the step, all checked on the CPU by tests/python/test_train_step.py: no host
-    reads of device values, no tensors made from Python data, optimizers with device-side step counts (fused or
-    capturable Adam) and constant learning rates, autocast without its cache (step_autocast), and every state it
-    updates (weights, BatchNorm statistics, spectral-norm vectors) updated in place. Random numbers come from the
-    CUDA generator, which hands each replay fresh offsets. If the capture fails, the error goes to the log and the
-    step runs eagerly from then on.
+    once). What the graph needs of the step: no host reads of device values and no tensors made from Python data
+    (both checked on the CPU, tests/python/test_train_step.py), optimizers with device-side step counts (fused or
+    capturable Adam) and learning rates that are constant or live on the device (NesterovSGD), autocast without
+    its cache (step_autocast), and every state it updates (weights, BatchNorm statistics, spectral-norm vectors)
+    updated in place (replays against eager steps: tests/python/test_cuda_graph.py, on a GPU). Random numbers come
+    from the CUDA generator, which hands each replay fresh offsets. If the capture fails, the error goes to the log
+    and the step runs eagerly from then on.
 
     A replay returns at once, so the host could queue hundreds of steps ahead of the GPU, and a stage's time budget
-    and the classifier's time-based schedule would run ahead of the training. On CUDA the host waits whenever it is
-    `max_ahead` steps ahead: still enough to keep the GPU busy."""
+    and the classifier's time-based schedule would run ahead of the training. With use_graph the host waits
+    whenever it is `max_ahead` steps ahead: still enough to keep the GPU busy."""
 
     def __init__(self, fn, use_graph: bool, log=None, name: str = "step", warmup: int = 3, max_ahead: int = 8):
         self.fn, self.use_graph, self.log, self.name, self.warmup = fn, use_graph, log, name, warmup
