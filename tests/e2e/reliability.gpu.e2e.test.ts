@@ -80,6 +80,20 @@ async function loseMidGeneration(browser: Browser, backend: 'webgl' | 'webgpu') 
   return { app, first, report, badge, tensorsBefore };
 }
 
+/**
+ * Loses `lost` mid-generation, then checks the whole recovery: the hooks saw the loss, the banner names the switch,
+ * the grid finishes on `fallback` and the next image works. Returns the test's annotation.
+ */
+async function switchesAndKeepsWorking(browser: Browser, lost: 'webgl' | 'webgpu', fallback: string, banner: RegExp): Promise<string> {
+  const { app, first, report, badge, tensorsBefore } = await loseMidGeneration(browser, lost);
+  expect(lost === 'webgl' ? report.contexts : report.devices, `${lost} losses the hooks saw`).toBeGreaterThan(0);
+  const text = await expectBanner(app, banner, 60_000);
+  await finishesAndKeepsWorking(app, first, tensorsBefore);
+  const after = await activeBackend(app.page);
+  expect(after.startsWith(fallback), `now on ${fallback} (badge "${after}")`).toBe(true);
+  return `lost on "${badge.slice(0, 40)}"; now "${after.slice(0, 40)}"; ${tensorsBefore} tensors before and after; ${text}`;
+}
+
 /** The interrupted grid finishes (new seed: not the first grid) with no error, and the next image works. */
 async function finishesAndKeepsWorking(app: AppPage, first: SampleImage[], tensorsBefore: number): Promise<void> {
   const grid = await waitForGrid(app, { container: 'sample-grid', levels: [2], samples: SAMPLES, notFingerprint: fingerprint(first), timeout: 90_000 });
@@ -103,25 +117,13 @@ describe('reliability: GPU loss', () => {
   });
 
   it('WebGL context lost mid-generation: a message, the grid finishes on WASM, the next image works', async ({ annotate }) => {
-    const { app, first, report, badge, tensorsBefore } = await loseMidGeneration(webGlOnly, 'webgl');
-    expect(report.contexts).toBeGreaterThan(0);
-    const text = await expectBanner(app, /Switched to wasm: WebGL context lost/i, 60_000);
-    await finishesAndKeepsWorking(app, first, tensorsBefore);
-    const after = await activeBackend(app.page);
-    expect(after.startsWith('wasm')).toBe(true);
-    await annotate(`lost on "${badge.slice(0, 40)}"; now "${after.slice(0, 40)}"; ${tensorsBefore} tensors before and after; ${text}`);
+    await annotate(await switchesAndKeepsWorking(webGlOnly, 'webgl', 'wasm', /Switched to wasm: WebGL context lost/i));
     await webGlOnly.close();
   });
 
   it('WebGPU device lost mid-generation: falls back to WebGL and finishes, the next image works', async ({ annotate }) => {
     withWebGpu = await launchBrowser();
     browsers.push(withWebGpu);
-    const { app, first, report, badge, tensorsBefore } = await loseMidGeneration(withWebGpu, 'webgpu');
-    expect(report.devices).toBeGreaterThan(0);
-    const text = await expectBanner(app, /Switched to webgl: WebGPU device lost/i, 60_000);
-    await finishesAndKeepsWorking(app, first, tensorsBefore);
-    const after = await activeBackend(app.page);
-    expect(after.startsWith('webgl')).toBe(true);
-    await annotate(`lost on "${badge.slice(0, 40)}"; now "${after.slice(0, 40)}"; ${tensorsBefore} tensors before and after; ${text}`);
+    await annotate(await switchesAndKeepsWorking(withWebGpu, 'webgpu', 'webgl', /Switched to webgl: WebGPU device lost/i));
   });
 });
