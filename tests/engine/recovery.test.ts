@@ -2,10 +2,7 @@
 // The WebGPU cases (a loss announced after the failure, mid-generation) are in recovery.webgpu.test.ts.
 import { describe, expect, it } from 'vitest';
 import { PyramidEngine } from '../../src/engine/engine';
-
-type WithRecovery = <T>(work: () => Promise<T>) => Promise<T>;
-const internals = (engine: PyramidEngine) =>
-  engine as unknown as { withRecovery: WithRecovery; handleBackendLoss(backend: string, reason: string): void };
+import { engineInternals as internals } from './helpers/engineInternals';
 
 /** An engine on the cpu backend that records each backend it switches to. */
 async function engineOnCpu(): Promise<{ engine: PyramidEngine; changes: string[] }> {
@@ -20,7 +17,7 @@ describe('retry after a lost backend', () => {
     const { engine, changes } = await engineOnCpu();
     let runs = 0;
     await expect(
-      internals(engine).withRecovery.call(engine, async () => {
+      internals(engine).withRecovery(async () => {
         runs++;
         throw new Error('out of memory');
       }),
@@ -34,7 +31,7 @@ describe('retry after a lost backend', () => {
     const { engine } = await engineOnCpu();
     let runs = 0;
     await expect(
-      internals(engine).withRecovery.call(engine, async () => {
+      internals(engine).withRecovery(async () => {
         runs++;
         internals(engine).handleBackendLoss(engine.backend!.backend, `lost #${runs}`);
         throw new Error(`device lost #${runs}`);
@@ -47,7 +44,7 @@ describe('retry after a lost backend', () => {
   it('a step that never settles (a read on a lost WebGL context) is abandoned when the loss is announced, and run again', async () => {
     const { engine, changes } = await engineOnCpu();
     const ranOn: string[] = [];
-    const result = internals(engine).withRecovery.call(engine, async () => {
+    const result = internals(engine).withRecovery(async () => {
       ranOn.push(engine.backend!.backend);
       if (ranOn.length === 1) return new Promise<string>(() => {}); // never settles
       return 'done';
@@ -63,7 +60,7 @@ describe('retry after a lost backend', () => {
   it('a loss announced while the step fails is waited for, and the step runs again on the next backend', async () => {
     const { engine, changes } = await engineOnCpu();
     const ranOn: string[] = [];
-    const result = await internals(engine).withRecovery.call(engine, async () => {
+    const result = await internals(engine).withRecovery(async () => {
       ranOn.push(engine.backend!.backend);
       if (ranOn.length === 1) {
         internals(engine).handleBackendLoss('cpu', 'simulated');

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { activeWebGpuDevice } from '../../src/engine/backend';
 import { PyramidEngine, type GenerateRequest } from '../../src/engine/engine';
 import type { RgbaImage } from '../../src/engine/protocol';
+import { engineInternals } from './helpers/engineInternals';
 import { REPO_ROOT } from './helpers/fixtures';
 import { startStaticServer, type StaticServer } from './helpers/staticServer';
 
@@ -102,7 +103,7 @@ describe('WebGPU device lost mid-generation', () => {
     try {
       expect((await engine.init('webgpu')).backend).toBe('webgpu');
       let runs = 0;
-      const withRecovery = (engine as unknown as { withRecovery<T>(work: () => Promise<T>): Promise<T> }).withRecovery.bind(engine);
+      const { withRecovery } = engineInternals(engine);
       await expect(
         withRecovery(async () => {
           runs++;
