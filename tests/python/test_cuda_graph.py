@@ -1,5 +1,6 @@
-"""The classifier, SP and LAG steps captured as CUDA graphs (pipeline.train.common.GraphedStep). These need a CUDA device and
-are skipped without one (the CPU checks of what a capture needs are in test_train_step.py); run them first on a GPU:
+"""The classifier, SP and LAG steps captured as CUDA graphs (pipeline.train.common.GraphedStep). These need a CUDA
+device and are skipped without one (the CPU checks of what a capture needs are in test_train_step.py); run them
+first on a GPU:
 
     python3 -m pytest -q tests/python/test_cuda_graph.py
 
@@ -35,13 +36,21 @@ BATCH = 16
 
 @pytest.fixture
 def deterministic_cuda():
-    saved = (torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark,
-             torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
+    saved = (
+        torch.backends.cudnn.deterministic,
+        torch.backends.cudnn.benchmark,
+        torch.backends.cuda.matmul.allow_tf32,
+        torch.backends.cudnn.allow_tf32,
+    )
     torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
     torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
     yield
-    (torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark,
-     torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32) = saved
+    (
+        torch.backends.cudnn.deterministic,
+        torch.backends.cudnn.benchmark,
+        torch.backends.cuda.matmul.allow_tf32,
+        torch.backends.cudnn.allow_tf32,
+    ) = saved
 
 
 DEVICE = "cuda"
@@ -59,12 +68,28 @@ def _twins(stage: str, amp: bool):
         ms = copy.deepcopy(models)
         for m in ms.values():
             m.train()
-        ctx = P.make_ctx(["--config", "tiny", "--batch-sp", str(BATCH), "--batch-lag", str(BATCH), "--blob-p", "0.5",
-                          "--batch-cls", str(BATCH)], dev, amp, True)
+        ctx = P.make_ctx(
+            [
+                "--config",
+                "tiny",
+                "--batch-sp",
+                str(BATCH),
+                "--batch-lag",
+                str(BATCH),
+                "--blob-p",
+                "0.5",
+                "--batch-cls",
+                str(BATCH),
+            ],
+            dev,
+            amp,
+            True,
+        )
         ctx.cuda_graph, ctx.train_x, ctx.train_y = use_graph, data.train_x, data.train_y
         vgg_f = common.amp_feature_net(folded_copy(ms["vgg"]), amp)
         opts = dict(sp=S.sp_optimizers, lag=L.lag_optimizers, cls=lambda c, m: (C.cls_optimizer(c, m["vgg"]),))[stage](
-            ctx, ms)
+            ctx, ms
+        )
         runs.append(dict(models=ms, ctx=ctx, vgg_f=vgg_f, opts=opts))
     return runs
 
@@ -131,14 +156,24 @@ def test_each_replay_draws_new_random_numbers_and_trains():
     """Drawing inside the graph (as training does): every replay gets new numbers (the losses differ) and moves
     the weights, the spectral-norm vectors and the BatchNorm statistics."""
     _, graphed = _twins("sp", True)
-    runner = common.GraphedStep(lambda: S.sp_update(graphed["ctx"], graphed["models"], graphed["vgg_f"], *graphed["opts"]),
-                           True, name="sp", warmup=2)
+    runner = common.GraphedStep(
+        lambda: S.sp_update(graphed["ctx"], graphed["models"], graphed["vgg_f"], *graphed["opts"]),
+        True,
+        name="sp",
+        warmup=2,
+    )
     seen = []
     for _ in range(6):
         out = runner()
         g = graphed["models"]["sp"]
-        seen.append(dict(loss_d=float(out["loss_d"]), w=g.block1.conv1.weight.detach().clone(),
-                         u=g.block1.conv1.sn_u.clone(), mean=g.block1.bn2.bn.running_mean.clone()))
+        seen.append(
+            dict(
+                loss_d=float(out["loss_d"]),
+                w=g.block1.conv1.weight.detach().clone(),
+                u=g.block1.conv1.sn_u.clone(),
+                mean=g.block1.bn2.bn.running_mean.clone(),
+            )
+        )
     assert runner.graph is not None
     for before, after in zip(seen[2:], seen[3:]):  # capture, then replays
         assert before["loss_d"] != after["loss_d"]

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -154,8 +153,11 @@ def test_manifest_validates_against_the_schema_and_bad_ones_do_not(tiny, tmp_pat
     E.write_pack(tmp_path / "p", "p", "test", True, tiny, E.export_all(tiny), provenance={})
     pack = json.loads((tmp_path / "p" / "pack.json").read_text())
     E.validate_pack_json(pack)
-    for broken in ({**pack, "formatVersion": 2}, {**pack, "digest": "xyz"},
-                   {k: v for k, v in pack.items() if k != "levels"}):
+    for broken in (
+        {**pack, "formatVersion": 2},
+        {**pack, "digest": "xyz"},
+        {k: v for k, v in pack.items() if k != "levels"},
+    ):
         with pytest.raises(jsonschema.ValidationError):
             E.validate_pack_json(broken)
 
@@ -171,13 +173,21 @@ def test_committed_packs_and_fixtures_are_consistent(pack_dir):
     meta = json.loads((fixture_dir / "fixtures.json").read_text())
     assert meta["digest"] == pack["digest"], "fixtures were made from another version of the pack"
     blob = np.frombuffer((fixture_dir / "fixtures.bin").read_bytes(), dtype="<f4")
-    tensor = lambda name: blob[meta["tensors"][name]["offset"]:][: meta["tensors"][name]["length"]].reshape(  # noqa: E731
-        meta["tensors"][name]["shape"])
+
+    def tensor(name):
+        spec = meta["tensors"][name]
+        return blob[spec["offset"] :][: spec["length"]].reshape(spec["shape"])
+
     feats = R.vgg_pyramid(weights["vgg"], pack["models"]["vgg"]["arch"], torch.from_numpy(tensor("image").copy()))
     np.testing.assert_allclose(feats[0].numpy(), tensor("feature.pool1"), atol=1e-5)
     case = meta["cases"]["lag"][-1]
-    out = R.lag_generate(weights["lag"], pack["models"]["lag"]["arch"], torch.from_numpy(tensor(case["lr"]).copy()),
-                         torch.from_numpy(tensor(case["noise"]).copy()), case["amplitude"])
+    out = R.lag_generate(
+        weights["lag"],
+        pack["models"]["lag"]["arch"],
+        torch.from_numpy(tensor(case["lr"]).copy()),
+        torch.from_numpy(tensor(case["noise"]).copy()),
+        case["amplitude"],
+    )
     np.testing.assert_allclose(out.numpy(), tensor(case["out"]), atol=1e-5)
 
 
@@ -185,16 +195,50 @@ def test_training_steps_of_every_stage_give_finite_losses_and_export(tmp_path):
     if not (DATA / "train.zip").exists():
         pytest.fail(f"CIFAR-10 not found at {DATA} (see ../shared/datasets/README.md)")
     out = tmp_path / "run"
-    prov = train_script.main(["--config", "tiny", "--out", str(out), "--train-limit", "200", "--steps-cls", "4", "--steps-sp", "4",
-                   "--steps-lag", "4", "--batch-cls", "16", "--batch-sp", "8", "--batch-lag", "8", "--log-every", "2",
-                   "--standing-batches", "1"])
+    prov = train_script.main(
+        [
+            "--config",
+            "tiny",
+            "--out",
+            str(out),
+            "--train-limit",
+            "200",
+            "--steps-cls",
+            "4",
+            "--steps-sp",
+            "4",
+            "--steps-lag",
+            "4",
+            "--batch-cls",
+            "16",
+            "--batch-sp",
+            "8",
+            "--batch-lag",
+            "8",
+            "--log-every",
+            "2",
+            "--standing-batches",
+            "1",
+        ]
+    )
     assert set(prov["stages"]) == {"cls", "sp", "lag"}
     assert all("failed" not in s for s in prov["stages"].values()), prov["stages"]
     records = [json.loads(line) for line in (out / "train_log.jsonl").read_text().splitlines()]
     losses = [v for r in records if "stage" in r and "step" in r for k, v in r.items() if k.startswith("loss")]
     assert losses and all(np.isfinite(losses))
-    export_script.main(["--weights", str(out), "--config", "tiny", "--pack-dir", str(tmp_path / "pack"), "--fixtures",
-            str(tmp_path / "fx"), "--no-index"])
+    export_script.main(
+        [
+            "--weights",
+            str(out),
+            "--config",
+            "tiny",
+            "--pack-dir",
+            str(tmp_path / "pack"),
+            "--fixtures",
+            str(tmp_path / "fx"),
+            "--no-index",
+        ]
+    )
     meta = json.loads((tmp_path / "fx" / "fixtures.json").read_text())
     assert meta["packId"] == "pack" and len(meta["cases"]["sp"]) == 8 and len(meta["cases"]["lag"]) == 3
 
@@ -202,8 +246,26 @@ def test_training_steps_of_every_stage_give_finite_losses_and_export(tmp_path):
 def test_training_resumes_from_its_checkpoint(tmp_path):
     if not (DATA / "train.zip").exists():
         pytest.fail(f"CIFAR-10 not found at {DATA}")
-    common = ["--config", "tiny", "--out", str(tmp_path), "--train-limit", "100", "--batch-cls", "8", "--batch-sp", "4",
-              "--batch-lag", "4", "--standing-batches", "1", "--steps-sp", "2", "--steps-lag", "2"]
+    common = [
+        "--config",
+        "tiny",
+        "--out",
+        str(tmp_path),
+        "--train-limit",
+        "100",
+        "--batch-cls",
+        "8",
+        "--batch-sp",
+        "4",
+        "--batch-lag",
+        "4",
+        "--standing-batches",
+        "1",
+        "--steps-sp",
+        "2",
+        "--steps-lag",
+        "2",
+    ]
     train_script.main(common + ["--stages", "cls", "--steps-cls", "3"])
     prov = train_script.main(common + ["--resume", "--steps-cls", "3"])
     assert prov["stages"]["cls"]["steps"] == 3, "the finished classifier stage is not run again"
@@ -226,8 +288,12 @@ def test_augment_keeps_range_and_shape():
 def test_mixed_quantization_stores_uint8_where_allowed_and_reads_back_within_half_a_step(tiny, tmp_path):
     weights = E.export_all(tiny)
     pack = E.write_pack(tmp_path / "p", "p", "test", True, tiny, weights, provenance={}, quantize="mixed")
-    specs = {w["name"]: w["quantization"] for m in pack["models"].values() for g in m["weightsManifest"]
-             for w in g["weights"]}
+    specs = {
+        w["name"]: w["quantization"]
+        for m in pack["models"].values()
+        for g in m["weightsManifest"]
+        for w in g["weights"]
+    }
     assert specs["vgg.conv1_1.kernel"]["dtype"] == "float16" and specs["lag.stem.kernel"]["dtype"] == "float16"
     assert specs["vgg.conv3_1.kernel"]["dtype"] == "uint8" and specs["sp.block1.conv1.kernel"]["dtype"] == "uint8"
     _, loaded = E.read_pack(tmp_path / "p")
@@ -237,7 +303,9 @@ def test_mixed_quantization_stores_uint8_where_allowed_and_reads_back_within_hal
             step = q["scale"] if q["dtype"] == "uint8" else 0
             tol = step / 2 + 1e-6 if step else 1e-3 * np.abs(w).max() + 1e-6
             assert np.abs(loaded[key][name] - w).max() <= tol, name
-    float16_bytes = sum(s["bytes"] for s in E.write_pack(tmp_path / "f", "f", "t", True, tiny, weights, {})["shards"].values())
+    float16_bytes = sum(
+        s["bytes"] for s in E.write_pack(tmp_path / "f", "f", "t", True, tiny, weights, {})["shards"].values()
+    )
     assert sum(s["bytes"] for s in pack["shards"].values()) < float16_bytes
 
 
@@ -248,13 +316,28 @@ def test_gpu_session_script_runs_its_commands_on_the_cpu(tmp_path):
         pytest.fail(f"CIFAR-10 not found at {DATA}")
     env = dict(os.environ, SMOKE="1", OUT=str(tmp_path), PYTHON=sys.executable, DATA_ROOT=str(DATA))
     for phase in ("check", "train"):
-        run = subprocess.run(["bash", str(ROOT / "scripts" / "gpu_session.sh"), phase], cwd=ROOT, env=env,
-                             capture_output=True, text=True, timeout=300)
+        run = subprocess.run(
+            ["bash", str(ROOT / "scripts" / "gpu_session.sh"), phase],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
     checks = (tmp_path / "checks.txt").read_text()
     assert "skipped" in checks and checks.count("exit 0") == 2 and "eager" in checks
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        ["checks.txt", "vgg.npz", "sp.npz", "lag.npz", "provenance.json", "train_log.jsonl", "samples_sp.png",
-         "samples_lag.png"])
+        [
+            "checks.txt",
+            "vgg.npz",
+            "sp.npz",
+            "lag.npz",
+            "provenance.json",
+            "train_log.jsonl",
+            "samples_sp.png",
+            "samples_lag.png",
+        ]
+    )
     prov = json.loads((tmp_path / "provenance.json").read_text())
     assert all("failed" not in s and s["cudaGraph"] is False for s in prov["stages"].values())

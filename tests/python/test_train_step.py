@@ -52,8 +52,9 @@ def legacy_make_adam(params, lr, betas, device, capturable=False):
 
 
 def legacy_cls_optimizer(ctx, vgg):
-    return torch.optim.SGD(vgg.parameters(), lr=ctx.args.lr_cls, momentum=0.9, nesterov=True, weight_decay=5e-4,
-                           foreach=False)
+    return torch.optim.SGD(
+        vgg.parameters(), lr=ctx.args.lr_cls, momentum=0.9, nesterov=True, weight_decay=5e-4, foreach=False
+    )
 
 
 def legacy_ema_update(ema, model, decay):
@@ -85,8 +86,11 @@ def _use_legacy(mp):
     mp.setattr(S, "ema_update", legacy_ema_update)
     mp.setattr(_SpectralNormMixin, "normalized_weight", legacy_normalized_weight)
     mp.setattr(SpectralNormGroup, "normalized_weights", lambda self: None)  # every layer computes its own
-    mp.setattr(C, "smoothed_cross_entropy", lambda logits, y, s: torch.nn.functional.cross_entropy(
-        logits, y, label_smoothing=s))
+    mp.setattr(
+        C,
+        "smoothed_cross_entropy",
+        lambda logits, y, s: torch.nn.functional.cross_entropy(logits, y, label_smoothing=s),
+    )
 
 
 def _tiny(args=(), amp: bool = False, channels_last: bool = False):
@@ -94,8 +98,9 @@ def _tiny(args=(), amp: bool = False, channels_last: bool = False):
     dev = torch.device("cpu")
     torch.manual_seed(0)
     models = P.fresh_models(dev, "tiny", channels_last)
-    ctx = P.make_ctx(["--config", "tiny", "--batch-cls", "8", "--batch-sp", "8", "--batch-lag", "8", *args], dev, amp,
-                     channels_last)
+    ctx = P.make_ctx(
+        ["--config", "tiny", "--batch-cls", "8", "--batch-sp", "8", "--batch-lag", "8", *args], dev, amp, channels_last
+    )
     for m in models.values():
         m.train()
     return models, folded_copy(models["vgg"]), ctx
@@ -128,7 +133,10 @@ def _assert_same_state(new, old, atol, gauge_atol):
     for name in old:
         if old[name].is_floating_point():
             tol = gauge_atol if GAUGE.match(name) else atol
-            assert torch.allclose(new[name], old[name], rtol=1e-5, atol=tol), (name, (new[name] - old[name]).abs().max())
+            assert torch.allclose(new[name], old[name], rtol=1e-5, atol=tol), (
+                name,
+                (new[name] - old[name]).abs().max(),
+            )
         else:
             assert torch.equal(new[name], old[name]), name
 
@@ -144,8 +152,11 @@ def test_a_few_steps_equal_the_per_parameter_computation(stage, monkeypatch):
     assert torch.allclose(new_losses, old_losses, rtol=1e-5, atol=1e-6)
     _assert_same_state(new_state, old_state, atol=1e-6, gauge_atol=2 * 3 * 3.2 * 1.5e-4)
     torch.manual_seed(0)
-    init = {f"{k}.{n}": t for k, m in P.fresh_models(torch.device("cpu"), "tiny", False).items()
-            for n, t in m.state_dict().items()}
+    init = {
+        f"{k}.{n}": t
+        for k, m in P.fresh_models(torch.device("cpu"), "tiny", False).items()
+        for n, t in m.state_dict().items()
+    }
     prefix = {"cls": "vgg.", "sp": "sp.", "lag": "lag."}[stage]
     assert any(not torch.equal(t, init[n]) for n, t in old_state.items() if n.startswith(prefix)), "the steps train"
 
@@ -326,7 +337,9 @@ def test_spectral_norm_equals_the_old_formula_in_value_gradient_and_power_iterat
         (go,) = torch.autograd.grad((old * g).sum(), twin.weight)
         assert torch.allclose(gn, go, rtol=1e-5, atol=1e-6), (gn - go).abs().max()
     sigma = torch.linalg.matrix_norm(twin.weight.detach().reshape(10, -1), ord=2)
-    assert abs(float((twin.weight / new).flatten()[0]) - float(sigma)) / float(sigma) < 0.5, "a power-iteration estimate"
+    assert (
+        abs(float((twin.weight / new).flatten()[0]) - float(sigma)) / float(sigma) < 0.5
+    ), "a power-iteration estimate"
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -426,9 +439,10 @@ def test_a_layer_left_out_of_the_forward_is_an_error_and_a_lone_layer_computes_i
             layer(torch.randn(2, layer.in_features))
     assert all("_sn_handed" not in m.__dict__ for m in model.spectral_norm.layers)
     model.eval()
-    assert torch.allclose(layer(torch.ones(1, layer.in_features)),
-                          torch.nn.functional.linear(torch.ones(1, layer.in_features), layer.normalized_weight(),
-                                                     layer.bias))
+    assert torch.allclose(
+        layer(torch.ones(1, layer.in_features)),
+        torch.nn.functional.linear(torch.ones(1, layer.in_features), layer.normalized_weight(), layer.bias),
+    )
 
 
 def test_spectral_norm_dispatches_do_not_grow_with_the_layers(tiny_counts):
