@@ -1,5 +1,5 @@
 """The training step's operator counts (scripts/profile_train_step.py --count-ops) and the equivalence of the
-reduced-dispatch step with the plain per-parameter computation it replaced. Tiny configurations on the CPU."""
+reduced-dispatch step with the plain per-parameter computation. Tiny configurations on the CPU."""
 from __future__ import annotations
 
 import contextlib
@@ -45,7 +45,7 @@ def test_op_counter_splits_every_stage_by_phase_and_part(tiny_counts):
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# The computation before the dispatch reductions, kept here as the reference the new step must equal.
+# The plain per-parameter computation: the reference the reduced-dispatch step must equal.
 # ----------------------------------------------------------------------------------------------------------------
 def legacy_make_adam(params, lr, betas, device, capturable=False):
     return torch.optim.Adam(params, lr=lr, betas=betas, foreach=False)
@@ -143,8 +143,9 @@ def _assert_same_state(new, old, atol, gauge_atol):
 
 @pytest.mark.parametrize("stage", ["cls", "sp", "lag"])
 def test_a_few_steps_equal_the_per_parameter_computation(stage, monkeypatch):
-    """Same seed, same data: the new step (foreach optimizers and EMA, grouped spectral norm) ends at the same
-    weights, buffers (running stats, sn_u, EMA) and losses as the old per-parameter code, up to float round-off."""
+    """Same seed, same data: the reduced-dispatch step (foreach optimizers and EMA, grouped spectral norm) ends at
+    the same weights, buffers (running stats, sn_u, EMA) and losses as the plain per-parameter code, up to float
+    round-off."""
     new_state, new_losses = _train(stage, steps=3)
     with monkeypatch.context() as mp:
         _use_legacy(mp)
@@ -190,7 +191,7 @@ def test_an_item_in_the_step_would_be_counted_as_a_host_sync(monkeypatch):
 @pytest.mark.parametrize("stage", ["sp", "lag"])
 def test_generator_step_leaves_the_discriminator_gradients_alone(stage):
     """The G step runs D with its weights frozen: after a whole step D's gradients are still those of its own
-    step (before, the G step added its gradients to them, which the next D step threw away)."""
+    step (the G step does not add its own, which the next D step would throw away)."""
     models, vgg_f, ctx = _tiny()
     d = models[f"{stage}_d"]
     opts = S.sp_optimizers(ctx, models) if stage == "sp" else L.lag_optimizers(ctx, models)
@@ -447,7 +448,7 @@ def test_a_layer_left_out_of_the_forward_is_an_error_and_a_lone_layer_computes_i
 
 def test_spectral_norm_dispatches_do_not_grow_with_the_layers(tiny_counts):
     """Per model call a constant ~45 operators plus the views that flatten each weight and hand it back (2 to 4
-    per layer, no kernel); layer by layer it was ~19 operators per layer, most of them kernels."""
+    per layer, no kernel); layer by layer it is ~19 operators per layer, most of them kernels."""
     sp = tiny_counts["sp"]["phases"]
     n_d = len(build_models("tiny")["sp_d"].spectral_norm.layers)
     assert sp["g_step"]["spectral_norm"] <= 50 + 4 * n_d  # the discriminator's one call in the G step
