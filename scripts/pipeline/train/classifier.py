@@ -2,7 +2,6 @@
 one-cycle learning rate that follows the fraction of the stage's time budget, label smoothing, flips, crops, cutout."""
 from __future__ import annotations
 
-import time
 from typing import Dict
 
 import torch
@@ -10,7 +9,16 @@ import torch.nn.functional as F
 
 from pipeline.models.vgg import VGGPyramid
 from pipeline.train.augment import augment, crop_draw, cutout, flip_draw
-from pipeline.train.common import Budget, GraphedStep, TrainContext, stage_stats, step_autocast, sync
+from pipeline.train.common import (
+    GraphedStep,
+    StageLog,
+    TrainContext,
+    load_stage_state,
+    stage_state,
+    stage_stats,
+    step_autocast,
+    sync,
+)
 from pipeline.train.optim import NesterovSGD
 
 
@@ -61,35 +69,23 @@ def cls_train_step(
 
 
 def train_classifier(ctx: TrainContext, vgg: VGGPyramid, state: dict) -> dict:
-    a, log = ctx.args, ctx.log
+    a = ctx.args
     opt = cls_optimizer(ctx, vgg)
-    if "opt" in state:
-        opt.load_state_dict(state["opt"])
-    budget = Budget(a.minutes_cls * 60, a.steps_cls, state.get("seconds", 0.0), state.get("step", 0))
+    budget = load_stage_state(state, a.minutes_cls, a.steps_cls, opt=opt)
     vgg.train()
-    update = GraphedStep(lambda: cls_train_step(ctx, vgg, opt), ctx.cuda_graph, log, "cls")
-    bs, correct, seen, t_log, imgs = a.batch_cls, 0, 0, time.perf_counter(), 0
+    update = GraphedStep(lambda: cls_train_step(ctx, vgg, opt), ctx.cuda_graph, ctx.log, "cls")
+    log = StageLog(ctx, "cls", a.batch_cls)
+    correct, seen = 0, 0
     while not budget.done():
         f = budget.fraction()
         lr = a.lr_cls * (f / 0.15 if f < 0.15 else max(0.0, (1 - f) / 0.85))  # one-cycle, linear, by time
         opt.set_lr(max(lr, a.lr_cls * 1e-3))
         loss, logits, y = update()
         budget.step += 1
-        imgs += bs
-        if budget.step % a.log_every == 0 or budget.done():
+        if log.due(budget):
             correct += (logits.argmax(1) == y).sum().item()
-            seen += bs
-            now = time.perf_counter()
-            log(
-                stage="cls",
-                step=budget.step,
-                loss=round(loss.item(), 4),
-                lr=round(lr, 5),
-                train_acc_sampled=round(correct / max(seen, 1), 4),
-                img_per_s=round(imgs / (now - t_log), 1),
-                elapsed=round(budget.elapsed(), 1),
-            )
-            t_log, imgs = now, 0
-        ctx.maybe_checkpoint("cls", lambda: dict(step=budget.step, seconds=budget.elapsed(), opt=opt.state_dict()))
+            seen += a.batch_cls
+            log.write(budget, loss=round(loss.item(), 4), lr=round(lr, 5), train_acc_sampled=round(correct / seen, 4))
+        ctx.maybe_checkpoint("cls", lambda: stage_state(budget, opt=opt))
     sync(ctx.device)
-    return stage_stats(budget, bs, update)
+    return stage_stats(budget, a.batch_cls, update)

@@ -194,6 +194,45 @@ class Budget:
         return self.elapsed() >= self.seconds or (self.steps is not None and self.step >= self.steps)
 
 
+class StageLog:
+    """The log lines of a stage loop: every --log-every steps and after the last one, each with the images per
+    second since the line before."""
+
+    def __init__(self, ctx: TrainContext, stage: str, batch: int):
+        self.ctx, self.stage, self.batch = ctx, stage, batch
+        self.t_log, self.imgs = time.perf_counter(), 0
+
+    def due(self, budget: Budget) -> bool:
+        """Counts the step just done; True if a line is due (read device values, which syncs, only then)."""
+        self.imgs += self.batch
+        return budget.step % self.ctx.args.log_every == 0 or budget.done()
+
+    def write(self, budget: Budget, **values) -> None:
+        now = time.perf_counter()
+        self.ctx.log(
+            stage=self.stage,
+            step=budget.step,
+            **values,
+            img_per_s=round(self.imgs / (now - self.t_log), 1),
+            elapsed=round(budget.elapsed(), 1),
+        )
+        self.t_log, self.imgs = now, 0
+
+
+def stage_state(budget: Budget, **optimizers: torch.optim.Optimizer) -> dict:
+    """The resumable state of a stage in progress: its step, seconds spent and optimizers (by name)."""
+    return dict(step=budget.step, seconds=budget.elapsed(), **{k: opt.state_dict() for k, opt in optimizers.items()})
+
+
+def load_stage_state(state: dict, budget_minutes: float, budget_steps: int | None, **optimizers) -> Budget:
+    """Restores the optimizers from a stage's resumable state (if any) and returns its budget, minus what was
+    spent."""
+    for name, opt in optimizers.items():
+        if name in state:
+            opt.load_state_dict(state[name])
+    return Budget(budget_minutes * 60, budget_steps, state.get("seconds", 0.0), state.get("step", 0))
+
+
 def stage_stats(budget: Budget, batch: int, update: GraphedStep) -> dict:
     """What a stage reports in provenance.json: steps, batch, seconds, images per second, whether it was graphed."""
     return dict(

@@ -2,7 +2,6 @@
 discriminator's latent space, between the noise-0 output and the real image (Berthelot et al. 2020)."""
 from __future__ import annotations
 
-import time
 from typing import Dict
 
 import torch
@@ -11,12 +10,14 @@ import torch.nn as nn
 from pipeline.models.lag import LAGDiscriminator, LAGGenerator, downscale
 from pipeline.train.augment import augment, flip_draw
 from pipeline.train.common import (
-    Budget,
     GraphedStep,
+    StageLog,
     TrainContext,
     adam_kind,
     frozen,
+    load_stage_state,
     make_adam,
+    stage_state,
     stage_stats,
     step_autocast,
     sync,
@@ -98,35 +99,18 @@ def lag_train_step(
 
 
 def train_lag(ctx: TrainContext, models: Dict[str, nn.Module], state: dict) -> dict:
-    a, log = ctx.args, ctx.log
+    a = ctx.args
     g, d = models["lag"], models["lag_d"]
     opt_g, opt_d = lag_optimizers(ctx, models)
-    if "opt_g" in state:
-        opt_g.load_state_dict(state["opt_g"])
-        opt_d.load_state_dict(state["opt_d"])
-    budget = Budget(a.minutes_lag * 60, a.steps_lag, state.get("seconds", 0.0), state.get("step", 0))
+    budget = load_stage_state(state, a.minutes_lag, a.steps_lag, opt_g=opt_g, opt_d=opt_d)
     g.train(), d.train()
-    update = GraphedStep(lambda: lag_train_step(ctx, models, opt_g, opt_d), ctx.cuda_graph, log, "lag")
-    t_log, imgs, bs = time.perf_counter(), 0, a.batch_lag
+    update = GraphedStep(lambda: lag_train_step(ctx, models, opt_g, opt_d), ctx.cuda_graph, ctx.log, "lag")
+    log = StageLog(ctx, "lag", a.batch_lag)
     while not budget.done():
         losses = update()
         budget.step += 1
-        imgs += bs
-        if budget.step % a.log_every == 0 or budget.done():  # .item() syncs the device: only when logging
-            now = time.perf_counter()
-            log(
-                stage="lag",
-                step=budget.step,
-                **{k: round(v.item(), 4) for k, v in losses.items()},
-                img_per_s=round(imgs / (now - t_log), 1),
-                elapsed=round(budget.elapsed(), 1),
-            )
-            t_log, imgs = now, 0
-        ctx.maybe_checkpoint(
-            "lag",
-            lambda: dict(
-                step=budget.step, seconds=budget.elapsed(), opt_g=opt_g.state_dict(), opt_d=opt_d.state_dict()
-            ),
-        )
+        if log.due(budget):
+            log.write(budget, **{k: round(v.item(), 4) for k, v in losses.items()})
+        ctx.maybe_checkpoint("lag", lambda: stage_state(budget, opt_g=opt_g, opt_d=opt_d))
     sync(ctx.device)
-    return dict(**stage_stats(budget, bs, update), adam=adam_kind(opt_g))
+    return dict(**stage_stats(budget, a.batch_lag, update), adam=adam_kind(opt_g))

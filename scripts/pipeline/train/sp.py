@@ -3,7 +3,6 @@ selected level's VGG features (inside the painted mask), a diversity term betwee
 condition, an EMA of the generator, and BigGAN's standing statistics for the EMA generator at the end."""
 from __future__ import annotations
 
-import time
 from typing import Dict
 
 import torch
@@ -15,14 +14,16 @@ from pipeline.models.sp import SPGenerator
 from pipeline.models.vgg import VGGPyramid
 from pipeline.train.augment import augment, blob_draws, blob_masks_from, flip_draw
 from pipeline.train.common import (
-    Budget,
     GraphedStep,
+    StageLog,
     TrainContext,
     adam_kind,
     autocast,
     ema_update,
     frozen,
+    load_stage_state,
     make_adam,
+    stage_state,
     stage_stats,
     step_autocast,
     sync,
@@ -175,37 +176,20 @@ def sp_train_step(ctx: TrainContext, models: Dict[str, nn.Module], vgg_f: VGGPyr
 
 
 def train_sp(ctx: TrainContext, models: Dict[str, nn.Module], vgg_f: VGGPyramid, state: dict) -> dict:
-    a, log = ctx.args, ctx.log
+    a = ctx.args
     g, d = models["sp"], models["sp_d"]
     opt_g, opt_d = sp_optimizers(ctx, models)
-    if "opt_g" in state:
-        opt_g.load_state_dict(state["opt_g"])
-        opt_d.load_state_dict(state["opt_d"])
-    budget = Budget(a.minutes_sp * 60, a.steps_sp, state.get("seconds", 0.0), state.get("step", 0))
+    budget = load_stage_state(state, a.minutes_sp, a.steps_sp, opt_g=opt_g, opt_d=opt_d)
     g.train(), d.train()
-    update = GraphedStep(lambda: sp_update(ctx, models, vgg_f, opt_g, opt_d), ctx.cuda_graph, log, "sp")
-    t_log, imgs = time.perf_counter(), 0
+    update = GraphedStep(lambda: sp_update(ctx, models, vgg_f, opt_g, opt_d), ctx.cuda_graph, ctx.log, "sp")
+    log = StageLog(ctx, "sp", a.batch_sp)
     while not budget.done():
         losses = update()
         ema_update(models["sp_ema"], g, sp_ema_decay(ctx, budget.step))
         budget.step += 1
-        imgs += a.batch_sp
-        if budget.step % a.log_every == 0 or budget.done():  # .item() syncs the device: only when logging
-            now = time.perf_counter()
-            log(
-                stage="sp",
-                step=budget.step,
-                **{k: round(v.item(), 4) for k, v in losses.items()},
-                img_per_s=round(imgs / (now - t_log), 1),
-                elapsed=round(budget.elapsed(), 1),
-            )
-            t_log, imgs = now, 0
-        ctx.maybe_checkpoint(
-            "sp",
-            lambda: dict(
-                step=budget.step, seconds=budget.elapsed(), opt_g=opt_g.state_dict(), opt_d=opt_d.state_dict()
-            ),
-        )
+        if log.due(budget):
+            log.write(budget, **{k: round(v.item(), 4) for k, v in losses.items()})
+        ctx.maybe_checkpoint("sp", lambda: stage_state(budget, opt_g=opt_g, opt_d=opt_d))
     sync(ctx.device)
     return dict(**stage_stats(budget, a.batch_sp, update), adam=adam_kind(opt_g))
 
