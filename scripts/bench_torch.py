@@ -1,7 +1,7 @@
 """PyTorch-on-CPU timings of the computations `npm run bench` times in the browser, on the same weights.
 
-The pack is read with scripts/export.py's read_pack (checksums verified, quantized weights decoded to float32 as
-the browser decodes them) and run through scripts/reference.py, the reference forward passes over the exported
+The pack is read with pipeline/export.py's read_pack (checksums verified, quantized weights decoded to float32 as
+the browser decodes them) and run through pipeline/reference.py, the reference forward passes over the exported
 weights that the TypeScript engine implements op for op. Measures (names as in bench/results.json):
 
   extract      VGG pyramid of one image (batch 1), all 7 levels
@@ -28,10 +28,11 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import export as E  # noqa: E402
-import reference as R  # noqa: E402
+from pipeline import export as E  # noqa: E402
+from pipeline import reference as R  # noqa: E402
+from pipeline.levels import LEVEL_NAMES  # noqa: E402
 
-GRID_LEVEL = 2  # pool3, the app's default level
+GRID_LEVEL = LEVEL_NAMES.index("pool3")  # the app's default level
 SAMPLES = 8
 LAG_CANDIDATES = 8
 
@@ -57,8 +58,16 @@ def measures(pack: dict, weights: dict):
     def sp(level_rows):
         n = len(level_rows) * SAMPLES
         on = F.one_hot(torch.tensor([lv for lv in level_rows for _ in range(SAMPLES)]), len(levels)).float()
-        return R.sp_generate(weights["sp"], arch_sp, levels, torch.randn(n, arch_sp["zDim"]),
-                             torch.zeros(n, dtype=torch.long), feats, on, torch.ones(1, size, size, 1))
+        return R.sp_generate(
+            weights["sp"],
+            arch_sp,
+            levels,
+            torch.randn(n, arch_sp["zDim"]),
+            torch.zeros(n, dtype=torch.long),
+            feats,
+            on,
+            torch.ones(1, size, size, 1),
+        )
 
     def lag():
         lr = F.avg_pool2d(image.permute(0, 3, 1, 2), arch_lag["scale"]).permute(0, 2, 3, 1)
@@ -83,15 +92,26 @@ def time_measure(fn, budget_s: float, min_runs: int, max_runs: int) -> dict:
         t0 = time.perf_counter()
         fn()
         runs.append((time.perf_counter() - t0) * 1000)
-    return dict(median=statistics.median(runs), min=min(runs), max=max(runs), runs=len(runs),
-                warmupMs=warmup_ms, all=[round(r, 3) for r in runs])
+    return dict(
+        median=statistics.median(runs),
+        min=min(runs),
+        max=max(runs),
+        runs=len(runs),
+        warmupMs=warmup_ms,
+        all=[round(r, 3) for r in runs],
+    )
 
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pack-dir", type=Path, default=Path("models/cifar10"))
-    parser.add_argument("--threads", type=int, nargs="*", default=None,
-                        help="torch thread counts to time (default: torch's default, then 1)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        nargs="*",
+        default=None,
+        help="torch thread counts to time (default: torch's default, then 1)",
+    )
     parser.add_argument("--budget-s", type=float, default=3.0, help="time budget per measure and thread count")
     parser.add_argument("--min-runs", type=int, default=5)
     parser.add_argument("--max-runs", type=int, default=200)
@@ -109,8 +129,9 @@ def main(argv=None) -> dict:
     with torch.no_grad():
         for n in thread_counts:
             torch.set_num_threads(n)
-            by_threads[str(n)] = {name: time_measure(fn, args.budget_s, args.min_runs, args.max_runs)
-                                  for name, fn in fns.items()}
+            by_threads[str(n)] = {
+                name: time_measure(fn, args.budget_s, args.min_runs, args.max_runs) for name, fn in fns.items()
+            }
     torch.set_num_threads(default_threads)
     result = dict(
         torchVersion=torch.__version__,
@@ -121,7 +142,9 @@ def main(argv=None) -> dict:
         packDigest=pack["digest"],
         readPackMs=load_ms,
         threads=by_threads,
-        measures=by_threads[str(default_threads)] if str(default_threads) in by_threads else by_threads[str(thread_counts[0])],
+        measures=by_threads[str(default_threads)]
+        if str(default_threads) in by_threads
+        else by_threads[str(thread_counts[0])],
         measuresThreads=default_threads if str(default_threads) in by_threads else thread_counts[0],
     )
     text = json.dumps(result, indent=2)

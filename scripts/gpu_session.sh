@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# One lent GPU session, prepared (README, "Host-bound training steps"). Run from the repository root, in two calls:
+# One lent GPU session, prepared (docs/training.md, "The GPU session"). Run from the repository root, in two calls:
 #
 #   bash scripts/gpu_session.sh check          # ~1.5 min: CUDA-graph test, then ms/step of the four step variants
-#   bash scripts/gpu_session.sh train [ARGS]   # the recipe; ARGS go to train_pack.py (e.g. --minutes-sp 5.5)
+#   bash scripts/gpu_session.sh train [ARGS]   # the recipe; ARGS go to train.py (e.g. --minutes-sp 5.5)
 #
 # `train` needs CIFAR-10's train.zip in .carry/cifar10/ (a git-ignored copy of ../shared/datasets/cifar10/train.zip,
 # named in the device call's carry). Everything lands in $OUT (default runs/gpu-session), at most 8 files, the
@@ -11,7 +11,7 @@
 # If the CUDA-graph test fails, `train` runs the steps eagerly (--cuda-graph off) and says so.
 # SMOKE=1 runs the same commands on the CPU with the tiny configuration, to test this script.
 set -u -o pipefail
-phase=${1:?usage: gpu_session.sh check|train [train_pack args]}
+phase=${1:?usage: gpu_session.sh check|train [train.py args]}
 shift
 out=${OUT:-runs/gpu-session}
 mkdir -p "$out"
@@ -47,7 +47,7 @@ case "$phase" in
       tail -n 20 /tmp/graph-test.txt
     fi
     commit=${GIT_COMMIT:-$(git rev-parse HEAD 2>/dev/null || echo unknown)}
-    "$py" scripts/train_pack.py "${train_args[@]}" --out "$out" --ckpt-dir /tmp/gpu-session-ckpt \
+    "$py" scripts/train.py "${train_args[@]}" --out "$out" --ckpt-dir /tmp/gpu-session-ckpt \
       --git-commit "$commit" --cuda-graph "$graph" "$@"
     ;;
   *)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,10 +17,14 @@ import torch.nn.functional as F
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
-import export as E  # noqa: E402
-import models as M  # noqa: E402
-import reference as R  # noqa: E402
-import train_pack as T  # noqa: E402
+import export as export_script  # noqa: E402
+import train as train_script  # noqa: E402
+from pipeline import export as E  # noqa: E402
+from pipeline import reference as R  # noqa: E402
+from pipeline.levels import level_table  # noqa: E402
+from pipeline.models import build_models  # noqa: E402
+from pipeline.models.lag import downscale  # noqa: E402
+from pipeline.train import augment as A  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "datasets" / "cifar10"
 
@@ -29,7 +32,7 @@ DATA = ROOT.parent / "shared" / "datasets" / "cifar10"
 @pytest.fixture(scope="module")
 def tiny():
     torch.manual_seed(0)
-    models = M.build_models("tiny")
+    models = build_models("tiny")
     E.randomize_for_tests(models, seed=1)
     for m in models.values():
         m.eval()
@@ -46,7 +49,7 @@ def nhwc(x):
 
 def test_pyramid_levels_have_the_documented_shapes(tiny):
     feats = tiny["vgg"].pyramid(torch.randn(2, 3, 32, 32))
-    table = M.level_table(32, [4, 8, 8, 8, 8], 16, 10)
+    table = level_table(32, [4, 8, 8, 8, 8], 16, 10)
     assert [t["stride"] for t in table] == [2, 4, 8, 16, 32, None, None]
     for f, t in zip(feats, table):
         expected = (2, t["channels"], t["size"], t["size"]) if t["size"] else (2, t["channels"])
@@ -86,7 +89,7 @@ def test_lag_noise_zero_is_deterministic_and_consistent_with_the_input(tiny):
     assert torch.equal(a, b)
     c = lag(lr, torch.randn(3, lag.noise_channels, 8, 8), 1.0)
     assert not torch.equal(a, c)
-    assert (M.downscale(c, 4) - lr).abs().max() < 1e-5  # back-projection (no clipping in this range)
+    assert (downscale(c, 4) - lr).abs().max() < 1e-5  # back-projection (no clipping in this range)
 
 
 def test_reference_forward_of_exported_weights_matches_the_training_modules(tiny):
@@ -100,7 +103,7 @@ def test_reference_forward_of_exported_weights_matches_the_training_modules(tiny
     for a, b in zip(feats, ref_feats):
         a = nhwc(a) if a.dim() == 4 else a
         assert torch.allclose(a, b, atol=1e-5), (a - b).abs().max()
-    levels = M.level_table(32, vgg.arch["widths"], vgg.arch["fcWidth"], 10)
+    levels = level_table(32, vgg.arch["widths"], vgg.arch["fcWidth"], 10)
     z, y = torch.randn(3, sp.z_dim), torch.tensor([0, 4, 9])
     on = F.one_hot(torch.tensor([0, 3, 5]), 7).float()
     mask = (torch.rand(3, 1, 32, 32) > 0.5).float()
@@ -108,7 +111,7 @@ def test_reference_forward_of_exported_weights_matches_the_training_modules(tiny
         expected = sp(z, y, feats, on, mask)
     got = R.sp_generate(weights["sp"], sp.arch, levels, z, y, ref_feats, on, nhwc(mask))
     assert torch.allclose(nhwc(expected), got, atol=1e-5), (nhwc(expected) - got).abs().max()
-    lr = M.downscale(x, 4)
+    lr = downscale(x, 4)
     noise = torch.randn(3, lag.noise_channels, 8, 8)
     with torch.no_grad():
         expected = lag(lr, noise, 0.7)
@@ -150,8 +153,11 @@ def test_manifest_validates_against_the_schema_and_bad_ones_do_not(tiny, tmp_pat
     E.write_pack(tmp_path / "p", "p", "test", True, tiny, E.export_all(tiny), provenance={})
     pack = json.loads((tmp_path / "p" / "pack.json").read_text())
     E.validate_pack_json(pack)
-    for broken in ({**pack, "formatVersion": 2}, {**pack, "digest": "xyz"},
-                   {k: v for k, v in pack.items() if k != "levels"}):
+    for broken in (
+        {**pack, "formatVersion": 2},
+        {**pack, "digest": "xyz"},
+        {k: v for k, v in pack.items() if k != "levels"},
+    ):
         with pytest.raises(jsonschema.ValidationError):
             E.validate_pack_json(broken)
 
@@ -167,13 +173,21 @@ def test_committed_packs_and_fixtures_are_consistent(pack_dir):
     meta = json.loads((fixture_dir / "fixtures.json").read_text())
     assert meta["digest"] == pack["digest"], "fixtures were made from another version of the pack"
     blob = np.frombuffer((fixture_dir / "fixtures.bin").read_bytes(), dtype="<f4")
-    tensor = lambda name: blob[meta["tensors"][name]["offset"]:][: meta["tensors"][name]["length"]].reshape(  # noqa: E731
-        meta["tensors"][name]["shape"])
+
+    def tensor(name):
+        spec = meta["tensors"][name]
+        return blob[spec["offset"] :][: spec["length"]].reshape(spec["shape"])
+
     feats = R.vgg_pyramid(weights["vgg"], pack["models"]["vgg"]["arch"], torch.from_numpy(tensor("image").copy()))
     np.testing.assert_allclose(feats[0].numpy(), tensor("feature.pool1"), atol=1e-5)
     case = meta["cases"]["lag"][-1]
-    out = R.lag_generate(weights["lag"], pack["models"]["lag"]["arch"], torch.from_numpy(tensor(case["lr"]).copy()),
-                         torch.from_numpy(tensor(case["noise"]).copy()), case["amplitude"])
+    out = R.lag_generate(
+        weights["lag"],
+        pack["models"]["lag"]["arch"],
+        torch.from_numpy(tensor(case["lr"]).copy()),
+        torch.from_numpy(tensor(case["noise"]).copy()),
+        case["amplitude"],
+    )
     np.testing.assert_allclose(out.numpy(), tensor(case["out"]), atol=1e-5)
 
 
@@ -181,16 +195,50 @@ def test_training_steps_of_every_stage_give_finite_losses_and_export(tmp_path):
     if not (DATA / "train.zip").exists():
         pytest.fail(f"CIFAR-10 not found at {DATA} (see ../shared/datasets/README.md)")
     out = tmp_path / "run"
-    prov = T.main(["--config", "tiny", "--out", str(out), "--train-limit", "200", "--steps-cls", "4", "--steps-sp", "4",
-                   "--steps-lag", "4", "--batch-cls", "16", "--batch-sp", "8", "--batch-lag", "8", "--log-every", "2",
-                   "--standing-batches", "1"])
+    prov = train_script.main(
+        [
+            "--config",
+            "tiny",
+            "--out",
+            str(out),
+            "--train-limit",
+            "200",
+            "--steps-cls",
+            "4",
+            "--steps-sp",
+            "4",
+            "--steps-lag",
+            "4",
+            "--batch-cls",
+            "16",
+            "--batch-sp",
+            "8",
+            "--batch-lag",
+            "8",
+            "--log-every",
+            "2",
+            "--standing-batches",
+            "1",
+        ]
+    )
     assert set(prov["stages"]) == {"cls", "sp", "lag"}
     assert all("failed" not in s for s in prov["stages"].values()), prov["stages"]
     records = [json.loads(line) for line in (out / "train_log.jsonl").read_text().splitlines()]
     losses = [v for r in records if "stage" in r and "step" in r for k, v in r.items() if k.startswith("loss")]
     assert losses and all(np.isfinite(losses))
-    E.main(["--weights", str(out), "--config", "tiny", "--pack-dir", str(tmp_path / "pack"), "--fixtures",
-            str(tmp_path / "fx"), "--no-index"])
+    export_script.main(
+        [
+            "--weights",
+            str(out),
+            "--config",
+            "tiny",
+            "--pack-dir",
+            str(tmp_path / "pack"),
+            "--fixtures",
+            str(tmp_path / "fx"),
+            "--no-index",
+        ]
+    )
     meta = json.loads((tmp_path / "fx" / "fixtures.json").read_text())
     assert meta["packId"] == "pack" and len(meta["cases"]["sp"]) == 8 and len(meta["cases"]["lag"]) == 3
 
@@ -198,16 +246,34 @@ def test_training_steps_of_every_stage_give_finite_losses_and_export(tmp_path):
 def test_training_resumes_from_its_checkpoint(tmp_path):
     if not (DATA / "train.zip").exists():
         pytest.fail(f"CIFAR-10 not found at {DATA}")
-    common = ["--config", "tiny", "--out", str(tmp_path), "--train-limit", "100", "--batch-cls", "8", "--batch-sp", "4",
-              "--batch-lag", "4", "--standing-batches", "1", "--steps-sp", "2", "--steps-lag", "2"]
-    T.main(common + ["--stages", "cls", "--steps-cls", "3"])
-    prov = T.main(common + ["--resume", "--steps-cls", "3"])
+    common = [
+        "--config",
+        "tiny",
+        "--out",
+        str(tmp_path),
+        "--train-limit",
+        "100",
+        "--batch-cls",
+        "8",
+        "--batch-sp",
+        "4",
+        "--batch-lag",
+        "4",
+        "--standing-batches",
+        "1",
+        "--steps-sp",
+        "2",
+        "--steps-lag",
+        "2",
+    ]
+    train_script.main(common + ["--stages", "cls", "--steps-cls", "3"])
+    prov = train_script.main(common + ["--resume", "--steps-cls", "3"])
     assert prov["stages"]["cls"]["steps"] == 3, "the finished classifier stage is not run again"
     assert prov["stages"]["sp"]["steps"] == 2 and prov["stages"]["lag"]["steps"] == 2
 
 
 def test_blob_masks_are_binary_blobs_of_reasonable_size():
-    m = T.blob_masks(64, 32, torch.device("cpu"))
+    m = A.blob_masks(64, 32, torch.device("cpu"))
     assert m.shape == (64, 1, 32, 32) and set(m.unique().tolist()) <= {0.0, 1.0}
     coverage = m.mean(dim=(1, 2, 3))
     assert (coverage > 0.02).float().mean() > 0.9 and coverage.max() < 1.0
@@ -215,15 +281,19 @@ def test_blob_masks_are_binary_blobs_of_reasonable_size():
 
 def test_augment_keeps_range_and_shape():
     x = torch.randint(0, 256, (6, 3, 32, 32), dtype=torch.uint8)
-    a = T.augment(x, crop=True)
+    a = A.augment(x, crop=True)
     assert a.shape == (6, 3, 32, 32) and a.min() >= -1 and a.max() <= 1
 
 
 def test_mixed_quantization_stores_uint8_where_allowed_and_reads_back_within_half_a_step(tiny, tmp_path):
     weights = E.export_all(tiny)
     pack = E.write_pack(tmp_path / "p", "p", "test", True, tiny, weights, provenance={}, quantize="mixed")
-    specs = {w["name"]: w["quantization"] for m in pack["models"].values() for g in m["weightsManifest"]
-             for w in g["weights"]}
+    specs = {
+        w["name"]: w["quantization"]
+        for m in pack["models"].values()
+        for g in m["weightsManifest"]
+        for w in g["weights"]
+    }
     assert specs["vgg.conv1_1.kernel"]["dtype"] == "float16" and specs["lag.stem.kernel"]["dtype"] == "float16"
     assert specs["vgg.conv3_1.kernel"]["dtype"] == "uint8" and specs["sp.block1.conv1.kernel"]["dtype"] == "uint8"
     _, loaded = E.read_pack(tmp_path / "p")
@@ -233,7 +303,9 @@ def test_mixed_quantization_stores_uint8_where_allowed_and_reads_back_within_hal
             step = q["scale"] if q["dtype"] == "uint8" else 0
             tol = step / 2 + 1e-6 if step else 1e-3 * np.abs(w).max() + 1e-6
             assert np.abs(loaded[key][name] - w).max() <= tol, name
-    float16_bytes = sum(s["bytes"] for s in E.write_pack(tmp_path / "f", "f", "t", True, tiny, weights, {})["shards"].values())
+    float16_bytes = sum(
+        s["bytes"] for s in E.write_pack(tmp_path / "f", "f", "t", True, tiny, weights, {})["shards"].values()
+    )
     assert sum(s["bytes"] for s in pack["shards"].values()) < float16_bytes
 
 
@@ -244,13 +316,28 @@ def test_gpu_session_script_runs_its_commands_on_the_cpu(tmp_path):
         pytest.fail(f"CIFAR-10 not found at {DATA}")
     env = dict(os.environ, SMOKE="1", OUT=str(tmp_path), PYTHON=sys.executable, DATA_ROOT=str(DATA))
     for phase in ("check", "train"):
-        run = subprocess.run(["bash", str(ROOT / "scripts" / "gpu_session.sh"), phase], cwd=ROOT, env=env,
-                             capture_output=True, text=True, timeout=300)
+        run = subprocess.run(
+            ["bash", str(ROOT / "scripts" / "gpu_session.sh"), phase],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
     checks = (tmp_path / "checks.txt").read_text()
     assert "skipped" in checks and checks.count("exit 0") == 2 and "eager" in checks
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        ["checks.txt", "vgg.npz", "sp.npz", "lag.npz", "provenance.json", "train_log.jsonl", "samples_sp.png",
-         "samples_lag.png"])
+        [
+            "checks.txt",
+            "vgg.npz",
+            "sp.npz",
+            "lag.npz",
+            "provenance.json",
+            "train_log.jsonl",
+            "samples_sp.png",
+            "samples_lag.png",
+        ]
+    )
     prov = json.loads((tmp_path / "provenance.json").read_text())
     assert all("failed" not in s and s["cudaGraph"] is False for s in prov["stages"].values())

@@ -1,5 +1,5 @@
 """The training step's operator counts (scripts/profile_train_step.py --count-ops) and the equivalence of the
-reduced-dispatch step with the plain per-parameter computation it replaced. Tiny configurations on the CPU."""
+reduced-dispatch step with the plain per-parameter computation. Tiny configurations on the CPU."""
 from __future__ import annotations
 
 import contextlib
@@ -13,9 +13,17 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
-import models as M  # noqa: E402
-import profile_train_step as P  # noqa: E402
-import train_pack as T  # noqa: E402
+from pipeline import profile as P  # noqa: E402
+from pipeline.levels import NUM_LEVELS  # noqa: E402
+from pipeline.models import build_models  # noqa: E402
+from pipeline.models.spectral_norm import SNConv2d, SNLinear, SpectralNormGroup, _SpectralNormMixin  # noqa: E402
+from pipeline.models.vgg import folded_copy  # noqa: E402
+from pipeline.train import augment as A  # noqa: E402
+from pipeline.train import classifier as C  # noqa: E402
+from pipeline.train import common  # noqa: E402
+from pipeline.train import lag as L  # noqa: E402
+from pipeline.train import sp as S  # noqa: E402
+from pipeline.train.optim import NesterovSGD  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -37,15 +45,16 @@ def test_op_counter_splits_every_stage_by_phase_and_part(tiny_counts):
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# The computation before the dispatch reductions, kept here as the reference the new step must equal.
+# The plain per-parameter computation: the reference the reduced-dispatch step must equal.
 # ----------------------------------------------------------------------------------------------------------------
 def legacy_make_adam(params, lr, betas, device, capturable=False):
     return torch.optim.Adam(params, lr=lr, betas=betas, foreach=False)
 
 
 def legacy_cls_optimizer(ctx, vgg):
-    return torch.optim.SGD(vgg.parameters(), lr=ctx["args"].lr_cls, momentum=0.9, nesterov=True, weight_decay=5e-4,
-                           foreach=False)
+    return torch.optim.SGD(
+        vgg.parameters(), lr=ctx.args.lr_cls, momentum=0.9, nesterov=True, weight_decay=5e-4, foreach=False
+    )
 
 
 def legacy_ema_update(ema, model, decay):
@@ -70,14 +79,18 @@ def legacy_normalized_weight(self):
 
 
 def _use_legacy(mp):
-    mp.setattr(T, "make_adam", legacy_make_adam)
-    mp.setattr(T, "cls_optimizer", legacy_cls_optimizer)
-    mp.setattr(T, "ema_update", legacy_ema_update)
-    mp.setattr(M._SpectralNormMixin, "normalized_weight", legacy_normalized_weight)
-    mp.setattr(M.SpectralNormGroup, "normalized_weights", lambda self: None)  # every layer computes its own
-    mp.setattr(T, "frozen", lambda model: contextlib.nullcontext())  # D's weight gradients in the G step too
-    mp.setattr(T, "smoothed_cross_entropy", lambda logits, y, s: torch.nn.functional.cross_entropy(
-        logits, y, label_smoothing=s))
+    for stage in (S, L):  # where the stages look them up
+        mp.setattr(stage, "make_adam", legacy_make_adam)
+        mp.setattr(stage, "frozen", lambda model: contextlib.nullcontext())  # D's weight gradients in the G step too
+    mp.setattr(C, "cls_optimizer", legacy_cls_optimizer)
+    mp.setattr(S, "ema_update", legacy_ema_update)
+    mp.setattr(_SpectralNormMixin, "normalized_weight", legacy_normalized_weight)
+    mp.setattr(SpectralNormGroup, "normalized_weights", lambda self: None)  # every layer computes its own
+    mp.setattr(
+        C,
+        "smoothed_cross_entropy",
+        lambda logits, y, s: torch.nn.functional.cross_entropy(logits, y, label_smoothing=s),
+    )
 
 
 def _tiny(args=(), amp: bool = False, channels_last: bool = False):
@@ -85,25 +98,26 @@ def _tiny(args=(), amp: bool = False, channels_last: bool = False):
     dev = torch.device("cpu")
     torch.manual_seed(0)
     models = P.fresh_models(dev, "tiny", channels_last)
-    ctx = P.make_ctx(["--config", "tiny", "--batch-cls", "8", "--batch-sp", "8", "--batch-lag", "8", *args], dev, amp,
-                     channels_last)
+    ctx = P.make_ctx(
+        ["--config", "tiny", "--batch-cls", "8", "--batch-sp", "8", "--batch-lag", "8", *args], dev, amp, channels_last
+    )
     for m in models.values():
         m.train()
-    return models, M.folded_copy(models["vgg"]), ctx
+    return models, folded_copy(models["vgg"]), ctx
 
 
 def _train(stage: str, steps: int, amp: bool = False, channels_last: bool = False):
     """`steps` steps of one stage from seed 0 (tiny config, random data); returns every model's state."""
     models, vgg_f, ctx = _tiny(amp=amp, channels_last=channels_last)
     if stage == "cls":
-        opt = T.cls_optimizer(ctx, models["vgg"])
-        losses = [T.cls_train_step(ctx, models["vgg"], opt)[0] for _ in range(steps)]
+        opt = C.cls_optimizer(ctx, models["vgg"])
+        losses = [C.cls_train_step(ctx, models["vgg"], opt)[0] for _ in range(steps)]
     elif stage == "sp":
-        opts = T.sp_optimizers(ctx, models)
-        losses = [T.sp_train_step(ctx, models, vgg_f, *opts, step=i)["loss_d"] for i in range(steps)]
+        opts = S.sp_optimizers(ctx, models)
+        losses = [S.sp_train_step(ctx, models, vgg_f, *opts, step=i)["loss_d"] for i in range(steps)]
     else:
-        opts = T.lag_optimizers(ctx, models)
-        losses = [T.lag_train_step(ctx, models, *opts)["loss_d"] for _ in range(steps)]
+        opts = L.lag_optimizers(ctx, models)
+        losses = [L.lag_train_step(ctx, models, *opts)["loss_d"] for _ in range(steps)]
     state = {f"{k}.{n}": t.detach().clone() for k, m in models.items() for n, t in m.state_dict().items()}
     return state, torch.stack(losses)
 
@@ -119,15 +133,19 @@ def _assert_same_state(new, old, atol, gauge_atol):
     for name in old:
         if old[name].is_floating_point():
             tol = gauge_atol if GAUGE.match(name) else atol
-            assert torch.allclose(new[name], old[name], rtol=1e-5, atol=tol), (name, (new[name] - old[name]).abs().max())
+            assert torch.allclose(new[name], old[name], rtol=1e-5, atol=tol), (
+                name,
+                (new[name] - old[name]).abs().max(),
+            )
         else:
             assert torch.equal(new[name], old[name]), name
 
 
 @pytest.mark.parametrize("stage", ["cls", "sp", "lag"])
 def test_a_few_steps_equal_the_per_parameter_computation(stage, monkeypatch):
-    """Same seed, same data: the new step (foreach optimizers and EMA, grouped spectral norm) ends at the same
-    weights, buffers (running stats, sn_u, EMA) and losses as the old per-parameter code, up to float round-off."""
+    """Same seed, same data: the reduced-dispatch step (foreach optimizers and EMA, grouped spectral norm) ends at
+    the same weights, buffers (running stats, sn_u, EMA) and losses as the plain per-parameter code, up to float
+    round-off."""
     new_state, new_losses = _train(stage, steps=3)
     with monkeypatch.context() as mp:
         _use_legacy(mp)
@@ -135,8 +153,11 @@ def test_a_few_steps_equal_the_per_parameter_computation(stage, monkeypatch):
     assert torch.allclose(new_losses, old_losses, rtol=1e-5, atol=1e-6)
     _assert_same_state(new_state, old_state, atol=1e-6, gauge_atol=2 * 3 * 3.2 * 1.5e-4)
     torch.manual_seed(0)
-    init = {f"{k}.{n}": t for k, m in P.fresh_models(torch.device("cpu"), "tiny", False).items()
-            for n, t in m.state_dict().items()}
+    init = {
+        f"{k}.{n}": t
+        for k, m in P.fresh_models(torch.device("cpu"), "tiny", False).items()
+        for n, t in m.state_dict().items()
+    }
     prefix = {"cls": "vgg.", "sp": "sp.", "lag": "lag."}[stage]
     assert any(not torch.equal(t, init[n]) for n, t in old_state.items() if n.startswith(prefix)), "the steps train"
 
@@ -155,14 +176,14 @@ def test_sp_and_lag_steps_have_no_host_syncs_but_in_the_cpu_optimizer(tiny_count
 
 def test_an_item_in_the_step_would_be_counted_as_a_host_sync(monkeypatch):
     """The check above can fail: a loss read on the host inside the D step shows up as a host sync there."""
-    original = T.sp_d_step
+    original = S.sp_d_step
 
     def d_step_reading_its_loss(*args):
         fake, loss_d = original(*args)
         loss_d.item()
         return fake, loss_d
 
-    monkeypatch.setattr(T, "sp_d_step", d_step_reading_its_loss)
+    monkeypatch.setattr(S, "sp_d_step", d_step_reading_its_loss)
     syncs = P.count_ops(torch.device("cpu"), "tiny", batch=4, steps=1)["sp"]["hostSyncs"]
     assert syncs.get("d_step/forward/aten._local_scalar_dense.default") == 1, syncs
 
@@ -170,10 +191,10 @@ def test_an_item_in_the_step_would_be_counted_as_a_host_sync(monkeypatch):
 @pytest.mark.parametrize("stage", ["sp", "lag"])
 def test_generator_step_leaves_the_discriminator_gradients_alone(stage):
     """The G step runs D with its weights frozen: after a whole step D's gradients are still those of its own
-    step (before, the G step added its gradients to them, which the next D step threw away)."""
+    step (the G step does not add its own, which the next D step would throw away)."""
     models, vgg_f, ctx = _tiny()
     d = models[f"{stage}_d"]
-    opts = T.sp_optimizers(ctx, models) if stage == "sp" else T.lag_optimizers(ctx, models)
+    opts = S.sp_optimizers(ctx, models) if stage == "sp" else L.lag_optimizers(ctx, models)
     after_d_step = []
     original_step = opts[1].step
 
@@ -183,9 +204,9 @@ def test_generator_step_leaves_the_discriminator_gradients_alone(stage):
 
     opts[1].step = d_step_recording_its_gradients
     if stage == "sp":
-        T.sp_update(ctx, models, vgg_f, *opts)
+        S.sp_update(ctx, models, vgg_f, *opts)
     else:
-        T.lag_train_step(ctx, models, *opts)
+        L.lag_train_step(ctx, models, *opts)
     assert len(after_d_step) == len(list(d.parameters()))
     for p, g in zip(d.parameters(), after_d_step):
         assert p.requires_grad and torch.equal(p.grad, g)
@@ -197,7 +218,7 @@ def test_frozen_restores_requires_grad_also_after_an_error():
     model = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Linear(2, 2))
     model[1].bias.requires_grad_(False)
     with pytest.raises(ValueError):
-        with T.frozen(model):
+        with common.frozen(model):
             assert not any(p.requires_grad for p in model.parameters())
             raise ValueError
     assert [p.requires_grad for p in model.parameters()] == [True, True, True, False]
@@ -209,13 +230,13 @@ def test_given_draws_make_the_step_a_function_of_its_random_numbers():
     results = []
     for given in (False, True):
         models, vgg_f, ctx = _tiny(["--blob-p", "0.8"])
-        sp_opts, lag_opts = T.sp_optimizers(ctx, models), T.lag_optimizers(ctx, models)
+        sp_opts, lag_opts = S.sp_optimizers(ctx, models), L.lag_optimizers(ctx, models)
         torch.manual_seed(1)
         for _ in range(2):
-            draws = T.sp_draws(ctx, 8, models["sp"].z_dim) if given else None
-            T.sp_update(ctx, models, vgg_f, *sp_opts, draws=draws)
-            draws = T.lag_draws(ctx, models["lag"]) if given else None
-            T.lag_train_step(ctx, models, *lag_opts, draws=draws)
+            draws = S.sp_draws(ctx, 8, models["sp"].z_dim) if given else None
+            S.sp_update(ctx, models, vgg_f, *sp_opts, draws=draws)
+            draws = L.lag_draws(ctx, models["lag"]) if given else None
+            L.lag_train_step(ctx, models, *lag_opts, draws=draws)
         results.append({f"{k}.{n}": t.clone() for k, m in models.items() for n, t in m.state_dict().items()})
     assert all(torch.equal(results[0][k], results[1][k]) for k in results[0])
 
@@ -228,7 +249,7 @@ def _sgd_models():
 
 def _sgd_steps(model, opt, lrs, x):
     for lr in lrs:
-        if isinstance(opt, T.NesterovSGD):
+        if isinstance(opt, NesterovSGD):
             opt.set_lr(lr)
         else:
             for g in opt.param_groups:
@@ -246,8 +267,8 @@ def test_nesterov_sgd_follows_torch_sgd_with_the_rate_as_a_number_or_on_the_devi
     ref, plain, on_device = _sgd_models()
     lrs = [0.02, 0.1, 0.05, 0.3, 0.01]
     _sgd_steps(ref, torch.optim.SGD(ref.parameters(), lr=0.1, momentum=0.9, nesterov=True, weight_decay=5e-4), lrs, x)
-    _sgd_steps(plain, T.NesterovSGD(plain.parameters(), 0.1, 0.9, 5e-4), lrs, x)
-    opt = T.NesterovSGD(on_device.parameters(), 0.1, 0.9, 5e-4, lr_on_device=True)
+    _sgd_steps(plain, NesterovSGD(plain.parameters(), 0.1, 0.9, 5e-4), lrs, x)
+    opt = NesterovSGD(on_device.parameters(), 0.1, 0.9, 5e-4, lr_on_device=True)
     _sgd_steps(on_device, opt, lrs, x)
     assert float(opt.neg_lr) == pytest.approx(-lrs[-1], rel=1e-7)
     for a, b, c in zip(ref.parameters(), plain.parameters(), on_device.parameters()):
@@ -263,7 +284,7 @@ def test_nesterov_sgd_resumes_from_a_torch_sgd_checkpoint():
     ref_opt, first_opt = sgd(ref), sgd(resumed)
     _sgd_steps(ref, ref_opt, [0.1, 0.05, 0.02, 0.01], x)
     _sgd_steps(resumed, first_opt, [0.1, 0.05], x)
-    opt = T.NesterovSGD(resumed.parameters(), 0.1, 0.9, 5e-4)
+    opt = NesterovSGD(resumed.parameters(), 0.1, 0.9, 5e-4)
     opt.load_state_dict(first_opt.state_dict())
     _sgd_steps(resumed, opt, [0.02, 0.01], x)
     assert all(torch.equal(a, b) for a, b in zip(ref.parameters(), resumed.parameters()))
@@ -273,25 +294,25 @@ def test_smoothed_cross_entropy_is_label_smoothing():
     torch.manual_seed(4)
     logits, y = torch.randn(32, 10) * 3, torch.randint(0, 10, (32,))
     expected = torch.nn.functional.cross_entropy(logits, y, label_smoothing=0.1)
-    assert torch.allclose(T.smoothed_cross_entropy(logits, y, 0.1), expected, rtol=1e-6, atol=1e-7)
+    assert torch.allclose(C.smoothed_cross_entropy(logits, y, 0.1), expected, rtol=1e-6, atol=1e-7)
 
 
 def test_cutout_greys_one_square_per_image_clipped_at_the_border():
     x = torch.ones(3, 3, 32, 32)
     centers = torch.tensor([[16, 16], [0, 0], [31, 5]])
-    out = T.cutout(x, centers, 16)
+    out = A.cutout(x, centers, 16)
     holes = (out == 0).all(dim=1)  # [n, h, w]: grey in every channel
     assert (out[~holes[:, None].expand_as(out)] == 1).all(), "nothing else changes"
     assert holes[0].sum() == 256 and holes[0, 8:24, 8:24].all()
     assert holes[1].sum() == 64 and holes[1, :8, :8].all(), "clipped at the top left"
     assert holes[2].sum() == 9 * 13 and holes[2, 23:32, 0:13].all(), "clipped at the bottom and the left"
-    assert torch.equal(T.cutout(x, None, 0), x)
+    assert torch.equal(A.cutout(x, None, 0), x)
 
 
 def test_optimizers_and_ema_are_multi_tensor(tiny_counts):
     """Per step, the optimizers and the EMA dispatch a fixed handful of ops however many parameters there are
     (foreach Adam still reads each step counter with .item(): 2 host-side reads per parameter, no kernel)."""
-    models = M.build_models("tiny")
+    models = build_models("tiny")
     n_sp, n_d = len(list(models["sp"].parameters())), len(list(models["sp_d"].parameters()))
     sp = tiny_counts["sp"]["phases"]
     assert sp["d_step"]["optimizer"] <= 2 * n_d + 12 and sp["g_step"]["optimizer"] <= 2 * n_sp + 12
@@ -302,10 +323,10 @@ def test_optimizers_and_ema_are_multi_tensor(tiny_counts):
 @pytest.mark.parametrize("kind", ["conv", "conv_channels_last", "linear"])
 def test_spectral_norm_equals_the_old_formula_in_value_gradient_and_power_iteration(kind):
     torch.manual_seed(3)
-    layer = M.SNLinear(24, 10) if kind == "linear" else M.SNConv2d(6, 10, 3)
+    layer = SNLinear(24, 10) if kind == "linear" else SNConv2d(6, 10, 3)
     if kind == "conv_channels_last":
         layer = layer.to(memory_format=torch.channels_last)
-    twin = M.SNLinear(24, 10) if kind == "linear" else M.SNConv2d(6, 10, 3)
+    twin = SNLinear(24, 10) if kind == "linear" else SNConv2d(6, 10, 3)
     twin.load_state_dict(layer.state_dict())
     for mode in ("train", "train", "eval"):  # two power iterations, then the frozen-u forward the exporter uses
         layer.train(mode == "train"), twin.train(mode == "train")
@@ -317,7 +338,9 @@ def test_spectral_norm_equals_the_old_formula_in_value_gradient_and_power_iterat
         (go,) = torch.autograd.grad((old * g).sum(), twin.weight)
         assert torch.allclose(gn, go, rtol=1e-5, atol=1e-6), (gn - go).abs().max()
     sigma = torch.linalg.matrix_norm(twin.weight.detach().reshape(10, -1), ord=2)
-    assert abs(float((twin.weight / new).flatten()[0]) - float(sigma)) / float(sigma) < 0.5, "a power-iteration estimate"
+    assert (
+        abs(float((twin.weight / new).flatten()[0]) - float(sigma)) / float(sigma) < 0.5
+    ), "a power-iteration estimate"
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -325,7 +348,7 @@ def test_spectral_norm_equals_the_old_formula_in_value_gradient_and_power_iterat
 # ----------------------------------------------------------------------------------------------------------------
 def _sn_models(name: str, channels_last: bool):
     torch.manual_seed(5)
-    model = M.build_models("tiny")[name]
+    model = build_models("tiny")[name]
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     twin = copy.deepcopy(model)
@@ -338,8 +361,8 @@ def _sn_inputs(name: str, model, b: int = 4):
     y = torch.randint(0, 10, (b,))
     if name == "sp_d":
         return torch.rand(b, 3, 32, 32) * 2 - 1, y
-    feats = M.build_models("tiny")["vgg"].eval().pyramid(torch.rand(b, 3, 32, 32) * 2 - 1)
-    on = torch.nn.functional.one_hot(torch.randint(0, M.NUM_LEVELS, (b,)), M.NUM_LEVELS).float()
+    feats = build_models("tiny")["vgg"].eval().pyramid(torch.rand(b, 3, 32, 32) * 2 - 1)
+    on = torch.nn.functional.one_hot(torch.randint(0, NUM_LEVELS, (b,)), NUM_LEVELS).float()
     return torch.randn(b, model.z_dim), y, [f.detach() for f in feats], on, (torch.rand(b, 1, 32, 32) > 0.5).float()
 
 
@@ -348,12 +371,12 @@ def _sn_state(model):
 
 
 def test_lag_models_have_no_spectral_norm_to_group():
-    models = M.build_models("tiny")
+    models = build_models("tiny")
     for name in ("lag", "lag_d"):
-        assert not any(isinstance(m, M._SpectralNormMixin) for m in models[name].modules())
+        assert not any(isinstance(m, _SpectralNormMixin) for m in models[name].modules())
         assert not hasattr(models[name], "spectral_norm")
     for name in ("sp", "sp_d"):  # the models that have SN layers group all of them
-        layers = [m for m in models[name].modules() if isinstance(m, M._SpectralNormMixin)]
+        layers = [m for m in models[name].modules() if isinstance(m, _SpectralNormMixin)]
         assert len(layers) > 10 and models[name].spectral_norm.layers == layers
 
 
@@ -417,24 +440,25 @@ def test_a_layer_left_out_of_the_forward_is_an_error_and_a_lone_layer_computes_i
             layer(torch.randn(2, layer.in_features))
     assert all("_sn_handed" not in m.__dict__ for m in model.spectral_norm.layers)
     model.eval()
-    assert torch.allclose(layer(torch.ones(1, layer.in_features)),
-                          torch.nn.functional.linear(torch.ones(1, layer.in_features), layer.normalized_weight(),
-                                                     layer.bias))
+    assert torch.allclose(
+        layer(torch.ones(1, layer.in_features)),
+        torch.nn.functional.linear(torch.ones(1, layer.in_features), layer.normalized_weight(), layer.bias),
+    )
 
 
 def test_spectral_norm_dispatches_do_not_grow_with_the_layers(tiny_counts):
     """Per model call a constant ~45 operators plus the views that flatten each weight and hand it back (2 to 4
-    per layer, no kernel); layer by layer it was ~19 operators per layer, most of them kernels."""
+    per layer, no kernel); layer by layer it is ~19 operators per layer, most of them kernels."""
     sp = tiny_counts["sp"]["phases"]
-    n_d = len(M.build_models("tiny")["sp_d"].spectral_norm.layers)
+    n_d = len(build_models("tiny")["sp_d"].spectral_norm.layers)
     assert sp["g_step"]["spectral_norm"] <= 50 + 4 * n_d  # the discriminator's one call in the G step
 
 
 def test_bf16_feature_net_gives_the_features_autocast_gave():
     torch.manual_seed(4)
-    vgg_f = M.folded_copy(M.build_models("tiny")["vgg"])
-    assert T.amp_feature_net(vgg_f, False) is vgg_f
-    vgg_bf16 = T.amp_feature_net(vgg_f, True)
+    vgg_f = folded_copy(build_models("tiny")["vgg"])
+    assert common.amp_feature_net(vgg_f, False) is vgg_f
+    vgg_bf16 = common.amp_feature_net(vgg_f, True)
     assert all(p.dtype == torch.bfloat16 for p in vgg_bf16.parameters())
     x = torch.rand(4, 3, 32, 32) * 2 - 1
     with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
@@ -448,9 +472,9 @@ def test_sn_per_layer_switch_turns_the_group_off_with_the_same_forward(monkeypat
     model, twin = _sn_models("sp_d", channels_last=False)
     inputs = _sn_inputs("sp_d", model)
     grouped = model(*inputs)
-    monkeypatch.setattr(M.SpectralNormGroup, "enabled", False)
-    assert M.SpectralNormGroup(twin).normalized_weights() is None, "switched off: nothing is grouped"
-    per_layer = M.build_models("tiny")["sp_d"]
+    monkeypatch.setattr(SpectralNormGroup, "enabled", False)
+    assert SpectralNormGroup(twin).normalized_weights() is None, "switched off: nothing is grouped"
+    per_layer = build_models("tiny")["sp_d"]
     per_layer.load_state_dict(twin.state_dict())
     out = per_layer(*inputs)
     assert torch.allclose(grouped, out, rtol=1e-5, atol=1e-5), (grouped - out).abs().max()

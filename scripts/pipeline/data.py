@@ -15,7 +15,7 @@ from typing import List, Optional, Tuple
 import numpy as np
 
 CLASS_NAMES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
-DEFAULT_ROOT = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets" / "cifar10"
+DEFAULT_ROOT = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "cifar10"  # ../shared of the repo
 
 
 def _decode_chunk(args: Tuple[str, List[str]]) -> np.ndarray:
@@ -30,8 +30,9 @@ def _decode_chunk(args: Tuple[str, List[str]]) -> np.ndarray:
     return out
 
 
-def load_split(split: str, root: Optional[Path] = None, limit: Optional[int] = None,
-               workers: Optional[int] = None) -> Tuple[np.ndarray, np.ndarray]:
+def load_split(
+    split: str, root: Optional[Path] = None, limit: Optional[int] = None, workers: Optional[int] = None
+) -> Tuple[np.ndarray, np.ndarray]:
     """Returns (images uint8 [N, 32, 32, 3], labels int64 [N]) in a deterministic (sorted) order.
     `limit` takes an evenly spread, class-balanced subset (for tests and quick evaluations)."""
     root = Path(root or os.environ.get("CIFAR10_DIR", DEFAULT_ROOT))
@@ -47,7 +48,7 @@ def load_split(split: str, root: Optional[Path] = None, limit: Optional[int] = N
         names, labels = [names[i] for i in keep], labels[keep]
     workers = workers or min(16, os.cpu_count() or 1)
     chunk = max(1, (len(names) + workers * 4 - 1) // (workers * 4))
-    chunks = [(str(path), names[i:i + chunk]) for i in range(0, len(names), chunk)]
+    chunks = [(str(path), names[i : i + chunk]) for i in range(0, len(names), chunk)]
     if workers == 1 or len(chunks) == 1:
         images = np.concatenate([_decode_chunk(c) for c in chunks])
     else:

@@ -1,18 +1,19 @@
 """Reference forward passes over EXPORTED weights, written from docs/pack-format.md alone.
 
 This is what the TypeScript engine implements, op for op: NHWC tensors at the boundary, HWIO kernels, folded
-BatchNorm, baked spectral norm. The tests check it against the training modules of models.py (so the document is
-right), and export.py computes the parity fixtures with it from the float16-rounded weights (so TS can be checked).
+BatchNorm, baked spectral norm. The tests check it against the training modules of pipeline/models (so the document
+is right), and pipeline/fixtures.py computes the parity fixtures with it from the float16-rounded weights (so TS can
+be checked).
 """
 from __future__ import annotations
 
-from typing import Dict, List, Mapping
+from typing import List, Mapping
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from models import LEVEL_NAMES, SPATIAL_LEVELS
+from pipeline.levels import FC7, FC8, LEVEL_NAMES
 
 Weights = Mapping[str, np.ndarray]
 
@@ -63,8 +64,16 @@ def vgg_pyramid(w: Weights, arch: dict, image_nhwc: torch.Tensor) -> List[torch.
 
 
 @torch.no_grad()
-def sp_generate(w: Weights, arch: dict, levels: List[dict], z: torch.Tensor, y: torch.Tensor,
-                feats: List[torch.Tensor], on: torch.Tensor, mask_nhwc: torch.Tensor) -> torch.Tensor:
+def sp_generate(
+    w: Weights,
+    arch: dict,
+    levels: List[dict],
+    z: torch.Tensor,
+    y: torch.Tensor,
+    feats: List[torch.Tensor],
+    on: torch.Tensor,
+    mask_nhwc: torch.Tensor,
+) -> torch.Tensor:
     image_size = mask_nhwc.shape[1]
     mask = _nchw(mask_nhwc)
     y = y.long()
@@ -75,10 +84,13 @@ def sp_generate(w: Weights, arch: dict, levels: List[dict], z: torch.Tensor, y: 
         return m.view(-1, 1) if size is None else m * F.avg_pool2d(mask, image_size // size)
 
     s0, c0 = arch["baseSize"], arch["channels"][0]
-    h = dense(z, w, "sp.z_dense") + level_mask(5) * dense(feats[5], w, "sp.fc7_dense") \
-        + level_mask(6) * dense(feats[6], w, "sp.fc8_dense")
+    h = dense(z, w, "sp.z_dense")
+    h = (
+        h
+        + level_mask(FC7) * dense(feats[FC7], w, "sp.fc7_dense")
+        + level_mask(FC8) * dense(feats[FC8], w, "sp.fc8_dense")
+    )
     h = _nchw(h.view(-1, s0, s0, c0))
-    index_of = {name: i for i, name in enumerate(LEVEL_NAMES[:SPATIAL_LEVELS])}
     for stage in range(len(arch["channels"])):
         if stage > 0:
             p = f"sp.block{stage}"
@@ -88,7 +100,7 @@ def sp_generate(w: Weights, arch: dict, levels: List[dict], z: torch.Tensor, y: 
         for inj in arch["injections"]:
             if inj["stage"] != stage:
                 continue
-            i = index_of[inj["level"]]
+            i = LEVEL_NAMES.index(inj["level"])
             injected = level_mask(i) * conv(_nchw(feats[i]), w, f"sp.inject_{inj['level']}")
             h = h + up(injected, h.shape[-1] // injected.shape[-1])
     out = torch.tanh(conv(F.relu(ccbn(h, y, w, "sp.out_bn")), w, "sp.out_conv"))
@@ -96,8 +108,9 @@ def sp_generate(w: Weights, arch: dict, levels: List[dict], z: torch.Tensor, y: 
 
 
 @torch.no_grad()
-def lag_generate(w: Weights, arch: dict, lr_nhwc: torch.Tensor, noise_nhwc: torch.Tensor,
-                 amplitude: float) -> torch.Tensor:
+def lag_generate(
+    w: Weights, arch: dict, lr_nhwc: torch.Tensor, noise_nhwc: torch.Tensor, amplitude: float
+) -> torch.Tensor:
     lrelu = lambda t: F.leaky_relu(t, 0.2)  # noqa: E731
     lr = _nchw(lr_nhwc)
     h = lrelu(conv(torch.cat([lr, _nchw(noise_nhwc) * amplitude], 1), w, "lag.stem"))
@@ -111,7 +124,3 @@ def lag_generate(w: Weights, arch: dict, lr_nhwc: torch.Tensor, noise_nhwc: torc
     if arch["consistency"]:
         rgb = rgb + up(lr - F.avg_pool2d(rgb, arch["scale"]), arch["scale"])
     return _nhwc(rgb.clamp(-1, 1))
-
-
-def level_names_to_index() -> Dict[str, int]:
-    return {n: i for i, n in enumerate(LEVEL_NAMES)}
