@@ -20,6 +20,16 @@ export function isTypingTarget(target: KeyLike['target']): boolean {
   return tag === 'INPUT' && TEXT_INPUT_TYPES.has((target.type ?? '').toLowerCase());
 }
 
+/**
+ * The fields of a DOM KeyboardEvent that decide a shortcut. They are read one by one: the modifier flags are getters
+ * on KeyboardEvent.prototype, which an object spread (`{ ...event }`) does not copy.
+ */
+export function keyLikeOf(event: Pick<KeyboardEvent, 'key' | 'ctrlKey' | 'metaKey' | 'altKey' | 'target'>): KeyLike {
+  const { key, ctrlKey, metaKey, altKey } = event;
+  return { key, ctrlKey, metaKey, altKey, target: event.target as KeyLike['target'] };
+}
+
+/** Modified keys (Ctrl/Cmd/Alt) are the browser's and the system's shortcuts: they are never taken. */
 export function shortcutFor(event: KeyLike): ShortcutAction | null {
   if (event.ctrlKey || event.metaKey || event.altKey || isTypingTarget(event.target)) return null;
   const key = event.key.toLowerCase();
