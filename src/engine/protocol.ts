@@ -13,7 +13,8 @@ export interface RgbaImage {
 
 export interface LevelInfo {
   index: number;
-  name: string; // pool1 .. pool5, fc7, fc8
+  /** A name of the level table (src/engine/levels.ts). */
+  name: string;
   stride: number | null;
   channels: number;
   size: number | null;

@@ -14,7 +14,7 @@ import {
   type PermalinkState,
 } from '../share/permalink';
 import { isSupersededFailure, type EngineApi, type EngineEvent, type LagResult, type LoadProgress } from './engineClient';
-import { LEVEL_COUNT } from './levels';
+import { LEVEL_COUNT } from '../engine/levels';
 import { packCandidates, parsePackIndex, type PackIndex } from './packIndex';
 
 /** An input image ready for the models: the original for display, the model-size pixels, and their PNG. */

@@ -1,4 +1,5 @@
 // Keyboard shortcuts: R re-rolls the seed, 1-7 pick a level, C toggles compare. Never while typing.
+import { LEVEL_COUNT } from '../engine/levels';
 
 export type ShortcutAction = { type: 'reroll' } | { type: 'level'; level: number } | { type: 'toggleCompare' };
 
@@ -35,6 +36,7 @@ export function shortcutFor(event: KeyLike): ShortcutAction | null {
   const key = event.key.toLowerCase();
   if (key === 'r') return { type: 'reroll' };
   if (key === 'c') return { type: 'toggleCompare' };
-  if (/^[1-7]$/.test(key)) return { type: 'level', level: Number(key) - 1 };
+  const digit = /^[1-9]$/.test(key) ? Number(key) : 0;
+  if (digit >= 1 && digit <= LEVEL_COUNT) return { type: 'level', level: digit - 1 };
   return null;
 }

@@ -12,7 +12,7 @@ import {
 } from '../../src/state/engineClient';
 import { createPlaygroundStore, toPermalinkState, type PlaygroundEnv, type PreparedSource } from '../../src/state/store';
 import { parsePackIndex, packCandidates } from '../../src/state/packIndex';
-import { levelLabel, DEFAULT_LEVELS } from '../../src/state/levels';
+import { levelLabel, DEFAULT_LEVELS } from '../../src/engine/levels';
 import { flush } from './helpers/fakeWorker';
 import { makeRgbaPng } from './helpers/png';
 import { img, makePack } from './helpers/storeFixtures';
