@@ -6,6 +6,7 @@
 import { decodeBase64Url, encodeBase64Url } from './base64url';
 import { hasOnlyZeroPadding, packMaskBits, unpackMaskBits } from './maskBits';
 import { LEVEL_COUNT } from '../engine/levels';
+import { MAX_LAG_CANDIDATES, MAX_SAMPLES } from '../engine/requestChecks';
 import { inspectPng } from './pngBytes';
 
 export const PERMALINK_VERSION = 1;
@@ -15,9 +16,9 @@ export const MAX_HASH_LENGTH = 256 * 1024;
 export const MAX_LINK_IMAGE_SIZE = 512;
 /** Links keep this many hex characters of the pack digest: enough to tell packs apart, short enough to read. */
 export const DIGEST_PREFIX_LENGTH = 16;
-export const MAX_SAMPLES = 16;
-export const MAX_LAG_CANDIDATES = 16;
 export const MAX_CLASS_INDEX = 9999;
+
+export { MAX_LAG_CANDIDATES, MAX_SAMPLES };
 
 export type Mode = 'sp' | 'lag';
 
