@@ -8,10 +8,10 @@ import { heatMap, rgbaToSigned, signedToRgba } from './image';
 import { lagDownscale, lagGenerate } from './lag';
 import { FC8_LEVEL } from './levels';
 import { standardNormalBatch } from './noise';
-import { loadPack, type LoadedPack, type PackProgressStage } from './pack';
+import { loadPack, type LoadedPack } from './pack';
 import { BackendRecovery } from './recovery';
 import type { PackStore } from './packStore';
-import type { BackendName, BackendRequest, GenerateRequest, LagRequest, LagResult, PackSummary, RgbaImage } from './protocol';
+import type { BackendName, BackendRequest, GenerateRequest, LagRequest, LagResult, LoadStage, PackSummary, RgbaImage } from './protocol';
 import { softmax, spreadAcrossCandidates, validateGenerate, validateLag } from './requestChecks';
 import { spGenerate } from './sp';
 import { vggPyramid } from './vgg';
@@ -43,7 +43,7 @@ export interface LoadPackRequest {
   baseUrl?: string;
   fetch?: typeof fetch;
   store?: PackStore | null;
-  onProgress?: (stage: PackProgressStage | 'warmup', loaded: number, total: number) => void;
+  onProgress?: (stage: LoadStage, loaded: number, total: number) => void;
 }
 
 

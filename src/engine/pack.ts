@@ -8,7 +8,7 @@ import { parseLagArch, lagWeightShapes, type LagArch } from './lag';
 import { FC7_LEVEL, FC8_LEVEL, LEVELS, LEVEL_NAMES, levelSize } from './levels';
 import type { WeightShape } from './ops';
 import type { PackStore } from './packStore';
-import type { LevelInfo, PackSummary } from './protocol';
+import type { LevelInfo, LoadStage, PackSummary } from './protocol';
 import { packDigest, sha256Hex } from './sha256';
 import { parseSpArch, spWeightShapes, type SpArch } from './sp';
 import { parseVggArch, vggWeightShapes, type VggArch } from './vgg';
@@ -67,7 +67,7 @@ export interface LoadedPack {
   fromCache: boolean;
 }
 
-export type PackProgressStage = 'manifest' | 'download' | 'verify' | 'decode';
+export type PackProgressStage = Exclude<LoadStage, 'warmup'>;
 export type PackProgress = (stage: PackProgressStage, loaded: number, total: number) => void;
 
 export interface LoadPackOptions {

@@ -3,13 +3,13 @@
 // the pack load and the current image's features so that the app carries on.
 
 import type {
-  BackendName,
   BackendRequest,
   ErrorCode,
   FromWorker,
   GenerateRequest,
   LagRequest,
-  LagResult as EngineLagResult,
+  LoadProgress,
+  TimedLagResult,
   PackSummary,
   RgbaImage,
   ToWorker,
@@ -42,26 +42,15 @@ export function isSupersededFailure(error: unknown): boolean {
   return error instanceof EngineRequestError && (error.code === 'cancelled' || error.code === 'restarted');
 }
 
+/** The worker's own announcements, plus the client's news about restarting a crashed worker. */
 export type EngineEvent =
-  | { type: 'ready'; backend: BackendName; detail: string; fellBackFrom?: BackendName; reason?: string }
-  | { type: 'backendChanged'; backend: BackendName; reason: string }
-  | { type: 'error'; code: ErrorCode; message: string; file?: string }
+  | Extract<FromWorker, { type: 'ready' | 'backendChanged' }>
+  | Omit<Extract<FromWorker, { type: 'error' }>, 'requestId'>
   | { type: 'restarting'; reason: string; attempt: number }
   | { type: 'restarted' }
   | { type: 'gaveUp'; reason: string };
 
-export interface LoadProgress {
-  stage: 'manifest' | 'download' | 'verify' | 'decode' | 'warmup';
-  loaded: number;
-  total: number;
-}
-
-export type { GenerateRequest, LagRequest } from '../engine/protocol';
-
-/** The engine's LAG result plus the time the worker took. */
-export interface LagResult extends EngineLagResult {
-  ms: number;
-}
+export type { GenerateRequest, LagRequest, LoadProgress, TimedLagResult } from '../engine/protocol';
 
 /** The surface the store uses; EngineClient implements it and tests fake it. */
 export interface EngineApi {
@@ -70,14 +59,14 @@ export interface EngineApi {
   loadPack(packUrl: string, onProgress?: (progress: LoadProgress) => void): Promise<{ pack: PackSummary; fromCache: boolean }>;
   extract(image: RgbaImage): Promise<{ featuresId: string; probabilities: number[] }>;
   generate(request: GenerateRequest, onRow: (level: number, images: RgbaImage[]) => void): Promise<{ ms: number }>;
-  lag(request: LagRequest): Promise<LagResult>;
+  lag(request: LagRequest): Promise<TimedLagResult>;
 }
 
 type Pending =
   | { kind: 'loadPack'; packUrl: string; onProgress?: (p: LoadProgress) => void; resolve: (v: { pack: PackSummary; fromCache: boolean }) => void; reject: (e: Error) => void }
   | { kind: 'extract'; featuresId: string; image: RgbaImage; resolve: (v: { featuresId: string; probabilities: number[] }) => void; reject: (e: Error) => void }
   | { kind: 'generate'; onRow: (level: number, images: RgbaImage[]) => void; resolve: (v: { ms: number }) => void; reject: (e: Error) => void }
-  | { kind: 'lag'; resolve: (v: LagResult) => void; reject: (e: Error) => void };
+  | { kind: 'lag'; resolve: (v: TimedLagResult) => void; reject: (e: Error) => void };
 
 export interface EngineClientOptions {
   /** Restarts allowed inside `restartWindowMs` before the client gives up (a worker that crashes on load). */
@@ -165,7 +154,7 @@ export class EngineClient implements EngineApi {
 
   lag(request: LagRequest) {
     this.supersede(this.currentLag);
-    return new Promise<LagResult>((resolve, reject) => {
+    return new Promise<TimedLagResult>((resolve, reject) => {
       const requestId = this.send((id) => ({ type: 'lag', requestId: id, ...request }));
       this.currentLag = requestId;
       this.pending.set(requestId, { kind: 'lag', resolve, reject });

@@ -7,7 +7,8 @@
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { BackendName, BackendRequest, RgbaImage } from '../engine/protocol';
 import { DEFAULT_PERMALINK_STATE, digestPrefix, type PermalinkState } from '../share/permalink';
-import type { EngineApi, LagResult, LoadProgress } from './engineClient';
+import type { LoadProgress, TimedLagResult } from '../engine/protocol';
+import type { EngineApi } from './engineClient';
 import type { Notices, SliceContext } from './slices/context';
 import { createPackSlice, type PackActions, type PackState } from './slices/pack';
 import { createRunsSlice, type RunsState } from './slices/runs';
@@ -88,7 +89,7 @@ export interface LagView {
   key: string;
   candidates: number;
   status: 'running' | 'done' | 'error';
-  result: LagResult | null;
+  result: TimedLagResult | null;
 }
 
 export interface PlaygroundState extends Settings, SettingsActions, SourceState, SourceActions, PackState, PackActions, RunsState {

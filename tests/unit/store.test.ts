@@ -7,7 +7,7 @@ import {
   type EngineEvent,
   type GenerateRequest,
   type LagRequest,
-  type LagResult,
+  type TimedLagResult,
   type LoadProgress,
 } from '../../src/state/engineClient';
 import { createPlaygroundStore, toPermalinkState, type PlaygroundEnv, type PreparedSource } from '../../src/state/store';
@@ -37,7 +37,7 @@ class FakeEngine implements EngineApi {
   loads: string[] = [];
   extracts: Deferred<{ featuresId: string; probabilities: number[] }>[] = [];
   generates: { request: GenerateRequest; onRow: (level: number, images: RgbaImage[]) => void; done: Deferred<{ ms: number }> }[] = [];
-  lags: { request: LagRequest; done: Deferred<LagResult> }[] = [];
+  lags: { request: LagRequest; done: Deferred<TimedLagResult> }[] = [];
   private nextFeatures = 1;
 
   start(backend: string) {
@@ -71,7 +71,7 @@ class FakeEngine implements EngineApi {
     return done.promise;
   }
   lag(request: LagRequest) {
-    const done = deferred<LagResult>();
+    const done = deferred<TimedLagResult>();
     this.lags.push({ request, done });
     return done.promise;
   }
