@@ -1,4 +1,4 @@
-// Issue #6 in the store (Node, fake engine): a grid never outlives its settings, input notes are shown, pack
+// Reliability in the store (Node, fake engine): a grid never outlives its settings, input notes are shown, pack
 // failures name their file and stay visible after a fallback pack loads.
 import { describe, expect, it } from 'vitest';
 import type { PackSummary } from '../../src/engine/protocol';

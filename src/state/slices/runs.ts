@@ -1,6 +1,6 @@
 // The runs slice: the Semantic Pyramid grid and the LAG candidates the current settings call for. A result is keyed
 // by everything it was made with; one made with other settings leaves the screen in the same update as the change,
-// and a late answer whose key is no longer current is dropped. Superseding the request itself is the engine
+// and a late answer whose key is not the current one is dropped. Superseding the request itself is the engine
 // client's job (src/state/engineClient.ts).
 import { LEVEL_COUNT } from '../../engine/levels';
 import { isSupersededFailure } from '../engineClient';

@@ -55,7 +55,7 @@ function withinBounds(name: keyof LinkSettings, value: number): number {
   return Math.min(spec.max, Math.max(spec.min, spec.kind === 'int' ? Math.round(value) : value));
 }
 
-export const DEFAULT_SETTINGS: Settings = { ...settingsOfLink(DEFAULT_PERMALINK_STATE), mask: null };
+const DEFAULT_SETTINGS: Settings = { ...settingsOfLink(DEFAULT_PERMALINK_STATE), mask: null };
 
 export function createSettingsSlice(ctx: SliceContext): Settings & SettingsActions {
   const { get, env } = ctx;
