@@ -100,6 +100,9 @@ export type ErrorCode =
   | 'cancelled'
   | 'internal';
 
+/** What a request can fail with as the UI sees it: the worker's codes, or the worker restarted or gone. */
+export type EngineFailure = ErrorCode | 'restarted' | 'worker-lost';
+
 export type FromWorker =
   | { type: 'ready'; backend: BackendName; detail: string; fellBackFrom?: BackendName; reason?: string }
   | ({ type: 'progress'; requestId: number } & LoadProgress)

@@ -4,7 +4,6 @@
 
 import type {
   BackendRequest,
-  ErrorCode,
   FromWorker,
   GenerateRequest,
   LagRequest,
@@ -14,6 +13,7 @@ import type {
   RgbaImage,
   ToWorker,
 } from '../engine/protocol';
+import { EngineError } from '../engine/errors';
 
 /** What the client needs from a Worker (a real one in the browser, a fake one in tests). */
 export interface WorkerLike {
@@ -24,22 +24,9 @@ export interface WorkerLike {
   terminate(): void;
 }
 
-export type EngineFailure = ErrorCode | 'restarted' | 'worker-lost';
-
-export class EngineRequestError extends Error {
-  readonly code: EngineFailure;
-  readonly file?: string;
-  constructor(code: EngineFailure, message: string, file?: string) {
-    super(message);
-    this.name = 'EngineRequestError';
-    this.code = code;
-    this.file = file;
-  }
-}
-
 /** True for failures the UI should not show: the request was replaced by a newer one or will be re-run. */
 export function isSupersededFailure(error: unknown): boolean {
-  return error instanceof EngineRequestError && (error.code === 'cancelled' || error.code === 'restarted');
+  return error instanceof EngineError && (error.code === 'cancelled' || error.code === 'restarted');
 }
 
 /** The worker's own announcements, plus the client's news about restarting a crashed worker. */
@@ -163,7 +150,7 @@ export class EngineClient implements EngineApi {
 
   /** Stops the worker for good (page teardown). */
   terminate(): void {
-    this.rejectAll(new EngineRequestError('worker-lost', 'The engine was shut down.'));
+    this.rejectAll(new EngineError('worker-lost', 'The engine was shut down.'));
     this.worker?.terminate();
     this.worker = null;
   }
@@ -182,7 +169,7 @@ export class EngineClient implements EngineApi {
     const requestId = this.nextRequestId++;
     if (this.gaveUp) {
       // Reject asynchronously, after the caller has registered the pending entry.
-      queueMicrotask(() => this.settleWithError(requestId, new EngineRequestError('worker-lost', 'The engine stopped working; reload the page to try again.')));
+      queueMicrotask(() => this.settleWithError(requestId, new EngineError('worker-lost', 'The engine stopped working; reload the page to try again.')));
     } else {
       this.post(build(requestId));
     }
@@ -195,7 +182,7 @@ export class EngineClient implements EngineApi {
     if (!entry) return;
     this.pending.delete(requestId);
     this.post({ type: 'cancel', requestId });
-    entry.reject(new EngineRequestError('cancelled', 'Superseded by a newer request.'));
+    entry.reject(new EngineError('cancelled', 'Superseded by a newer request.'));
   }
 
   private settleWithError(requestId: number, error: Error) {
@@ -229,7 +216,7 @@ export class EngineClient implements EngineApi {
     this.restartTimes.push(now);
     if (this.restartTimes.length > this.maxRestarts) {
       this.gaveUp = true;
-      this.rejectAll(new EngineRequestError('worker-lost', `The engine keeps crashing (${reason}); reload the page to try again.`));
+      this.rejectAll(new EngineError('worker-lost', `The engine keeps crashing (${reason}); reload the page to try again.`));
       this.emit({ type: 'gaveUp', reason });
       return;
     }
@@ -244,7 +231,7 @@ export class EngineClient implements EngineApi {
     for (const entry of interrupted) {
       if (entry.kind === 'loadPack' && entry.packUrl === this.lastPackUrl && !waitingPack) waitingPack = entry;
       else if (entry.kind === 'extract' && entry.featuresId === this.lastFeatures?.featuresId) waitingExtract = entry;
-      else entry.reject(new EngineRequestError('restarted', 'The engine restarted.'));
+      else entry.reject(new EngineError('restarted', 'The engine restarted.'));
     }
     this.currentGenerate = null;
     this.currentLag = null;
@@ -339,7 +326,7 @@ export class EngineClient implements EngineApi {
       case 'memory':
         return;
       case 'error': {
-        const error = new EngineRequestError(message.code, message.message, message.file);
+        const error = new EngineError(message.code, message.message, message.file);
         if (message.requestId !== undefined && this.pending.has(message.requestId)) {
           this.settleWithError(message.requestId, error);
         } else if (message.code !== 'cancelled') {
