@@ -1,6 +1,6 @@
 // The feature-pyramid levels of docs/pack-format.md ("The pyramid levels"): the one table the engine, the protocol,
 // pack loading, the permalink codec, the store, the shortcuts and the UI all read. Kept free of TF.js so the UI may
-// import it. scripts/models.py and scripts/reference.py hold the Python side of the same table.
+// import it. The Python side of the same table is scripts/pipeline/levels.py.
 import type { LevelInfo } from './protocol';
 
 export interface LevelSpec {
