@@ -1,15 +1,18 @@
 // The engine: owns the TF.js backend, the loaded pack's weights, and the feature caches. A plain class, used by
 // worker.ts in the browser and directly by the tests in Node.
 import * as tf from '@tensorflow/tfjs-core';
-import { AUTO_ORDER, activateBackend, backendLossReason, releaseBackend, type BackendInfo, type WasmOptions } from './backend';
+import type { BackendInfo, WasmOptions } from './backend';
 import { CancelledError, EngineError } from './errors';
 import { deriveWeights } from './derivedWeights';
 import { heatMap, rgbaToSigned, signedToRgba } from './image';
 import { lagDownscale, lagGenerate } from './lag';
+import { FC8_LEVEL } from './levels';
 import { standardNormalBatch } from './noise';
-import { loadPack, type LoadedPack, type PackProgressStage } from './pack';
+import { loadPack, type LoadedPack } from './pack';
+import { BackendRecovery } from './recovery';
 import type { PackStore } from './packStore';
-import type { BackendName, BackendRequest, GenerateRequest, LagRequest, LagResult, PackSummary, RgbaImage } from './protocol';
+import type { BackendName, BackendRequest, GenerateRequest, LagRequest, LagResult, LoadStage, PackSummary, RgbaImage } from './protocol';
+import { softmax, spreadAcrossCandidates, validateGenerate, validateLag } from './requestChecks';
 import { spGenerate } from './sp';
 import { vggPyramid } from './vgg';
 
@@ -40,10 +43,9 @@ export interface LoadPackRequest {
   baseUrl?: string;
   fetch?: typeof fetch;
   store?: PackStore | null;
-  onProgress?: (stage: PackProgressStage | 'warmup', loaded: number, total: number) => void;
+  onProgress?: (stage: LoadStage, loaded: number, total: number) => void;
 }
 
-export type { GenerateRequest, LagRequest, LagResult } from './protocol';
 
 /** Raw tensors as plain arrays (the parity tests and the engine's own caches use these). */
 export interface HostTensor {
@@ -61,104 +63,34 @@ interface FeatureSet {
 export type CancelCheck = () => boolean;
 
 const DEFAULT_BATCH_PIXELS = 32 * 32 * 32;
-/** Retries of one step after backend losses: at most one per backend that can be switched away from. */
-const MAX_RECOVERIES = AUTO_ORDER.length - 1;
-/** How long a failure on WebGPU waits for `device.lost` before it counts as a real error. */
-const LOSS_ANNOUNCE_WAIT_MS = 2000;
 
 export class PyramidEngine {
   private readonly options: EngineOptions;
-  private backendInfo: BackendInfo | null = null;
-  private backendRequest: BackendRequest = 'auto';
-  private wasmOptions: WasmOptions = {};
-  private readonly lostBackends = new Set<BackendName>();
-  private recovery: Promise<void> | null = null;
-  /** Steps in flight, abandoned when their backend is announced lost (a lost WebGL read may never settle). */
-  private readonly onLoss = new Set<() => void>();
+  private readonly recovery: BackendRecovery;
   private pack: LoadedPack | null = null;
   private weightTensors = new Map<string, tf.Tensor>();
   private readonly features = new Map<string, FeatureSet>();
 
   constructor(options: EngineOptions = {}) {
     this.options = options;
+    this.recovery = new BackendRecovery({
+      beforeSwitch: () => this.disposeBackendTensors(),
+      afterSwitch: (info, reason) => {
+        if (this.pack) this.uploadWeights(this.pack);
+        this.options.onBackendChanged?.(info.backend, reason);
+      },
+    });
   }
 
   // -------------------------------------------------------------------------------------------------------------
   // Backend
   // -------------------------------------------------------------------------------------------------------------
-  async init(request: BackendRequest = 'auto', wasm: WasmOptions = this.wasmOptions): Promise<BackendInfo> {
-    this.backendRequest = request;
-    this.wasmOptions = wasm;
-    this.backendInfo = await activateBackend(request, {
-      exclude: this.lostBackends,
-      wasm,
-      onLost: (backend, reason) => this.handleBackendLoss(backend, reason),
-    });
-    return this.backendInfo;
+  init(request: BackendRequest = 'auto', wasm?: WasmOptions): Promise<BackendInfo> {
+    return this.recovery.init(request, wasm);
   }
 
   get backend(): BackendInfo | null {
-    return this.backendInfo;
-  }
-
-  /** Switches to the next backend after a device loss and re-uploads weights; requests wait for it. */
-  private handleBackendLoss(lost: BackendName, reason: string): void {
-    if (this.backendInfo?.backend !== lost || this.recovery) return;
-    this.lostBackends.add(lost);
-    for (const abandon of this.onLoss) abandon();
-    this.recovery = (async () => {
-      this.disposeBackendTensors();
-      await this.init(this.backendRequest);
-      releaseBackend(lost);
-      if (this.pack) this.uploadWeights(this.pack);
-      this.options.onBackendChanged?.(this.backendInfo!.backend, reason);
-    })().finally(() => {
-      this.recovery = null;
-    });
-  }
-
-  private async ready(): Promise<void> {
-    if (this.recovery) await this.recovery;
-    if (!this.backendInfo) await this.init(this.backendRequest);
-  }
-
-  /**
-   * Runs `work`; if the backend it ran on was lost meanwhile, waits for the switch and runs it again. Each loss
-   * excludes a backend, and the retries are capped as well, so this never loops; any other error is rethrown.
-   */
-  private async withRecovery<T>(work: () => Promise<T>): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      await this.ready();
-      const backend = this.backendInfo!.backend;
-      let result: T;
-      try {
-        result = await this.unlessLost(work());
-      } catch (error) {
-        if (error instanceof EngineError || attempt >= MAX_RECOVERIES) throw error;
-        if (!(await this.wasLost(backend, LOSS_ANNOUNCE_WAIT_MS))) throw error;
-        continue;
-      }
-      // A read-back from a lost WebGL context can "succeed" with zeros: only results of a live backend count.
-      if (backend === 'webgl' && attempt < MAX_RECOVERIES && (await this.wasLost(backend, 0))) continue;
-      return result;
-    }
-  }
-
-  /** Settles like `step`, or rejects as soon as the running backend is announced lost. */
-  private unlessLost<T>(step: Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const abandon = () => reject(new Error('the backend was lost during this step'));
-      this.onLoss.add(abandon);
-      step.then(resolve, reject).finally(() => this.onLoss.delete(abandon));
-    });
-  }
-
-  /** True if `backend` has been lost (asking it, up to `waitMs`); the switch to the next backend is then under way. */
-  private async wasLost(backend: BackendName, waitMs: number): Promise<boolean> {
-    if (this.recovery || this.backendInfo?.backend !== backend) return true; // already announced and handled
-    const reason = await backendLossReason(backend, waitMs);
-    if (reason !== null) this.handleBackendLoss(backend, reason); // no-op if the announcement came first
-    return this.recovery !== null || this.backendInfo?.backend !== backend;
+    return this.recovery.backend;
   }
 
   private disposeBackendTensors(): void {
@@ -174,7 +106,7 @@ export class PyramidEngine {
   // Pack
   // -------------------------------------------------------------------------------------------------------------
   async loadPack(request: LoadPackRequest): Promise<{ summary: PackSummary; fromCache: boolean }> {
-    await this.ready();
+    await this.recovery.ready();
     const loaded = await loadPack(request.packUrl, {
       fetch: request.fetch,
       store: request.store,
@@ -186,7 +118,7 @@ export class PyramidEngine {
     this.pack = loaded;
     this.uploadWeights(loaded);
     request.onProgress?.('warmup', 0, 1);
-    await this.withRecovery(() => this.warmUp());
+    await this.recovery.run(() => this.warmUp());
     request.onProgress?.('warmup', 1, 1);
     return { summary: loaded.summary, fromCache: loaded.fromCache };
   }
@@ -230,7 +162,7 @@ export class PyramidEngine {
     const pack = this.requirePack();
     const size = pack.manifest.imageSize;
     const shapes = this.options.warmUp ?? { samples: 6, compareSamples: 6, lagCandidates: 8 };
-    const info = this.backendInfo;
+    const info = this.recovery.backend;
     const hardwareGpu = (info?.backend === 'webgpu' || info?.backend === 'webgl') && !/\(software\)/.test(info.detail);
     const gpu = shapes.always === true || hardwareGpu;
     if (!gpu) {
@@ -342,7 +274,7 @@ export class PyramidEngine {
     const size = pack.manifest.imageSize;
     if (typeof featuresId !== 'string' || featuresId === '') throw new EngineError('bad-input', 'featuresId must be a non-empty string');
     const pixels = rgbaToSigned(image, size); // bad-input for a wrong size, zero size or non-byte data
-    const { levels, tensors } = await this.withRecovery(async () => {
+    const { levels, tensors } = await this.recovery.run(async () => {
       const tensors = tf.tidy(() => vggPyramid(this.weight, pack.arch.vgg, tf.tensor4d(pixels, [1, size, size, 3])));
       try {
         return { levels: await readTogether(tensors), tensors };
@@ -351,7 +283,7 @@ export class PyramidEngine {
         throw error;
       }
     });
-    const probabilities = softmax(levels[6].values);
+    const probabilities = softmax(levels[FC8_LEVEL].values);
     this.dropFeatures(featuresId);
     this.features.set(featuresId, { levels, tensors, probabilities });
     const limit = this.options.maxFeatureSets ?? 16;
@@ -393,7 +325,7 @@ export class PyramidEngine {
     const { levels: levelTable, imageSize: size } = pack.manifest;
     const { sp } = pack.arch;
     validateGenerate(request, levelTable.length, sp.numClasses, size);
-    await this.ready();
+    await this.recovery.ready();
 
     const jobs = request.levels.flatMap((level, row) =>
       Array.from({ length: request.samples }, (_, sample) => ({ row, level, sample })),
@@ -405,7 +337,7 @@ export class PyramidEngine {
       await yieldToEventLoop();
       if (isCancelled()) throw new CancelledError();
       const batch = jobs.slice(start, start + maxBatch);
-      const values = await this.withRecovery(() => this.generateBatch(request, batch));
+      const values = await this.recovery.run(() => this.generateBatch(request, batch));
       batch.forEach((job, i) => rowImages[job.row].push(signedToRgba(values, size, size, i * size * size * 3)));
       while (nextRowToSend < request.levels.length && rowImages[nextRowToSend].length === request.samples) {
         onRow(request.levels[nextRowToSend], rowImages[nextRowToSend]);
@@ -441,17 +373,11 @@ export class PyramidEngine {
     const pack = this.requirePack();
     const size = pack.manifest.imageSize;
     const { lrSize, noiseChannels } = pack.arch.lag;
-    if (!Number.isInteger(request.candidates) || request.candidates < 1 || request.candidates > 256) {
-      throw new EngineError('bad-input', `candidates must be an integer in 1..256, got ${request.candidates}`);
-    }
-    if (!(request.amplitude >= 0 && request.amplitude <= 1)) {
-      throw new EngineError('bad-input', `amplitude must be in [0, 1], got ${request.amplitude}`);
-    }
-    if (!Number.isInteger(request.seed)) throw new EngineError('bad-input', `seed must be an integer, got ${request.seed}`);
+    validateLag(request);
     const pixels = rgbaToSigned(request.image, size); // bad-input for a wrong size, zero size or non-byte data
-    await this.ready();
+    await this.recovery.ready();
 
-    const lr = await this.withRecovery(async () => {
+    const lr = await this.recovery.run(async () => {
       const t = tf.tidy(() => lagDownscale(pack.arch.lag, tf.tensor4d(pixels, [1, size, size, 3])));
       try {
         return (await t.data()) as Float32Array;
@@ -469,7 +395,7 @@ export class PyramidEngine {
       const noise = standardNormalBatch(request.seed, 'lag', indices, lrSize * lrSize * noiseChannels);
       const lrBatch = new Float32Array(indices.length * lr.length);
       indices.forEach((_, i) => lrBatch.set(lr, i * lr.length));
-      const values = await this.withRecovery(() =>
+      const values = await this.recovery.run(() =>
         this.runLag({ lr: lrBatch, noise, amplitude: request.amplitude, batch: indices.length }),
       );
       outputs.set(values, start * size * size * 3);
@@ -523,70 +449,4 @@ async function readTogether(tensors: tf.Tensor[]): Promise<HostTensor[]> {
  */
 function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
-}
-
-function validateGenerate(request: GenerateRequest, levelCount: number, numClasses: number, size: number): void {
-  if (!Array.isArray(request.levels) || request.levels.length === 0) throw new EngineError('bad-input', 'levels must not be empty');
-  for (const level of request.levels) {
-    if (!Number.isInteger(level) || level < 0 || level >= levelCount) {
-      throw new EngineError('bad-input', `level ${level} is not in 0..${levelCount - 1}`);
-    }
-  }
-  if (!Number.isInteger(request.samples) || request.samples < 1 || request.samples > 256) {
-    throw new EngineError('bad-input', `samples must be an integer in 1..256, got ${request.samples}`);
-  }
-  if (!Number.isInteger(request.classIndex) || request.classIndex < 0 || request.classIndex >= numClasses) {
-    throw new EngineError('bad-input', `classIndex ${request.classIndex} is not in 0..${numClasses - 1}`);
-  }
-  if (!Number.isInteger(request.seed)) throw new EngineError('bad-input', `seed must be an integer, got ${request.seed}`);
-  if (typeof request.featuresId !== 'string' || request.featuresId === '') {
-    throw new EngineError('bad-input', 'featuresId must be a non-empty string');
-  }
-  if (request.mask !== undefined && request.mask !== null) {
-    const mask = request.mask as unknown;
-    if (!(mask instanceof Float32Array) && !Array.isArray(mask)) throw new EngineError('bad-input', 'mask must be a Float32Array');
-    if (request.mask.length !== size * size) {
-      throw new EngineError('bad-input', `mask has ${request.mask.length} values; ${size}x${size} needs ${size * size}`);
-    }
-    for (let i = 0; i < request.mask.length; i++) {
-      const v = request.mask[i];
-      if (!(v >= 0 && v <= 1)) throw new EngineError('bad-input', `mask value ${v} at ${i} is not in [0, 1]`);
-    }
-  }
-}
-
-/** Softmax in float64 (the class prediction shown in the app). */
-export function softmax(logits: ArrayLike<number>): number[] {
-  let max = -Infinity;
-  for (let i = 0; i < logits.length; i++) max = Math.max(max, logits[i]);
-  const exps = Array.from(logits, (v) => Math.exp(v - max));
-  const sum = exps.reduce((a, b) => a + b, 0);
-  return exps.map((v) => v / sum);
-}
-
-/**
- * Per-pixel standard deviation across `count` RGB images (population std per channel, averaged over the three
- * channels), in [-1, 1] units; and its maximum.
- */
-export function spreadAcrossCandidates(images: Float32Array, count: number, pixels: number): { std: Float32Array; maxStd: number } {
-  const std = new Float32Array(pixels);
-  let maxStd = 0;
-  const stride = pixels * 3;
-  for (let p = 0; p < pixels; p++) {
-    let channelStdSum = 0;
-    for (let c = 0; c < 3; c++) {
-      let sum = 0;
-      let sumSq = 0;
-      for (let i = 0; i < count; i++) {
-        const v = images[i * stride + p * 3 + c];
-        sum += v;
-        sumSq += v * v;
-      }
-      const mean = sum / count;
-      channelStdSum += Math.sqrt(Math.max(0, sumSq / count - mean * mean));
-    }
-    std[p] = channelStdSum / 3;
-    maxStd = Math.max(maxStd, std[p]);
-  }
-  return { std, maxStd };
 }

@@ -1,11 +1,14 @@
-import type { ErrorCode } from './protocol';
+import type { EngineFailure } from './protocol';
 
-/** An error the engine reports to the UI with a machine-readable code and, where it applies, the file at fault. */
+/**
+ * A failure with a machine-readable code and, where it applies, the file at fault: thrown by the engine, sent by
+ * the worker as an `error` message, and rebuilt from it by the UI's engine client.
+ */
 export class EngineError extends Error {
-  readonly code: ErrorCode;
+  readonly code: EngineFailure;
   readonly file?: string;
 
-  constructor(code: ErrorCode, message: string, file?: string) {
+  constructor(code: EngineFailure, message: string, file?: string) {
     super(message);
     this.name = 'EngineError';
     this.code = code;

@@ -89,13 +89,3 @@ export function lagGenerate(
   }
   return tf.clipByValue(rgb, -1, 1);
 }
-
-export function assertLagInputs(arch: LagArch, lr: tf.Tensor4D, noise: tf.Tensor4D): void {
-  const { lrSize, noiseChannels } = arch;
-  if (lr.shape[1] !== lrSize || lr.shape[2] !== lrSize || lr.shape[3] !== 3) {
-    throw new Error(`LAG input must be [B, ${lrSize}, ${lrSize}, 3], got [${lr.shape}]`);
-  }
-  if (noise.shape[1] !== lrSize || noise.shape[2] !== lrSize || noise.shape[3] !== noiseChannels) {
-    throw new Error(`LAG noise must be [B, ${lrSize}, ${lrSize}, ${noiseChannels}], got [${noise.shape}]`);
-  }
-}

@@ -5,9 +5,10 @@ import { asRecord } from './arch';
 import { EngineError, describeError } from './errors';
 import { decodeFloat16 } from './float16';
 import { parseLagArch, lagWeightShapes, type LagArch } from './lag';
+import { FC7_LEVEL, FC8_LEVEL, LEVELS, LEVEL_NAMES, levelSize } from './levels';
 import type { WeightShape } from './ops';
 import type { PackStore } from './packStore';
-import type { LevelInfo, PackSummary } from './protocol';
+import type { LevelInfo, LoadStage, PackSummary } from './protocol';
 import { packDigest, sha256Hex } from './sha256';
 import { parseSpArch, spWeightShapes, type SpArch } from './sp';
 import { parseVggArch, vggWeightShapes, type VggArch } from './vgg';
@@ -16,7 +17,6 @@ export const PACK_FORMAT = 'pyramid-pack';
 export const PACK_FORMAT_VERSION = 1;
 export const MODEL_KEYS = ['vgg', 'sp', 'lag'] as const;
 export type ModelKey = (typeof MODEL_KEYS)[number];
-const LEVEL_NAMES = ['pool1', 'pool2', 'pool3', 'pool4', 'pool5', 'fc7', 'fc8'];
 
 export interface ManifestWeight {
   name: string;
@@ -67,7 +67,7 @@ export interface LoadedPack {
   fromCache: boolean;
 }
 
-export type PackProgressStage = 'manifest' | 'download' | 'verify' | 'decode';
+export type PackProgressStage = Exclude<LoadStage, 'warmup'>;
 export type PackProgress = (stage: PackProgressStage, loaded: number, total: number) => void;
 
 export interface LoadPackOptions {
@@ -144,8 +144,9 @@ export function validateManifest(json: unknown): { manifest: PackManifest; arch:
   vgg.widths.forEach((width, b) => {
     if (levels[b].channels !== width) throw formatError(`level ${levels[b].name} has ${levels[b].channels} channels, VGG block ${b + 1} has ${width}`);
   });
-  if (levels[5].channels !== vgg.fcWidth) throw formatError(`level fc7 has ${levels[5].channels} channels, VGG fcWidth is ${vgg.fcWidth}`);
-  if (levels[6].channels !== vgg.numClasses) throw formatError(`level fc8 has ${levels[6].channels} channels, VGG has ${vgg.numClasses} classes`);
+  const [fc7, fc8] = [levels[FC7_LEVEL], levels[FC8_LEVEL]];
+  if (fc7.channels !== vgg.fcWidth) throw formatError(`level fc7 has ${fc7.channels} channels, VGG fcWidth is ${vgg.fcWidth}`);
+  if (fc8.channels !== vgg.numClasses) throw formatError(`level fc8 has ${fc8.channels} channels, VGG has ${vgg.numClasses} classes`);
   const sp = parseSpArch(manifest.models.sp.arch, levels, imageSize);
   if (sp.numClasses !== vgg.numClasses) throw formatError(`models.sp.arch.numClasses ${sp.numClasses} != ${vgg.numClasses}`);
   const lag = parseLagArch(manifest.models.lag.arch, imageSize);
@@ -162,9 +163,8 @@ function validateLevels(value: unknown, imageSize: number): LevelInfo[] {
       throw formatError(`pack.json levels[${index}] must be { index: ${index}, name: "${LEVEL_NAMES[index]}" }`);
     }
     if (!isPositiveInt(level.channels)) throw formatError(`pack.json levels[${index}].channels must be a positive integer`);
-    const spatial = index < 5;
-    const stride = spatial ? 2 ** (index + 1) : null;
-    const size = spatial ? imageSize / stride! : null;
+    const { stride } = LEVELS[index];
+    const size = levelSize(LEVELS[index], imageSize);
     if (level.stride !== stride || level.size !== size) {
       throw formatError(
         `pack.json levels[${index}] (${LEVEL_NAMES[index]}) must have stride ${stride} and size ${size} for imageSize ${imageSize}`,

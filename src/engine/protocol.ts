@@ -13,7 +13,8 @@ export interface RgbaImage {
 
 export interface LevelInfo {
   index: number;
-  name: string; // pool1 .. pool5, fc7, fc8
+  /** A name of the level table (src/engine/levels.ts). */
+  name: string;
   stride: number | null;
   channels: number;
   size: number | null;
@@ -60,6 +61,16 @@ export interface LagResult {
   maxStd: number;
 }
 
+/** The stages of loading a pack, in order; `warmup` runs the new weights once on a GPU backend. */
+export type LoadStage = 'manifest' | 'download' | 'verify' | 'decode' | 'warmup';
+
+export interface LoadProgress {
+  stage: LoadStage;
+  /** Bytes (download, verify, decode) or steps (warmup) done of `total`. */
+  loaded: number;
+  total: number;
+}
+
 export type ToWorker =
   /** pageUrl: the page's URL (location.href), the base for relative pack URLs; a worker's own URL is not.
    * wasmThreads: threads for the WASM backend (1..8; default: the browser's core count, at most 4). More than 1
@@ -89,9 +100,12 @@ export type ErrorCode =
   | 'cancelled'
   | 'internal';
 
+/** What a request can fail with as the UI sees it: the worker's codes, or the worker restarted or gone. */
+export type EngineFailure = ErrorCode | 'restarted' | 'worker-lost';
+
 export type FromWorker =
   | { type: 'ready'; backend: BackendName; detail: string; fellBackFrom?: BackendName; reason?: string }
-  | { type: 'progress'; requestId: number; stage: 'manifest' | 'download' | 'verify' | 'decode' | 'warmup'; loaded: number; total: number }
+  | ({ type: 'progress'; requestId: number } & LoadProgress)
   | { type: 'packLoaded'; requestId: number; pack: PackSummary; fromCache: boolean }
   | { type: 'extracted'; requestId: number; featuresId: string; probabilities: number[] }
   /** Streams one finished row (all samples of one level) as soon as it is ready. */
@@ -101,3 +115,6 @@ export type FromWorker =
   | { type: 'memory'; requestId: number; numTensors: number; numBytes: number }
   | { type: 'backendChanged'; backend: BackendName; reason: string }
   | { type: 'error'; requestId?: number; code: ErrorCode; message: string; file?: string };
+
+/** A LAG answer as the UI receives it: the engine's result and the time the worker took. */
+export type TimedLagResult = Omit<Extract<FromWorker, { type: 'lagResult' }>, 'type' | 'requestId'>;

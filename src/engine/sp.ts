@@ -2,6 +2,7 @@
 // noise z + class y + the VGG features of chosen levels (gated per row by `on` and a painted mask) -> image.
 import * as tf from '@tensorflow/tfjs-core';
 import { archError, positiveInt, positiveIntList } from './arch';
+import { FC7_LEVEL, FC8_LEVEL, isInjectable } from './levels';
 import type { LevelInfo } from './protocol';
 import {
   avgPool,
@@ -34,10 +35,6 @@ export interface SpArch {
   injections: SpInjection[];
 }
 
-/** Index of the dense (non-spatial) levels in the level table. */
-const FC7 = 5;
-const FC8 = 6;
-
 export function parseSpArch(arch: Record<string, unknown>, levels: LevelInfo[], imageSize: number): SpArch {
   const channels = positiveIntList(arch, 'sp', 'channels');
   const parsed: SpArch = {
@@ -63,6 +60,7 @@ export function parseSpArch(arch: Record<string, unknown>, levels: LevelInfo[], 
     const level = levels.find((l) => l.name === entry?.level);
     const stage = entry?.stage;
     if (!level || level.size === null) throw archError('sp', `injection level ${JSON.stringify(entry?.level)} is not a spatial level`);
+    if (!isInjectable(level, imageSize)) throw archError('sp', `level ${level.name} is at full image resolution: it is never injected`);
     if (!Number.isInteger(stage) || stage < 0 || stage >= channels.length) {
       throw archError('sp', `injection stage ${JSON.stringify(stage)} of ${level.name} is out of range`);
     }
@@ -80,8 +78,8 @@ export function spWeightShapes(arch: SpArch, levels: LevelInfo[]): WeightShape[]
   const denseOut = baseSize * baseSize * channels[0];
   const shapes: WeightShape[] = [
     ...denseShapes('sp.z_dense', arch.zDim, denseOut),
-    ...denseShapes('sp.fc7_dense', levels[FC7].channels, denseOut),
-    ...denseShapes('sp.fc8_dense', levels[FC8].channels, denseOut),
+    ...denseShapes('sp.fc7_dense', levels[FC7_LEVEL].channels, denseOut),
+    ...denseShapes('sp.fc8_dense', levels[FC8_LEVEL].channels, denseOut),
   ];
   for (const injection of arch.injections) {
     const level = levels.find((l) => l.name === injection.level)!;
@@ -133,8 +131,8 @@ export function spGenerate(w: Weights, arch: SpArch, levels: LevelInfo[], inputs
 
   const { baseSize, channels } = arch;
   let flat = dense(z, w, 'sp.z_dense');
-  if (levelUsed[FC7]) flat = tf.add(flat, tf.mul(levelMask(FC7), dense(features[FC7] as tf.Tensor2D, w, 'sp.fc7_dense')));
-  if (levelUsed[FC8]) flat = tf.add(flat, tf.mul(levelMask(FC8), dense(features[FC8] as tf.Tensor2D, w, 'sp.fc8_dense')));
+  if (levelUsed[FC7_LEVEL]) flat = tf.add(flat, tf.mul(levelMask(FC7_LEVEL), dense(features[FC7_LEVEL] as tf.Tensor2D, w, 'sp.fc7_dense')));
+  if (levelUsed[FC8_LEVEL]) flat = tf.add(flat, tf.mul(levelMask(FC8_LEVEL), dense(features[FC8_LEVEL] as tf.Tensor2D, w, 'sp.fc8_dense')));
   let h = tf.reshape(flat, [batch, baseSize, baseSize, channels[0]]) as tf.Tensor4D; // dense output is NHWC-ordered
 
   for (let stage = 0; stage < channels.length; stage++) {

@@ -2,6 +2,7 @@
 // Its 7 levels (pool1..pool5, fc7, fc8) are the semantic features the Semantic Pyramid generator is conditioned on.
 import * as tf from '@tensorflow/tfjs-core';
 import { archError, positiveInt, positiveIntList } from './arch';
+import { SPATIAL_LEVEL_COUNT } from './levels';
 import { conv, convShapes, dense, denseShapes, type WeightShape, type Weights } from './ops';
 
 export interface VggArch {
@@ -15,8 +16,8 @@ export interface VggArch {
 export function parseVggArch(arch: Record<string, unknown>): VggArch {
   const parsed: VggArch = {
     imageSize: positiveInt(arch, 'vgg', 'imageSize'),
-    widths: positiveIntList(arch, 'vgg', 'widths', 5),
-    convsPerBlock: positiveIntList(arch, 'vgg', 'convsPerBlock', 5),
+    widths: positiveIntList(arch, 'vgg', 'widths', SPATIAL_LEVEL_COUNT),
+    convsPerBlock: positiveIntList(arch, 'vgg', 'convsPerBlock', SPATIAL_LEVEL_COUNT),
     fcWidth: positiveInt(arch, 'vgg', 'fcWidth'),
     numClasses: positiveInt(arch, 'vgg', 'numClasses'),
   };

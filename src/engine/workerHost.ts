@@ -88,7 +88,10 @@ export class WorkerHost {
     } catch (error) {
       const engineError =
         error instanceof EngineError ? error : new EngineError('internal', describeError(error));
-      this.post({ type: 'error', requestId, code: engineError.code, message: engineError.message, file: engineError.file });
+      // Restarts and a lost worker are the client's news; inside the worker they can only be a bug.
+      const { code } = engineError;
+      const workerCode = code === 'restarted' || code === 'worker-lost' ? 'internal' : code;
+      this.post({ type: 'error', requestId, code: workerCode, message: engineError.message, file: engineError.file });
     } finally {
       if (requestId !== undefined) this.cancelled.delete(requestId);
     }

@@ -1,10 +1,12 @@
 // The permalink: every piece of playground state in the URL hash, through ONE versioned, declared schema.
 // Like TF Playground's state.ts, each field is declared once (key, type, range, default) and both the encoder and
 // the validating decoder are driven by that table. This module is pure (no DOM): images travel as PNG bytes and
-// the canvas work lives in src/share/pngCanvas.ts.
+// the canvas work (decoding them, encoding the source) lives in src/ui/imageIO.ts.
 
 import { decodeBase64Url, encodeBase64Url } from './base64url';
 import { hasOnlyZeroPadding, packMaskBits, unpackMaskBits } from './maskBits';
+import { LEVEL_COUNT } from '../engine/levels';
+import { MAX_LAG_CANDIDATES, MAX_SAMPLES } from '../engine/requestChecks';
 import { inspectPng } from './pngBytes';
 
 export const PERMALINK_VERSION = 1;
@@ -14,10 +16,9 @@ export const MAX_HASH_LENGTH = 256 * 1024;
 export const MAX_LINK_IMAGE_SIZE = 512;
 /** Links keep this many hex characters of the pack digest: enough to tell packs apart, short enough to read. */
 export const DIGEST_PREFIX_LENGTH = 16;
-export const LEVEL_COUNT = 7;
-export const MAX_SAMPLES = 16;
-export const MAX_LAG_CANDIDATES = 16;
 export const MAX_CLASS_INDEX = 9999;
+
+export { MAX_LAG_CANDIDATES, MAX_SAMPLES };
 
 export type Mode = 'sp' | 'lag';
 

@@ -3,17 +3,17 @@
 // the pack load and the current image's features so that the app carries on.
 
 import type {
-  BackendName,
   BackendRequest,
-  ErrorCode,
   FromWorker,
   GenerateRequest,
   LagRequest,
-  LagResult as EngineLagResult,
+  LoadProgress,
+  TimedLagResult,
   PackSummary,
   RgbaImage,
   ToWorker,
 } from '../engine/protocol';
+import { EngineError } from '../engine/errors';
 
 /** What the client needs from a Worker (a real one in the browser, a fake one in tests). */
 export interface WorkerLike {
@@ -24,44 +24,20 @@ export interface WorkerLike {
   terminate(): void;
 }
 
-export type EngineFailure = ErrorCode | 'restarted' | 'worker-lost';
-
-export class EngineRequestError extends Error {
-  readonly code: EngineFailure;
-  readonly file?: string;
-  constructor(code: EngineFailure, message: string, file?: string) {
-    super(message);
-    this.name = 'EngineRequestError';
-    this.code = code;
-    this.file = file;
-  }
-}
-
 /** True for failures the UI should not show: the request was replaced by a newer one or will be re-run. */
 export function isSupersededFailure(error: unknown): boolean {
-  return error instanceof EngineRequestError && (error.code === 'cancelled' || error.code === 'restarted');
+  return error instanceof EngineError && (error.code === 'cancelled' || error.code === 'restarted');
 }
 
+/** The worker's own announcements, plus the client's news about restarting a crashed worker. */
 export type EngineEvent =
-  | { type: 'ready'; backend: BackendName; detail: string; fellBackFrom?: BackendName; reason?: string }
-  | { type: 'backendChanged'; backend: BackendName; reason: string }
-  | { type: 'error'; code: ErrorCode; message: string; file?: string }
+  | Extract<FromWorker, { type: 'ready' | 'backendChanged' }>
+  | Omit<Extract<FromWorker, { type: 'error' }>, 'requestId'>
   | { type: 'restarting'; reason: string; attempt: number }
   | { type: 'restarted' }
   | { type: 'gaveUp'; reason: string };
 
-export interface LoadProgress {
-  stage: 'manifest' | 'download' | 'verify' | 'decode' | 'warmup';
-  loaded: number;
-  total: number;
-}
-
-export type { GenerateRequest, LagRequest } from '../engine/protocol';
-
-/** The engine's LAG result plus the time the worker took. */
-export interface LagResult extends EngineLagResult {
-  ms: number;
-}
+export type { GenerateRequest, LagRequest, LoadProgress, TimedLagResult } from '../engine/protocol';
 
 /** The surface the store uses; EngineClient implements it and tests fake it. */
 export interface EngineApi {
@@ -70,14 +46,14 @@ export interface EngineApi {
   loadPack(packUrl: string, onProgress?: (progress: LoadProgress) => void): Promise<{ pack: PackSummary; fromCache: boolean }>;
   extract(image: RgbaImage): Promise<{ featuresId: string; probabilities: number[] }>;
   generate(request: GenerateRequest, onRow: (level: number, images: RgbaImage[]) => void): Promise<{ ms: number }>;
-  lag(request: LagRequest): Promise<LagResult>;
+  lag(request: LagRequest): Promise<TimedLagResult>;
 }
 
 type Pending =
   | { kind: 'loadPack'; packUrl: string; onProgress?: (p: LoadProgress) => void; resolve: (v: { pack: PackSummary; fromCache: boolean }) => void; reject: (e: Error) => void }
   | { kind: 'extract'; featuresId: string; image: RgbaImage; resolve: (v: { featuresId: string; probabilities: number[] }) => void; reject: (e: Error) => void }
   | { kind: 'generate'; onRow: (level: number, images: RgbaImage[]) => void; resolve: (v: { ms: number }) => void; reject: (e: Error) => void }
-  | { kind: 'lag'; resolve: (v: LagResult) => void; reject: (e: Error) => void };
+  | { kind: 'lag'; resolve: (v: TimedLagResult) => void; reject: (e: Error) => void };
 
 export interface EngineClientOptions {
   /** Restarts allowed inside `restartWindowMs` before the client gives up (a worker that crashes on load). */
@@ -165,7 +141,7 @@ export class EngineClient implements EngineApi {
 
   lag(request: LagRequest) {
     this.supersede(this.currentLag);
-    return new Promise<LagResult>((resolve, reject) => {
+    return new Promise<TimedLagResult>((resolve, reject) => {
       const requestId = this.send((id) => ({ type: 'lag', requestId: id, ...request }));
       this.currentLag = requestId;
       this.pending.set(requestId, { kind: 'lag', resolve, reject });
@@ -174,7 +150,7 @@ export class EngineClient implements EngineApi {
 
   /** Stops the worker for good (page teardown). */
   terminate(): void {
-    this.rejectAll(new EngineRequestError('worker-lost', 'The engine was shut down.'));
+    this.rejectAll(new EngineError('worker-lost', 'The engine was shut down.'));
     this.worker?.terminate();
     this.worker = null;
   }
@@ -193,7 +169,7 @@ export class EngineClient implements EngineApi {
     const requestId = this.nextRequestId++;
     if (this.gaveUp) {
       // Reject asynchronously, after the caller has registered the pending entry.
-      queueMicrotask(() => this.settleWithError(requestId, new EngineRequestError('worker-lost', 'The engine stopped working; reload the page to try again.')));
+      queueMicrotask(() => this.settleWithError(requestId, new EngineError('worker-lost', 'The engine stopped working; reload the page to try again.')));
     } else {
       this.post(build(requestId));
     }
@@ -206,7 +182,7 @@ export class EngineClient implements EngineApi {
     if (!entry) return;
     this.pending.delete(requestId);
     this.post({ type: 'cancel', requestId });
-    entry.reject(new EngineRequestError('cancelled', 'Superseded by a newer request.'));
+    entry.reject(new EngineError('cancelled', 'Superseded by a newer request.'));
   }
 
   private settleWithError(requestId: number, error: Error) {
@@ -240,7 +216,7 @@ export class EngineClient implements EngineApi {
     this.restartTimes.push(now);
     if (this.restartTimes.length > this.maxRestarts) {
       this.gaveUp = true;
-      this.rejectAll(new EngineRequestError('worker-lost', `The engine keeps crashing (${reason}); reload the page to try again.`));
+      this.rejectAll(new EngineError('worker-lost', `The engine keeps crashing (${reason}); reload the page to try again.`));
       this.emit({ type: 'gaveUp', reason });
       return;
     }
@@ -255,7 +231,7 @@ export class EngineClient implements EngineApi {
     for (const entry of interrupted) {
       if (entry.kind === 'loadPack' && entry.packUrl === this.lastPackUrl && !waitingPack) waitingPack = entry;
       else if (entry.kind === 'extract' && entry.featuresId === this.lastFeatures?.featuresId) waitingExtract = entry;
-      else entry.reject(new EngineRequestError('restarted', 'The engine restarted.'));
+      else entry.reject(new EngineError('restarted', 'The engine restarted.'));
     }
     this.currentGenerate = null;
     this.currentLag = null;
@@ -350,7 +326,7 @@ export class EngineClient implements EngineApi {
       case 'memory':
         return;
       case 'error': {
-        const error = new EngineRequestError(message.code, message.message, message.file);
+        const error = new EngineError(message.code, message.message, message.file);
         if (message.requestId !== undefined && this.pending.has(message.requestId)) {
           this.settleWithError(message.requestId, error);
         } else if (message.code !== 'cancelled') {

@@ -2,14 +2,14 @@ import { useEffect, useMemo, useRef } from 'react';
 import { decodePermalink } from '../share/permalink';
 import type { PlaygroundStore } from '../state/store';
 import { hashForState, shareUrlFor } from './shareUrl';
-import { shortcutFor, isTypingTarget } from './shortcuts';
+import { isTypingTarget, keyLikeOf, shortcutFor } from './shortcuts';
 import { usePlayground } from './storeContext';
 
 /** R re-rolls, 1-7 pick a level, C toggles compare — not while typing in a field. */
 export function useKeyboardShortcuts(store: PlaygroundStore) {
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
-      const action = shortcutFor({ ...event, key: event.key, target: event.target as HTMLElement | null });
+      const action = shortcutFor(keyLikeOf(event));
       if (!action) return;
       const state = store.getState();
       if (action.type === 'reroll') state.rerollSeed();

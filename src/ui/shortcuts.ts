@@ -1,4 +1,5 @@
 // Keyboard shortcuts: R re-rolls the seed, 1-7 pick a level, C toggles compare. Never while typing.
+import { LEVEL_COUNT } from '../engine/levels';
 
 export type ShortcutAction = { type: 'reroll' } | { type: 'level'; level: number } | { type: 'toggleCompare' };
 
@@ -20,11 +21,22 @@ export function isTypingTarget(target: KeyLike['target']): boolean {
   return tag === 'INPUT' && TEXT_INPUT_TYPES.has((target.type ?? '').toLowerCase());
 }
 
+/**
+ * The fields of a DOM KeyboardEvent that decide a shortcut. They are read one by one: the modifier flags are getters
+ * on KeyboardEvent.prototype, which an object spread (`{ ...event }`) does not copy.
+ */
+export function keyLikeOf(event: Pick<KeyboardEvent, 'key' | 'ctrlKey' | 'metaKey' | 'altKey' | 'target'>): KeyLike {
+  const { key, ctrlKey, metaKey, altKey } = event;
+  return { key, ctrlKey, metaKey, altKey, target: event.target as KeyLike['target'] };
+}
+
+/** Modified keys (Ctrl/Cmd/Alt) are the browser's and the system's shortcuts: they are never taken. */
 export function shortcutFor(event: KeyLike): ShortcutAction | null {
   if (event.ctrlKey || event.metaKey || event.altKey || isTypingTarget(event.target)) return null;
   const key = event.key.toLowerCase();
   if (key === 'r') return { type: 'reroll' };
   if (key === 'c') return { type: 'toggleCompare' };
-  if (/^[1-7]$/.test(key)) return { type: 'level', level: Number(key) - 1 };
+  const digit = /^[1-9]$/.test(key) ? Number(key) : 0;
+  if (digit >= 1 && digit <= LEVEL_COUNT) return { type: 'level', level: digit - 1 };
   return null;
 }

@@ -1,5 +1,5 @@
 // The built playground in headless Chromium on the WASM backend (the fast one on this CPU-only machine): opening
-// images (file input, drag and drop, a bad file), levels, compare, LAG, download and the permalink round trip.
+// images (file input, drag and drop, a bad file), levels, compare, LAG, download, the permalink round trip and keyboard shortcuts.
 import type { Browser } from 'playwright-core';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -263,5 +263,49 @@ describe('playground (wasm)', () => {
     expect(download.suggestedFilename()).toMatch(/\.png$/);
     expectCleanConsole(app);
     await annotate(`${download.suggestedFilename()}: ${size.width}x${size.height}, ${bytes.length} bytes`);
+  });
+});
+
+interface SeenKey {
+  key: string;
+  ctrlKey: boolean;
+  metaKey: boolean;
+  defaultPrevented: boolean;
+}
+
+// Real key events: keys held with Ctrl/Cmd leave the browser's own shortcuts (copy, reload, tab switch) alone.
+describe('keyboard shortcuts (wasm)', () => {
+  it('Control+C, Meta+C, Control+R and Control+1 reach the browser untouched; plain 4 still picks a level', async () => {
+    const { app } = track(await openReadyApp(browser, baseUrl));
+    const { page } = app;
+    const seedBefore = await page.getByTestId('seed-input').inputValue();
+
+    // Registered after the app's own window listener, so it sees each keydown once the app has handled it.
+    await page.evaluate(() => {
+      const seen: SeenKey[] = [];
+      (window as unknown as { __seenKeys: SeenKey[] }).__seenKeys = seen;
+      window.addEventListener('keydown', (event) => {
+        seen.push({ key: event.key, ctrlKey: event.ctrlKey, metaKey: event.metaKey, defaultPrevented: event.defaultPrevented });
+      });
+    });
+    await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+    for (const chord of ['Control+C', 'Meta+C', 'Control+R', 'Control+1']) await page.keyboard.press(chord);
+    // Keys are handled in order: once the plain key has picked its level, the modified ones before it are done.
+    await page.keyboard.press('4');
+    await expect.poll(() => page.getByTestId('level-3').getAttribute('aria-pressed')).toBe('true');
+
+    const seen = await page.evaluate(() => (window as unknown as { __seenKeys: SeenKey[] }).__seenKeys.filter((k) => k.key !== 'Control' && k.key !== 'Meta'));
+    expect(seen.map((k) => [k.key.toLowerCase(), k.ctrlKey, k.metaKey, k.defaultPrevented])).toEqual([
+      ['c', true, false, false],
+      ['c', false, true, false],
+      ['r', true, false, false],
+      ['1', true, false, false],
+      ['4', false, false, true],
+    ]);
+    expect(await page.getByTestId('compare-toggle').isChecked(), 'Ctrl/Cmd+C toggled compare').toBe(false);
+    expect(await page.getByTestId('seed-input').inputValue(), 'Control+R re-rolled the seed').toBe(seedBefore);
+    expect(await page.getByTestId(`level-${DEFAULT_LEVEL}`).getAttribute('aria-pressed')).toBe('false');
+    expect(await page.getByTestId('level-0').getAttribute('aria-pressed'), 'Control+1 picked level 1').toBe('false');
+    expectCleanConsole(app);
   });
 });

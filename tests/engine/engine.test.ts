@@ -1,11 +1,11 @@
 // The engine's operations on the tiny pack (cpu backend): determinism of the noise derivation through the whole
 // pipeline, batching invariance, streaming and cancellation, LAG statistics, input errors, and tensor leaks.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PyramidEngine, type GenerateRequest, type LagRequest } from '../../src/engine/engine';
+import { PyramidEngine } from '../../src/engine/engine';
 import { CancelledError, EngineError } from '../../src/engine/errors';
 import { signedToRgba } from '../../src/engine/image';
 import { standardNormalBatch } from '../../src/engine/noise';
-import type { RgbaImage } from '../../src/engine/protocol';
+import type { GenerateRequest, LagRequest, RgbaImage } from '../../src/engine/protocol';
 import { REPO_ROOT, readFixture } from './helpers/fixtures';
 import { startStaticServer, type StaticServer } from './helpers/staticServer';
 

@@ -5,8 +5,8 @@
 import { create, globals } from 'webgpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { activeWebGpuDevice } from '../../src/engine/backend';
-import { PyramidEngine, type GenerateRequest } from '../../src/engine/engine';
-import type { RgbaImage } from '../../src/engine/protocol';
+import { PyramidEngine } from '../../src/engine/engine';
+import type { GenerateRequest, RgbaImage } from '../../src/engine/protocol';
 import { engineInternals } from './helpers/engineInternals';
 import { REPO_ROOT } from './helpers/fixtures';
 import { startStaticServer, type StaticServer } from './helpers/staticServer';

@@ -4,6 +4,8 @@ import type { FromWorker, RgbaImage, ToWorker } from '../../src/engine/protocol'
 import { WorkerHost } from '../../src/engine/workerHost';
 import { REPO_ROOT } from './helpers/fixtures';
 import { startStaticServer, type StaticServer } from './helpers/staticServer';
+import type { PyramidEngine } from '../../src/engine/engine';
+import { engineInternals } from './helpers/engineInternals';
 
 const SIZE = 32;
 const image: RgbaImage = { width: SIZE, height: SIZE, data: new Uint8ClampedArray(SIZE * SIZE * 4).fill(128) };
@@ -115,7 +117,7 @@ describe('worker host', () => {
   // TF.js canvas's `webglcontextlost` event (and WebGPU's `device.lost`) into the engine's loss handler; here that
   // handler is called directly for the running backend, as the event would.
   it('after a lost backend, switches to the next one, says so, and keeps answering', async () => {
-    const engine = (host as unknown as { engine: { handleBackendLoss(b: string, reason: string): void } }).engine;
+    const engine = engineInternals((host as unknown as { engine: PyramidEngine }).engine);
     await host.receive({ type: 'extract', requestId: 80, featuresId: 'b', image });
     await host.receive({ type: 'generate', requestId: 81, featuresId: 'b', levels: [2, 5], samples: 2, seed: 4, classIndex: 2 });
     const before = ofRequest(81).filter((m) => m.type === 'row');

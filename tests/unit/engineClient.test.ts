@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { PackSummary, RgbaImage } from '../../src/engine/protocol';
-import { EngineClient, EngineRequestError, isSupersededFailure, type EngineEvent } from '../../src/state/engineClient';
+import { EngineClient, isSupersededFailure, type EngineEvent } from '../../src/state/engineClient';
 import { FakeWorker, flush } from './helpers/fakeWorker';
+import { EngineError } from '../../src/engine/errors';
 
 const image = (value = 0): RgbaImage => ({ width: 2, height: 2, data: new Uint8ClampedArray(16).fill(value) });
 const pack = { id: 'tiny', digest: 'ab', imageSize: 32 } as PackSummary;
@@ -78,7 +79,7 @@ describe('EngineClient', () => {
     const freshId = worker().last('generate').requestId;
     expect(worker().last('cancel')).toEqual({ type: 'cancel', requestId: staleId });
     const staleError = await stale.catch((e) => e);
-    expect(staleError).toBeInstanceOf(EngineRequestError);
+    expect(staleError).toBeInstanceOf(EngineError);
     expect(isSupersededFailure(staleError)).toBe(true);
     worker().reply({ type: 'row', requestId: staleId, level: 0, images: [image()] });
     worker().reply({ type: 'generated', requestId: staleId, ms: 1 });

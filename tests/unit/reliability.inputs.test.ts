@@ -1,4 +1,4 @@
-// Issue #6 at the Node level: what the app decides about a file from its bytes alone (src/ui/imageSniff.ts), what
+// Reliability of inputs at the Node level: what the app decides about a file from its bytes alone (src/ui/imageSniff.ts), what
 // it opens from a drop (src/ui/dropFiles.ts), and that no source file puts strings into HTML.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';

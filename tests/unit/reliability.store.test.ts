@@ -1,12 +1,13 @@
-// Issue #6 in the store (Node, fake engine): a grid never outlives its settings, input notes are shown, pack
+// Reliability in the store (Node, fake engine): a grid never outlives its settings, input notes are shown, pack
 // failures name their file and stay visible after a fallback pack loads.
 import { describe, expect, it } from 'vitest';
 import type { PackSummary } from '../../src/engine/protocol';
-import { EngineRequestError, type EngineApi, type GenerateRequest } from '../../src/state/engineClient';
+import { type EngineApi, type GenerateRequest } from '../../src/state/engineClient';
 import { createPlaygroundStore, type PlaygroundEnv, type PreparedSource } from '../../src/state/store';
 import { flush } from './helpers/fakeWorker';
 import { makeRgbaPng } from './helpers/png';
 import { img, makePack } from './helpers/storeFixtures';
+import { EngineError } from '../../src/engine/errors';
 
 /** An engine whose packs either load or fail with a given error; generation answers at once with one row. */
 function setup(options: { packs: Record<string, PackSummary | Error>; index?: unknown; notes?: string[] }) {
@@ -17,7 +18,7 @@ function setup(options: { packs: Record<string, PackSummary | Error>; index?: un
     async loadPack(url) {
       const id = url.split('/')[1];
       const entry = options.packs[id];
-      if (!entry) throw new EngineRequestError('pack-not-found', `${url} answered HTTP 404`, 'pack.json');
+      if (!entry) throw new EngineError('pack-not-found', `${url} answered HTTP 404`, 'pack.json');
       if (entry instanceof Error) throw entry;
       return { pack: entry, fromCache: false };
     },
@@ -84,7 +85,7 @@ describe('reliability in the store', () => {
   });
 
   it('names the file of a pack failure and keeps it visible once the next pack has loaded', async () => {
-    const broken = new EngineRequestError('pack-shape', 'weight vgg.conv1_1.kernel has shape [3, 3, 4, 3]', 'pack.json');
+    const broken = new EngineError('pack-shape', 'weight vgg.conv1_1.kernel has shape [3, 3, 4, 3]', 'pack.json');
     const { get } = setup({
       packs: { tiny: broken, cifar10: makePack('cifar10') },
       index: { default: 'gone', packs: [{ id: 'gone' }, { id: 'tiny' }, { id: 'cifar10' }] },
@@ -97,7 +98,7 @@ describe('reliability in the store', () => {
   });
 
   it('a file named in the message is not repeated', async () => {
-    const { get } = setup({ packs: { cifar10: new EngineRequestError('pack-checksum', 'shard sp.shard1of1.bin is corrupted', 'sp.shard1of1.bin') } });
+    const { get } = setup({ packs: { cifar10: new EngineError('pack-checksum', 'shard sp.shard1of1.bin is corrupted', 'sp.shard1of1.bin') } });
     await get().startup({ backend: 'auto', link: null });
     await flush();
     expect(get().errors[0].message).toBe('The model pack "cifar10" is broken: shard sp.shard1of1.bin is corrupted');

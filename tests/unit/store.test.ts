@@ -2,20 +2,21 @@ import { describe, expect, it } from 'vitest';
 import type { PackSummary, RgbaImage } from '../../src/engine/protocol';
 import { decodePermalink, encodePermalink, type PermalinkState } from '../../src/share/permalink';
 import {
-  EngineRequestError,
+  
   type EngineApi,
   type EngineEvent,
   type GenerateRequest,
   type LagRequest,
-  type LagResult,
+  type TimedLagResult,
   type LoadProgress,
 } from '../../src/state/engineClient';
 import { createPlaygroundStore, toPermalinkState, type PlaygroundEnv, type PreparedSource } from '../../src/state/store';
 import { parsePackIndex, packCandidates } from '../../src/state/packIndex';
-import { levelLabel, DEFAULT_LEVELS } from '../../src/state/levels';
+import { levelLabel, DEFAULT_LEVELS } from '../../src/engine/levels';
 import { flush } from './helpers/fakeWorker';
 import { makeRgbaPng } from './helpers/png';
 import { img, makePack } from './helpers/storeFixtures';
+import { EngineError } from '../../src/engine/errors';
 
 interface Deferred<T> {
   promise: Promise<T>;
@@ -37,7 +38,7 @@ class FakeEngine implements EngineApi {
   loads: string[] = [];
   extracts: Deferred<{ featuresId: string; probabilities: number[] }>[] = [];
   generates: { request: GenerateRequest; onRow: (level: number, images: RgbaImage[]) => void; done: Deferred<{ ms: number }> }[] = [];
-  lags: { request: LagRequest; done: Deferred<LagResult> }[] = [];
+  lags: { request: LagRequest; done: Deferred<TimedLagResult> }[] = [];
   private nextFeatures = 1;
 
   start(backend: string) {
@@ -51,7 +52,7 @@ class FakeEngine implements EngineApi {
     this.loads.push(packUrl);
     const id = packUrl.split('/')[1];
     const pack = this.packs.get(id);
-    if (!pack) throw new EngineRequestError('pack-not-found', `models/${id}/pack.json was not found`);
+    if (!pack) throw new EngineError('pack-not-found', `models/${id}/pack.json was not found`);
     onProgress?.({ stage: 'download', loaded: 500, total: 1000 });
     return { pack, fromCache: false };
   }
@@ -65,13 +66,13 @@ class FakeEngine implements EngineApi {
   }
   generate(request: GenerateRequest, onRow: (level: number, images: RgbaImage[]) => void) {
     const previous = this.generates[this.generates.length - 1];
-    previous?.done.reject(new EngineRequestError('cancelled', 'superseded'));
+    previous?.done.reject(new EngineError('cancelled', 'superseded'));
     const done = deferred<{ ms: number }>();
     this.generates.push({ request, onRow, done });
     return done.promise;
   }
   lag(request: LagRequest) {
-    const done = deferred<LagResult>();
+    const done = deferred<TimedLagResult>();
     this.lags.push({ request, done });
     return done.promise;
   }
@@ -289,7 +290,7 @@ describe('generation', () => {
 
   it('shows a generation failure as an error and marks the grid', async () => {
     const { get, engine } = await readyStore();
-    engine.lastGenerate.done.reject(new EngineRequestError('internal', 'shader failed'));
+    engine.lastGenerate.done.reject(new EngineError('internal', 'shader failed'));
     await flush();
     expect(get().grid!.status).toBe('error');
     expect(get().errors.map((e) => e.message)).toEqual(['Generation failed: shader failed']);
@@ -311,7 +312,7 @@ describe('generation', () => {
 
   it('re-runs the current request after the engine restarted', async () => {
     const { get, engine } = await readyStore();
-    engine.lastGenerate.done.reject(new EngineRequestError('restarted', 'restarted'));
+    engine.lastGenerate.done.reject(new EngineError('restarted', 'restarted'));
     engine.listener!({ type: 'restarting', reason: 'crash', attempt: 1 });
     await flush();
     expect(get().errors).toEqual([]);
@@ -357,7 +358,7 @@ describe('inputs', () => {
     const ctx = setup();
     const started = ctx.get().startup({ backend: 'auto', link: null });
     await flush();
-    ctx.engine.extracts[0].reject(new EngineRequestError('bad-input', 'image has the wrong size'));
+    ctx.engine.extracts[0].reject(new EngineError('bad-input', 'image has the wrong size'));
     await started;
     expect(ctx.get().sourceStatus).toBe('error');
     expect(ctx.get().errors[0].message).toMatch(/wrong size/);

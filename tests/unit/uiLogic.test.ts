@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { RgbaImage } from '../../src/engine/protocol';
 import { backendFromQuery, urlWithBackend } from '../../src/ui/backendQuery';
 import { centreCropSquare, composeSheet, upscaleNearest } from '../../src/ui/pixels';
-import { shortcutFor, type KeyLike } from '../../src/ui/shortcuts';
+import { keyLikeOf, shortcutFor, type KeyLike } from '../../src/ui/shortcuts';
 
 const image = (width: number, height: number, fill: (i: number) => number[]): RgbaImage => {
   const data = new Uint8ClampedArray(width * height * 4);
@@ -69,6 +69,40 @@ describe('keyboard shortcuts', () => {
     // A checkbox or range slider is not a text field: shortcuts still work there.
     expect(shortcutFor(key('c', { tagName: 'INPUT', type: 'checkbox' }))).toEqual({ type: 'toggleCompare' });
     expect(shortcutFor(key('2', { tagName: 'INPUT', type: 'range' }))).toEqual({ type: 'level', level: 1 });
+  });
+
+  // Node has no KeyboardEvent; this one is built the way the DOM's is: an Event whose key and modifier flags are
+  // getters on the prototype, so an object spread of it carries none of them.
+  class DomLikeKeyboardEvent extends Event {
+    readonly #init: { key: string; ctrlKey?: boolean; metaKey?: boolean; altKey?: boolean };
+    constructor(init: { key: string; ctrlKey?: boolean; metaKey?: boolean; altKey?: boolean }) {
+      super('keydown');
+      this.#init = init;
+    }
+    get key() {
+      return this.#init.key;
+    }
+    get ctrlKey() {
+      return this.#init.ctrlKey ?? false;
+    }
+    get metaKey() {
+      return this.#init.metaKey ?? false;
+    }
+    get altKey() {
+      return this.#init.altKey ?? false;
+    }
+  }
+
+  it('reads the modifier flags of a DOM-shaped event (prototype getters), so Ctrl/Cmd/Alt keys stay the browser\'s', () => {
+    const event = (init: ConstructorParameters<typeof DomLikeKeyboardEvent>[0]) => keyLikeOf(new DomLikeKeyboardEvent(init));
+    expect({ ...new DomLikeKeyboardEvent({ key: 'c', ctrlKey: true }) }).not.toHaveProperty('ctrlKey');
+    expect(shortcutFor(event({ key: 'c', ctrlKey: true }))).toBeNull();
+    expect(shortcutFor(event({ key: 'c', metaKey: true }))).toBeNull();
+    expect(shortcutFor(event({ key: 'r', ctrlKey: true }))).toBeNull();
+    expect(shortcutFor(event({ key: '1', ctrlKey: true }))).toBeNull();
+    expect(shortcutFor(event({ key: '3', altKey: true }))).toBeNull();
+    expect(shortcutFor(event({ key: 'c' }))).toEqual({ type: 'toggleCompare' });
+    expect(shortcutFor(event({ key: '3' }))).toEqual({ type: 'level', level: 2 });
   });
 });
 

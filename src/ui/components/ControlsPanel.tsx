@@ -1,5 +1,5 @@
 import { MAX_LAG_CANDIDATES, MAX_SAMPLES, type Mode } from '../../share/permalink';
-import { DEFAULT_LEVELS, levelHint, levelLabel } from '../../state/levels';
+import { DEFAULT_LEVELS, levelHint, levelLabel } from '../../engine/levels';
 import { usePlayground } from '../storeContext';
 import { NumberField } from './NumberField';
 

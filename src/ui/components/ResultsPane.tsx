@@ -1,6 +1,6 @@
 import { useMemo } from 'react';
 import type { RgbaImage } from '../../engine/protocol';
-import { DEFAULT_LEVELS, levelLabel } from '../../state/levels';
+import { DEFAULT_LEVELS, levelLabel } from '../../engine/levels';
 import type { GridResult, LagView as LagViewState, PlaygroundState } from '../../state/store';
 import { downloadPng } from '../imageIO';
 import { composeSheet, upscaleNearest } from '../pixels';

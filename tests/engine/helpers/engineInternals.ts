@@ -1,12 +1,13 @@
 import type { PyramidEngine } from '../../../src/engine/engine';
+import type { BackendRecovery } from '../../../src/engine/recovery';
 
 type WithRecovery = <T>(work: () => Promise<T>) => Promise<T>;
 
-/** The engine's private recovery hooks, for the tests that drive them directly (bound to the engine). */
+/** The engine's private recovery (src/engine/recovery.ts), for the tests that drive them directly (bound to the engine). */
 export function engineInternals(engine: PyramidEngine): {
   withRecovery: WithRecovery;
   handleBackendLoss(backend: string, reason: string): void;
 } {
-  const raw = engine as unknown as { withRecovery: WithRecovery; handleBackendLoss(backend: string, reason: string): void };
-  return { withRecovery: raw.withRecovery.bind(engine) as WithRecovery, handleBackendLoss: raw.handleBackendLoss.bind(engine) };
+  const { recovery } = engine as unknown as { recovery: BackendRecovery };
+  return { withRecovery: recovery.run.bind(recovery), handleBackendLoss: recovery.handleLoss.bind(recovery) as (backend: string, reason: string) => void };
 }

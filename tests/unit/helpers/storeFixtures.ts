@@ -1,6 +1,6 @@
 // Plain values the store tests build on: a flat RGBA image and a pack summary (no engine involved).
 import type { PackSummary, RgbaImage } from '../../../src/engine/protocol';
-import { DEFAULT_LEVELS } from '../../../src/state/levels';
+import { DEFAULT_LEVELS } from '../../../src/engine/levels';
 
 export const img = (size: number, value = 0): RgbaImage => ({ width: size, height: size, data: new Uint8ClampedArray(size * size * 4).fill(value) });
 

@@ -1,0 +1,204 @@
+// The pack slice: the model pack (index, loading with progress, fallbacks), the engine's backend and its events,
+// and links, which name a pack and so settle once it is loaded.
+import type { PackSummary } from '../../engine/protocol';
+import { checkPermalinkAgainstPack, type PermalinkState } from '../../share/permalink';
+import type { EngineEvent } from '../engineClient';
+import { packCandidates, parsePackIndex, type PackIndex } from '../packIndex';
+import type { BackendStatus, PackStatus, PlaygroundState } from '../store';
+import { describe, type SliceContext } from './context';
+import { settingsOfLink } from './settings';
+import { withNotes } from './source';
+
+export interface PackState {
+  packIndex: PackIndex | null;
+  packStatus: PackStatus;
+  pack: PackSummary | null;
+  backend: BackendStatus;
+  /** False until the startup (or a link) has been fully applied: the URL must not be rewritten before. */
+  shareReady: boolean;
+}
+
+export interface PackActions {
+  startup(options: { backend: PlaygroundState['backend']['requested']; link: PermalinkState | null }): Promise<void>;
+  applyLink(link: PermalinkState): Promise<void>;
+  loadPack(id: string): Promise<void>;
+}
+
+function errorCode(error: unknown): string | undefined {
+  return typeof error === 'object' && error !== null && 'code' in error ? String((error as { code: unknown }).code) : undefined;
+}
+
+/** A pack failure that names the file at fault (the engine gives it as `file` when its message does not). */
+function describePackFailure(error: unknown): string {
+  const message = describe(error);
+  const file = typeof error === 'object' && error !== null && 'file' in error ? (error as { file?: unknown }).file : undefined;
+  return typeof file === 'string' && file && !message.includes(file) ? `${message} (in ${file})` : message;
+}
+
+export function createPackSlice(ctx: SliceContext): PackState & PackActions {
+  const { set, get, env, notices, source } = ctx;
+  let packLoadToken = 0;
+  /** A link applied before its pack was loaded. */
+  let pendingLink: PermalinkState | null = null;
+
+  /** Uses the link's image (or the current / default one) once the pack is known. */
+  const settleLink = async (link: PermalinkState, pack: PackSummary) => {
+    const check = checkPermalinkAgainstPack(link, { id: pack.id, digest: pack.digest, imageSize: pack.imageSize, classCount: pack.classNames.length });
+    for (const warning of check.warnings) notices.push('warnings', 'link', warning);
+    for (const error of check.errors) notices.push('errors', 'link', error.message);
+    if (check.errors.some((e) => e.field === 'class')) set({ classOverride: null });
+    const imageUsable = link.imagePng && !check.errors.some((e) => e.field === 'img');
+    if (imageUsable) {
+      try {
+        const prepared = await env.prepareFromPng(link.imagePng!, pack.imageSize);
+        const mask = link.mask && link.mask.length === pack.imageSize ** 2 ? link.mask : null;
+        await source.useSource(prepared, mask);
+      } catch (error) {
+        notices.push('errors', 'link', `This link's image could not be decoded: ${describe(error)}`);
+        await source.useDefaultSource();
+      }
+    } else if (!get().source) {
+      await source.useDefaultSource();
+    } else {
+      ctx.runs.run(false);
+    }
+  };
+
+  const onPackLoaded = async (pack: PackSummary) => {
+    const s = get();
+    const samePixels = s.pack?.imageSize === pack.imageSize;
+    set({
+      pack,
+      packStatus: { phase: 'ready', packId: pack.id, stage: null, loaded: pack.bytes, total: pack.bytes, message: '' },
+      classOverride: s.classOverride !== null && s.classOverride < pack.classNames.length ? s.classOverride : null,
+      featuresId: null,
+      prediction: null,
+      grid: null,
+      lag: null,
+      mask: samePixels ? s.mask : null,
+    });
+    if (source.pendingBlob) {
+      const { blob, name, notes } = source.pendingBlob;
+      source.pendingBlob = null;
+      await source.prepare(withNotes((size) => env.prepareFromBlob(blob, size, name), notes), `Could not open "${name}"`);
+    } else if (pendingLink) {
+      const link = pendingLink;
+      pendingLink = null;
+      await settleLink(link, pack);
+    } else if (s.source && samePixels) {
+      await source.useSource(s.source, get().mask);
+    } else if (s.source?.originalUrl) {
+      const { originalUrl, name } = s.source;
+      await source.prepare((size) => env.prepareFromUrl(originalUrl, size, name), `Could not resize "${name}" for this pack`);
+    } else {
+      await source.useDefaultSource();
+    }
+    set({ shareReady: true });
+  };
+
+  /** Tries the packs in order until one loads; a missing pack is skipped quietly, a broken one is reported. */
+  const loadFirstAvailable = async (ids: string[]) => {
+    const token = ++packLoadToken;
+    // Notes about earlier loads go; those about packs skipped on the way to this one stay visible.
+    notices.clear('pack');
+    const failures: string[] = [];
+    const missing: string[] = [];
+    for (const id of ids) {
+      set({ packStatus: { phase: 'loading', packId: id, stage: 'manifest', loaded: 0, total: 0, message: '' } });
+      try {
+        const { pack } = await env.engine.loadPack(env.packUrl(id), (progress) => {
+          if (token !== packLoadToken) return;
+          set({ packStatus: { phase: 'loading', packId: id, stage: progress.stage, loaded: progress.loaded, total: progress.total, message: '' } });
+        });
+        if (token !== packLoadToken) return;
+        await onPackLoaded(pack);
+        // A pack the index lists but the server does not have is worth a note (a link's unknown pack has its own).
+        for (const note of missing) notices.push('warnings', 'pack', note);
+        return;
+      } catch (error) {
+        if (token !== packLoadToken) return;
+        const reason = describePackFailure(error);
+        failures.push(`${id}: ${reason}`);
+        if (errorCode(error) !== 'pack-not-found') notices.push('errors', 'pack', `The model pack "${id}" is broken: ${reason}`);
+        else if (get().packIndex?.packs.some((p) => p.id === id)) missing.push(`The model pack "${id}" could not be found (${reason}); another pack is used.`);
+      }
+    }
+    const message = ids.length ? `No model pack could be loaded (${failures.join('; ')}).` : 'No model pack is configured.';
+    set({ packStatus: { phase: 'error', packId: null, stage: null, loaded: 0, total: 0, message }, shareReady: true });
+    notices.push('errors', 'pack', message);
+  };
+
+  const onEngineEvent = (event: EngineEvent) => {
+    switch (event.type) {
+      case 'ready':
+        set({ backend: { ...get().backend, active: event.backend, detail: event.reason && event.fellBackFrom ? `${event.detail} (not ${event.fellBackFrom}: ${event.reason})` : event.detail } });
+        // Automatic choice falling back is expected; a forced backend that could not start is worth a note.
+        if (event.fellBackFrom && get().backend.requested !== 'auto') {
+          notices.push('warnings', 'backend', `${event.fellBackFrom} is not available here${event.reason ? ` (${event.reason})` : ''}; running on ${event.backend}.`);
+        }
+        return;
+      case 'backendChanged':
+        set({ backend: { ...get().backend, active: event.backend, detail: event.reason } });
+        notices.push('warnings', 'backend', `Switched to ${event.backend}: ${event.reason}`);
+        return;
+      case 'error':
+        if (event.code === 'device-lost') notices.push('errors', 'backend', `The GPU was lost: ${event.message}`);
+        else notices.push('errors', 'engine', event.message);
+        return;
+      case 'restarting':
+        notices.push('warnings', 'engine', `The engine crashed (${event.reason}) and is restarting.`);
+        return;
+      case 'restarted':
+        ctx.runs.run(true);
+        return;
+      case 'gaveUp':
+        notices.push('errors', 'engine', `The engine keeps crashing (${event.reason}). Reload the page, or try another backend.`);
+        return;
+    }
+  };
+
+  return {
+    packIndex: null,
+    packStatus: { phase: 'idle', packId: null, stage: null, loaded: 0, total: 0, message: '' },
+    pack: null,
+    backend: { requested: 'auto', active: null, detail: '' },
+    shareReady: false,
+
+    async startup({ backend, link }) {
+      set({ backend: { requested: backend, active: null, detail: '' } });
+      env.engine.subscribe(onEngineEvent);
+      env.engine.start(backend);
+      let index: PackIndex | null = null;
+      try {
+        index = parsePackIndex(await env.fetchPackIndex());
+      } catch {
+        index = null; // no index yet: the fallback ids are tried
+      }
+      set({ packIndex: index });
+      if (link) {
+        set(settingsOfLink(link));
+        pendingLink = link;
+      }
+      await loadFirstAvailable(packCandidates(link?.packId ?? null, index));
+    },
+
+    async applyLink(link) {
+      notices.clear('link');
+      set(settingsOfLink(link));
+      const pack = get().pack;
+      if (pack && link.packId !== pack.id && get().packIndex?.packs.some((p) => p.id === link.packId)) {
+        pendingLink = link;
+        await loadFirstAvailable(packCandidates(link.packId, get().packIndex));
+      } else if (pack) {
+        await settleLink(link, pack);
+      } else {
+        pendingLink = link;
+      }
+    },
+
+    async loadPack(id) {
+      if (get().pack?.id === id && get().packStatus.phase === 'ready') return;
+      await loadFirstAvailable([id]);
+    },
+  };
+}
