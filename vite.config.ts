@@ -3,7 +3,6 @@ import { defineConfig, type Connect, type Plugin } from 'vite';
 import react from '@vitejs/plugin-react';
 import { cpSync, createReadStream, existsSync, statSync } from 'node:fs';
 import { extname, resolve, sep } from 'node:path';
-import './node20-shims';
 import { CONTENT_SECURITY_POLICY, ISOLATION_HEADERS } from './scripts/headers.mjs';
 
 // Where Debian's chromium keeps SwiftShader (libvulkan + the Vulkan ICD), for the webgpu test project.
