@@ -3,12 +3,12 @@ import { defineConfig, type Connect, type Plugin } from 'vite';
 import react from '@vitejs/plugin-react';
 import { cpSync, createReadStream, existsSync, statSync } from 'node:fs';
 import { extname, resolve, sep } from 'node:path';
-import { CONTENT_SECURITY_POLICY, ISOLATION_HEADERS } from './scripts/headers.mjs';
+import { CONTENT_SECURITY_POLICY, ISOLATION_HEADERS } from './scripts/node/headers.mjs';
 
 // Where Debian's chromium keeps SwiftShader (libvulkan + the Vulkan ICD), for the webgpu test project.
 const swiftShaderDir = process.env.SWIFTSHADER_DIR ?? '/usr/lib/chromium';
 
-// The Content-Security-Policy and isolation headers come from one place (scripts/headers.mjs). The built
+// The Content-Security-Policy and isolation headers come from one place (scripts/node/headers.mjs). The built
 // index.html carries the policy as a <meta> too, for static hosts that send no headers; the header is what also
 // covers the engine's module worker. Writes `_headers` (Netlify / Cloudflare Pages format) next to the build.
 const cspInBuild: Plugin = {

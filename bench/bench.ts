@@ -1,5 +1,5 @@
 // The bench page: starts bench.worker.ts (the app's engine in a module worker) with the parameters of the URL and
-// exposes what it reports as window.__bench for scripts/bench.mjs. Usable by hand too: open
+// exposes what it reports as window.__bench for scripts/node/bench/main.mjs. Usable by hand too: open
 // index.html?backend=wasm&phase=steady and watch the log.
 import type { BackendRequest } from '../src/engine/protocol';
 import type { BenchConfig, BenchEvent, MeasureName, PageReport } from './types';

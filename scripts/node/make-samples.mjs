@@ -1,6 +1,6 @@
 // Draws the playground's sample images procedurally and writes them as PNGs to public/samples/.
 // They are made by the project (no photographs, no data set images) and released under CC0.
-// Usage: node scripts/make-samples.mjs
+// Usage: node scripts/node/make-samples.mjs
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { crc32, deflateSync } from 'node:zlib';
 
@@ -126,7 +126,7 @@ const samples = {
   },
 };
 
-const outDir = new URL('../public/samples/', import.meta.url);
+const outDir = new URL('../../public/samples/', import.meta.url);
 mkdirSync(outDir, { recursive: true });
 for (const [name, shade] of Object.entries(samples)) {
   const png = render(shade);

@@ -1,4 +1,4 @@
-// Types of scripts/e2e-server.mjs (used by tests/e2e/helpers/globalSetup.ts).
+// Types of scripts/node/e2e-server.mjs (used by tests/e2e/helpers/globalSetup.ts).
 export declare const ISOLATION_HEADERS: Record<string, string>;
 
 export interface StaticServer {

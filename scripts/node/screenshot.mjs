@@ -1,6 +1,6 @@
 // Regenerates docs/figures/screenshot.png, the README's picture of the playground:
 // builds the app, serves it with `vite preview`, loads a project-made sample on WASM and captures the compare view.
-//   node scripts/screenshot.mjs
+//   node scripts/node/screenshot.mjs
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
