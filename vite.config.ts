@@ -15,7 +15,11 @@ const cspInBuild: Plugin = {
   name: 'pyramid-playground:csp',
   apply: 'build',
   transformIndexHtml: () => [
-    { tag: 'meta', attrs: { 'http-equiv': 'Content-Security-Policy', content: CONTENT_SECURITY_POLICY }, injectTo: 'head-prepend' },
+    {
+      tag: 'meta',
+      attrs: { 'http-equiv': 'Content-Security-Policy', content: CONTENT_SECURITY_POLICY },
+      injectTo: 'head-prepend',
+    },
   ],
   generateBundle() {
     const headers = { ...ISOLATION_HEADERS, 'Content-Security-Policy': CONTENT_SECURITY_POLICY };
@@ -26,16 +30,20 @@ const cspInBuild: Plugin = {
 
 // Dev mode only: Vite's React preamble is an inline <script> and its CSS arrives as injected <style> elements, so
 // the dev server's header adds 'unsafe-inline' for those two; everything else is the built site's policy.
-const devContentSecurityPolicy = CONTENT_SECURITY_POLICY.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'").replace(
-  "style-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
-);
+const devContentSecurityPolicy = CONTENT_SECURITY_POLICY.replace(
+  "script-src 'self'",
+  "script-src 'self' 'unsafe-inline'",
+).replace("style-src 'self'", "style-src 'self' 'unsafe-inline'");
 
 // Packs live in the top-level models/ folder and are served at <base>/models/: by a middleware in dev and preview
 // (a missing file is a real 404, never the SPA's index.html) and copied into the build. In dev only,
 // models/tiny falls back to the test pack tests/fixtures/tiny, which is never copied into a build.
 function servePacksFrom(roots: (relativePath: string) => string[]): Connect.NextHandleFunction {
-  const types: Record<string, string> = { '.json': 'application/json', '.bin': 'application/octet-stream', '.png': 'image/png' };
+  const types: Record<string, string> = {
+    '.json': 'application/json',
+    '.bin': 'application/octet-stream',
+    '.png': 'image/png',
+  };
   return (req, res, next) => {
     const match = /^\/(?:.*\/)?models\/([^?#]*)/.exec(req.url ?? '');
     if (!match || (req.method !== 'GET' && req.method !== 'HEAD')) return next();
@@ -74,7 +82,6 @@ const modelPacks: Plugin = {
     if (existsSync(models) && options.dir) cpSync(models, resolve(options.dir, 'models'), { recursive: true });
   },
 };
-
 
 export default defineConfig({
   // Relative base: the built site works from any static host and any sub-path.

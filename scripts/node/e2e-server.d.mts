@@ -9,4 +9,8 @@ export interface StaticServer {
   close(): Promise<void>;
 }
 
-export declare function startStaticServer(options: { root: string; port?: number; host?: string }): Promise<StaticServer>;
+export declare function startStaticServer(options: {
+  root: string;
+  port?: number;
+  host?: string;
+}): Promise<StaticServer>;

@@ -79,10 +79,16 @@ export async function benchBackend(browser, server, backend) {
     // 1. Cold start in a fresh context: nothing cached.
     server.resetWire();
     const coldReport = await loadPage(page, `${base}&phase=cold`, slowMs);
-    const coldWire = { totalBytes: server.wire.total, packBytes: server.wire.models, requests: server.wire.requests.length };
+    const coldWire = {
+      totalBytes: server.wire.total,
+      packBytes: server.wire.models,
+      requests: server.wire.requests.length,
+    };
     const cold = timeline(coldReport);
     const coldEvent = coldReport.events.find((e) => e.type === 'cold');
-    log(`${backend}: cold start ${cold.total} ms (${coldEvent.detail}); wire ${coldWire.totalBytes} B, pack ${coldWire.packBytes} B`);
+    log(
+      `${backend}: cold start ${cold.total} ms (${coldEvent.detail}); wire ${coldWire.totalBytes} B, pack ${coldWire.packBytes} B`,
+    );
 
     // 2. Warm starts: reloads in the same context (HTTP cache and the engine's Cache Storage are warm).
     const warm = [];
@@ -90,7 +96,11 @@ export async function benchBackend(browser, server, backend) {
     for (let i = 0; i < plan.warmReloads; i++) {
       server.resetWire();
       warm.push(timeline(await loadPage(page, `${base}&phase=cold`, slowMs)));
-      warmWire = { totalBytes: server.wire.total, packBytes: server.wire.models, requests: server.wire.requests.length };
+      warmWire = {
+        totalBytes: server.wire.total,
+        packBytes: server.wire.models,
+        requests: server.wire.requests.length,
+      };
     }
     log(`${backend}: warm starts ${warm.map((t) => t.total).join(', ')} ms`);
 
@@ -98,7 +108,9 @@ export async function benchBackend(browser, server, backend) {
     const query = new URLSearchParams({
       phase: 'steady',
       measures: plan.order.join(','),
-      minRunsFor: Object.entries(plan.minRunsFor).map(([k, v]) => `${k}:${v}`).join(','),
+      minRunsFor: Object.entries(plan.minRunsFor)
+        .map(([k, v]) => `${k}:${v}`)
+        .join(','),
       noWarmup: plan.noWarmup.join(','),
       minRuns: String(plan.minRuns),
       maxRuns: String(plan.maxRuns),
@@ -115,7 +127,13 @@ export async function benchBackend(browser, server, backend) {
     // 4. The same with another WASM thread count (one thread, against the engine's default of min(cores, 4)).
     let threadsExperiment;
     if (plan.threadsExperiment && cpus().length > 1) {
-      const q = new URLSearchParams({ phase: 'steady', wasmThreads: String(plan.threadsExperiment), minRuns: '3', maxRuns: '20', budgetMs: '3000' });
+      const q = new URLSearchParams({
+        phase: 'steady',
+        wasmThreads: String(plan.threadsExperiment),
+        minRuns: '3',
+        maxRuns: '20',
+        budgetMs: '3000',
+      });
       try {
         const r = await loadPage(page, `${base}&${q}`, slowMs);
         const ev = r.events.find((e) => e.type === 'steady');
@@ -127,7 +145,11 @@ export async function benchBackend(browser, server, backend) {
           warmStart: timeline(r),
           measures: Object.fromEntries(Object.entries(ev.results).map(([k, v]) => [k, stats(v.runs)])),
         };
-        log(`${backend} with ${coldEv.threads} threads: ${Object.entries(threadsExperiment.measures).map(([k, v]) => `${k} ${v.median} ms`).join(', ')}`);
+        log(
+          `${backend} with ${coldEv.threads} threads: ${Object.entries(threadsExperiment.measures)
+            .map(([k, v]) => `${k} ${v.median} ms`)
+            .join(', ')}`,
+        );
       } catch (error) {
         threadsExperiment = { threads: plan.threadsExperiment, error: String(error?.message ?? error) };
         log(`${backend} threads experiment failed: ${threadsExperiment.error}`);
@@ -135,11 +157,19 @@ export async function benchBackend(browser, server, backend) {
     }
 
     const measures = Object.fromEntries(
-      MEASURES.map((name) => [name, steady.results[name] ? { ...stats(steady.results[name].runs), warmupMs: round(steady.results[name].warmupMs) } : null]),
+      MEASURES.map((name) => [
+        name,
+        steady.results[name]
+          ? { ...stats(steady.results[name].runs), warmupMs: round(steady.results[name].warmupMs) }
+          : null,
+      ]),
     );
     const profiles = steady.profiles;
     const peakBytes = Math.max(coldEvent.memoryAfterLoad.numBytes, ...Object.values(profiles).map((p) => p.peakBytes));
-    const peakTensors = Math.max(coldEvent.memoryAfterLoad.numTensors, ...Object.values(profiles).map((p) => p.peakTensors));
+    const peakTensors = Math.max(
+      coldEvent.memoryAfterLoad.numTensors,
+      ...Object.values(profiles).map((p) => p.peakTensors),
+    );
     return {
       backend: coldEvent.backend,
       detail: coldEvent.detail,
@@ -168,7 +198,9 @@ export async function benchBackend(browser, server, backend) {
         ]),
       ),
       batching: Object.keys(steady.batching).length
-        ? Object.fromEntries(Object.entries(steady.batching).map(([k, v]) => [k, { ...stats(v.runs), peakBytes: v.peakBytes }]))
+        ? Object.fromEntries(
+            Object.entries(steady.batching).map(([k, v]) => [k, { ...stats(v.runs), peakBytes: v.peakBytes }]),
+          )
         : undefined,
       threadsExperiment,
       consoleErrors: consoleErrors.slice(0, 10),

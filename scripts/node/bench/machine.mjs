@@ -7,7 +7,9 @@ import { packDir } from './options.mjs';
 
 export function cpuModel() {
   try {
-    const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('model name'));
+    const line = readFileSync('/proc/cpuinfo', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('model name'));
     return line ? line.split(':')[1].trim() : cpus()[0]?.model;
   } catch {
     return cpus()[0]?.model;

@@ -18,7 +18,20 @@ import { cpus, totalmem, loadavg, release } from 'node:os';
 import { join } from 'node:path';
 import { benchBackend, CHROMIUM_ARGS } from './browser.mjs';
 import { cpuModel, packWireSize } from './machine.mjs';
-import { CHROMIUM, MEASURES, MEASURE_LABEL, PLAN, args, distDir, log, outDir, packDir, quick, repo, selected } from './options.mjs';
+import {
+  CHROMIUM,
+  MEASURES,
+  MEASURE_LABEL,
+  PLAN,
+  args,
+  distDir,
+  log,
+  outDir,
+  packDir,
+  quick,
+  repo,
+  selected,
+} from './options.mjs';
 import { writeReport } from './report.mjs';
 import { startServer } from './server.mjs';
 import { pick, round } from './stats.mjs';
@@ -38,7 +51,8 @@ async function main() {
     const { build } = await import('vite');
     await build({ configFile: join(repo, 'vite.bench.config.ts'), logLevel: 'warn' });
   }
-  if (!existsSync(join(distDir, 'index.html'))) throw new Error(`${distDir}/index.html is missing; run without --no-build`);
+  if (!existsSync(join(distDir, 'index.html')))
+    throw new Error(`${distDir}/index.html is missing; run without --no-build`);
   const server = await startServer();
   if (args.has('keep-open')) {
     log(`serving ${server.url}index.html?backend=wasm&phase=steady (Ctrl-C to stop)`);
@@ -49,7 +63,9 @@ async function main() {
   const pytorch = runTorch(); // before the browser, so the two never share the 2 cores
   if (pytorch) {
     for (const [n, m] of Object.entries(pytorch.threads)) {
-      log(`PyTorch ${pytorch.torchVersion}, ${n} thread(s): ${MEASURES.map((k) => `${k} ${fmtMs(m[k].median)}`).join(', ')}`);
+      log(
+        `PyTorch ${pytorch.torchVersion}, ${n} thread(s): ${MEASURES.map((k) => `${k} ${fmtMs(m[k].median)}`).join(', ')}`,
+      );
     }
   }
 
@@ -90,7 +106,14 @@ async function main() {
       loadAverageAtStart,
       loadAverageAtEnd: loadavg(),
     },
-    pack: { id: packJson.id, digest: pack.digest, files: pack.files, rawBytes: pack.rawBytes, gzipBytes: pack.gzipBytes, brotliBytes: pack.brotliBytes },
+    pack: {
+      id: packJson.id,
+      digest: pack.digest,
+      files: pack.files,
+      rawBytes: pack.rawBytes,
+      gzipBytes: pack.gzipBytes,
+      brotliBytes: pack.brotliBytes,
+    },
     method: {
       measures: MEASURE_LABEL,
       plan: PLAN,
@@ -107,7 +130,10 @@ async function main() {
           torchVersion: pytorch.torchVersion,
           defaultThreads: pytorch.defaultThreads,
           threads: Object.fromEntries(
-            Object.entries(pytorch.threads).map(([n, m]) => [n, Object.fromEntries(MEASURES.map((k) => [k, pick(m[k])]))]),
+            Object.entries(pytorch.threads).map(([n, m]) => [
+              n,
+              Object.fromEntries(MEASURES.map((k) => [k, pick(m[k])])),
+            ]),
           ),
           readPackMs: round(pytorch.readPackMs),
         }

@@ -72,5 +72,4 @@ if (quick) {
   }
 }
 
-
 export const log = (...parts) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...parts);

@@ -4,7 +4,16 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BACKENDS, MEASURES, MEASURE_LABEL, outDir, repo } from './options.mjs';
 import { addRatios } from './stats.mjs';
-import { backendLabel, buildTable, coldBreakdownTable, fmtBytes, fmtMs, markdownTable, targets, textTable } from './tables.mjs';
+import {
+  backendLabel,
+  buildTable,
+  coldBreakdownTable,
+  fmtBytes,
+  fmtMs,
+  markdownTable,
+  targets,
+  textTable,
+} from './tables.mjs';
 
 /** FLOPs (multiply-adds x 2) of a FusedConv2D / _FusedMatMul entry keyed "Kernel [in] x [filter]". */
 function flopsOf(key) {
@@ -60,14 +69,18 @@ function whereTimeGoes(results) {
       '|---|---|---|',
       `| 32 (engine default) | ${fmtMs(wasm.measures.compareGrid.median)} (n=${wasm.measures.compareGrid.runs}) | ${fmtBytes(wasm.profiles.compareGrid.peakBytes)} |`,
       ...Object.entries(wasm.batching).map(
-        ([k, v]) => `| ${k} | ${fmtMs(v.median)} (${fmtMs(v.min)}–${fmtMs(v.max)}, n=${v.runs}) | ${v.peakBytes ? fmtBytes(v.peakBytes) : '—'} |`,
+        ([k, v]) =>
+          `| ${k} | ${fmtMs(v.median)} (${fmtMs(v.min)}–${fmtMs(v.max)}, n=${v.runs}) | ${v.peakBytes ? fmtBytes(v.peakBytes) : '—'} |`,
       ),
       '',
     );
   }
   const t = wasm.threadsExperiment;
   if (t) {
-    lines.push(`### WASM threads (engine default: ${wasm.wasm.threads} thread(s), min(cores, 4) when cross-origin isolated)`, '');
+    lines.push(
+      `### WASM threads (engine default: ${wasm.wasm.threads} thread(s), min(cores, 4) when cross-origin isolated)`,
+      '',
+    );
     if (t.error) lines.push(`Starting WASM with ${t.threads} threads failed: ${t.error}`, '');
     else {
       lines.push(
@@ -76,7 +89,8 @@ function whereTimeGoes(results) {
         `| measure | ${wasm.wasm.threads} thread(s) (engine default) | ${t.requested} thread(s) requested | engine default vs requested |`,
         '|---|---|---|---|',
         ...MEASURES.filter((k) => t.measures[k]).map(
-          (k) => `| ${MEASURE_LABEL[k]} | ${fmtMs(wasm.measures[k].median)} | ${fmtMs(t.measures[k].median)} (n=${t.measures[k].runs}) | ${(t.measures[k].median / wasm.measures[k].median).toFixed(2)}x faster |`,
+          (k) =>
+            `| ${MEASURE_LABEL[k]} | ${fmtMs(wasm.measures[k].median)} | ${fmtMs(t.measures[k].median)} (n=${t.measures[k].runs}) | ${(t.measures[k].median / wasm.measures[k].median).toFixed(2)}x faster |`,
         ),
         '',
       );
@@ -124,7 +138,9 @@ function markdown(results, table, breakdown, targetList) {
     ...BACKENDS.filter((b) => results.backends[b]).map((b) => `- ${backendLabel(b)}: ${results.backends[b].detail}`),
     '',
     `Pack on the wire: ${fmtBytes(results.pack.rawBytes)} (${results.pack.files.length} files, measured by the bench server on the cold load: ${fmtBytes(wasm?.coldStart.wire.packBytes ?? 0)}); gzip -9 ${fmtBytes(results.pack.gzipBytes)}, brotli ${fmtBytes(results.pack.brotliBytes)}.`,
-    wasm ? `Whole cold page load on the wire (bench page, JS, WASM, pack): ${fmtBytes(wasm.coldStart.wire.totalBytes)}.` : '',
+    wasm
+      ? `Whole cold page load on the wire (bench page, JS, WASM, pack): ${fmtBytes(wasm.coldStart.wire.totalBytes)}.`
+      : '',
     '',
     ...whereTimeGoes(results),
     'Raw numbers, run counts, per-kernel profiles and the batch-size sweep: [results.json](results.json).',

@@ -2,7 +2,8 @@
 // Markdown and plain-text renderings.
 import { BACKENDS, MEASURES, MEASURE_LABEL } from './options.mjs';
 
-export const fmtMs = (v) => (v === null || v === undefined ? '—' : v >= 1000 ? `${(v / 1000).toFixed(2)} s` : `${v.toFixed(v < 10 ? 2 : 1)} ms`);
+export const fmtMs = (v) =>
+  v === null || v === undefined ? '—' : v >= 1000 ? `${(v / 1000).toFixed(2)} s` : `${v.toFixed(v < 10 ? 2 : 1)} ms`;
 export const fmtBytes = (b) => `${(b / 1e6).toFixed(2)} MB`;
 
 export function buildTable(results) {
@@ -20,7 +21,8 @@ export function buildTable(results) {
   const cell = (b, key) => {
     const r = results.backends[b];
     if (key === 'coldStart') return `${fmtMs(r.coldStart.total)} (n=1)`;
-    if (key === 'warmStart') return `${fmtMs(r.warmStart.total.median)} (${fmtMs(r.warmStart.total.min)}–${fmtMs(r.warmStart.total.max)}, n=${r.warmStart.total.runs})`;
+    if (key === 'warmStart')
+      return `${fmtMs(r.warmStart.total.median)} (${fmtMs(r.warmStart.total.min)}–${fmtMs(r.warmStart.total.max)}, n=${r.warmStart.total.runs})`;
     const m = r.measures[key];
     if (!m) return '—';
     const ratio = results.ratios[b]?.[key];
@@ -45,7 +47,14 @@ export function buildTable(results) {
       return `${fmtBytes(peak.numBytes)}, ${peak.numTensors} tensors (${(peak.over ?? []).join(' + ')})`;
     }),
   ]);
-  rows.push(['final tf.memory()', ...dash, ...cols.map((b) => `${fmtBytes(results.backends[b].memory.final.numBytes)}, ${results.backends[b].memory.final.numTensors} tensors`)]);
+  rows.push([
+    'final tf.memory()',
+    ...dash,
+    ...cols.map(
+      (b) =>
+        `${fmtBytes(results.backends[b].memory.final.numBytes)}, ${results.backends[b].memory.final.numTensors} tensors`,
+    ),
+  ]);
   return [head, ...rows];
 }
 
@@ -55,7 +64,11 @@ export function backendLabel(b) {
 
 export function markdownTable(table) {
   const [head, ...rows] = table;
-  return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+  return [
+    `| ${head.join(' | ')} |`,
+    `|${head.map(() => '---').join('|')}|`,
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ].join('\n');
 }
 
 export function textTable(table) {
@@ -77,11 +90,17 @@ export function coldBreakdownTable(results) {
   const head = ['cold start phase', ...cols.flatMap((b) => [`${backendLabel(b)} empty`, `${backendLabel(b)} warm`])];
   const rows = keys.map((k) => [
     label[k],
-    ...cols.flatMap((b) => [fmtMs(results.backends[b].coldStart.groups[k]), fmtMs(results.backends[b].warmStart.groups[k].median)]),
+    ...cols.flatMap((b) => [
+      fmtMs(results.backends[b].coldStart.groups[k]),
+      fmtMs(results.backends[b].warmStart.groups[k].median),
+    ]),
   ]);
   rows.push([
     '**total: navigation to first grid**',
-    ...cols.flatMap((b) => [`**${fmtMs(results.backends[b].coldStart.total)}**`, `**${fmtMs(results.backends[b].warmStart.total.median)}**`]),
+    ...cols.flatMap((b) => [
+      `**${fmtMs(results.backends[b].coldStart.total)}**`,
+      `**${fmtMs(results.backends[b].warmStart.total.median)}**`,
+    ]),
   ]);
   return [head, ...rows];
 }
@@ -100,7 +119,11 @@ export function targets(results) {
     const one = results.pytorch.threads?.['1']?.compareGrid;
     if (one && results.pytorch.measuresThreads !== 1) {
       const r1 = wasm.measures.compareGrid.median / one.median;
-      out.push({ target: '  (same, against PyTorch with 1 thread)', value: `${r1.toFixed(2)}x (vs ${fmtMs(one.median)})`, met: r1 <= 1.5 });
+      out.push({
+        target: '  (same, against PyTorch with 1 thread)',
+        value: `${r1.toFixed(2)}x (vs ${fmtMs(one.median)})`,
+        met: r1 <= 1.5,
+      });
     }
   }
   if (wasm) {

@@ -15,7 +15,16 @@ export function runTorch() {
   log(`PyTorch (${PYTHON} scripts/bench_torch.py, threads ${TORCH_THREADS} and 1) ...`);
   const result = spawnSync(
     PYTHON,
-    ['scripts/bench_torch.py', '--pack-dir', packDir, '--threads', String(TORCH_THREADS), '1', '--budget-s', quick ? '0.5' : '3'],
+    [
+      'scripts/bench_torch.py',
+      '--pack-dir',
+      packDir,
+      '--threads',
+      String(TORCH_THREADS),
+      '1',
+      '--budget-s',
+      quick ? '0.5' : '3',
+    ],
     { cwd: repo, encoding: 'utf8', maxBuffer: 64 << 20 },
   );
   if (result.status !== 0) {
