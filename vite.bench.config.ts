@@ -1,5 +1,5 @@
 // Vite config of the benchmark page (bench/index.html): `npx vite build -c vite.bench.config.ts` writes
-// bench/tmp/dist, which scripts/bench.mjs serves (with the pack under /models/) and drives in headless Chromium.
+// bench/tmp/dist, which scripts/node/bench/main.mjs serves (with the pack under /models/) and drives in headless Chromium.
 // The page runs the app's engine (src/engine) in a module worker, built exactly as the app builds it.
 import { defineConfig } from 'vite';
 import { fileURLToPath } from 'node:url';

@@ -3,20 +3,23 @@ import { defineConfig, type Connect, type Plugin } from 'vite';
 import react from '@vitejs/plugin-react';
 import { cpSync, createReadStream, existsSync, statSync } from 'node:fs';
 import { extname, resolve, sep } from 'node:path';
-import './node20-shims';
-import { CONTENT_SECURITY_POLICY, ISOLATION_HEADERS } from './scripts/headers.mjs';
+import { CONTENT_SECURITY_POLICY, ISOLATION_HEADERS } from './scripts/node/headers.mjs';
 
 // Where Debian's chromium keeps SwiftShader (libvulkan + the Vulkan ICD), for the webgpu test project.
 const swiftShaderDir = process.env.SWIFTSHADER_DIR ?? '/usr/lib/chromium';
 
-// The Content-Security-Policy and isolation headers come from one place (scripts/headers.mjs). The built
+// The Content-Security-Policy and isolation headers come from one place (scripts/node/headers.mjs). The built
 // index.html carries the policy as a <meta> too, for static hosts that send no headers; the header is what also
 // covers the engine's module worker. Writes `_headers` (Netlify / Cloudflare Pages format) next to the build.
 const cspInBuild: Plugin = {
   name: 'pyramid-playground:csp',
   apply: 'build',
   transformIndexHtml: () => [
-    { tag: 'meta', attrs: { 'http-equiv': 'Content-Security-Policy', content: CONTENT_SECURITY_POLICY }, injectTo: 'head-prepend' },
+    {
+      tag: 'meta',
+      attrs: { 'http-equiv': 'Content-Security-Policy', content: CONTENT_SECURITY_POLICY },
+      injectTo: 'head-prepend',
+    },
   ],
   generateBundle() {
     const headers = { ...ISOLATION_HEADERS, 'Content-Security-Policy': CONTENT_SECURITY_POLICY };
@@ -27,16 +30,20 @@ const cspInBuild: Plugin = {
 
 // Dev mode only: Vite's React preamble is an inline <script> and its CSS arrives as injected <style> elements, so
 // the dev server's header adds 'unsafe-inline' for those two; everything else is the built site's policy.
-const devContentSecurityPolicy = CONTENT_SECURITY_POLICY.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'").replace(
-  "style-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
-);
+const devContentSecurityPolicy = CONTENT_SECURITY_POLICY.replace(
+  "script-src 'self'",
+  "script-src 'self' 'unsafe-inline'",
+).replace("style-src 'self'", "style-src 'self' 'unsafe-inline'");
 
 // Packs live in the top-level models/ folder and are served at <base>/models/: by a middleware in dev and preview
 // (a missing file is a real 404, never the SPA's index.html) and copied into the build. In dev only,
 // models/tiny falls back to the test pack tests/fixtures/tiny, which is never copied into a build.
 function servePacksFrom(roots: (relativePath: string) => string[]): Connect.NextHandleFunction {
-  const types: Record<string, string> = { '.json': 'application/json', '.bin': 'application/octet-stream', '.png': 'image/png' };
+  const types: Record<string, string> = {
+    '.json': 'application/json',
+    '.bin': 'application/octet-stream',
+    '.png': 'image/png',
+  };
   return (req, res, next) => {
     const match = /^\/(?:.*\/)?models\/([^?#]*)/.exec(req.url ?? '');
     if (!match || (req.method !== 'GET' && req.method !== 'HEAD')) return next();
@@ -75,7 +82,6 @@ const modelPacks: Plugin = {
     if (existsSync(models) && options.dir) cpSync(models, resolve(options.dir, 'models'), { recursive: true });
   },
 };
-
 
 export default defineConfig({
   // Relative base: the built site works from any static host and any sub-path.

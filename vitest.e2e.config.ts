@@ -1,7 +1,6 @@
 // End-to-end suite (`npm run test:e2e`): the built app in headless Debian Chromium (tests/e2e). Kept apart from
 // vite.config.ts's unit/engine projects; files run one after another (2 cores, software GPU backends).
 import { defineConfig } from 'vitest/config';
-import './node20-shims';
 
 export default defineConfig({
   test: {

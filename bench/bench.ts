@@ -1,12 +1,15 @@
 // The bench page: starts bench.worker.ts (the app's engine in a module worker) with the parameters of the URL and
-// exposes what it reports as window.__bench for scripts/bench.mjs. Usable by hand too: open
+// exposes what it reports as window.__bench for scripts/node/bench/main.mjs. Usable by hand too: open
 // index.html?backend=wasm&phase=steady and watch the log.
 import type { BackendRequest } from '../src/engine/protocol';
 import type { BenchConfig, BenchEvent, MeasureName, PageReport } from './types';
 
 const params = new URLSearchParams(location.search);
 const list = (name: string, fallback: string): string[] =>
-  (params.get(name) ?? fallback).split(',').map((s) => s.trim()).filter(Boolean);
+  (params.get(name) ?? fallback)
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 const num = (name: string, fallback: number): number => {
   const value = Number(params.get(name));
   return params.has(name) && Number.isFinite(value) ? value : fallback;
@@ -40,7 +43,9 @@ const config: BenchConfig = {
   maxRuns: num('maxRuns', 20),
   budgetMs: num('budgetMs', 10_000),
   profileMeasures: list('profile', '') as MeasureName[],
-  batchSweep: list('batchSweep', '').map(Number).filter((n) => n > 0),
+  batchSweep: list('batchSweep', '')
+    .map(Number)
+    .filter((n) => n > 0),
   batchSweepRuns: num('batchSweepRuns', 3),
   ...(params.has('batchPixels') ? { batchPixels: num('batchPixels', 32 * 32 * 32) } : {}),
   noStore: params.get('noStore') === '1',

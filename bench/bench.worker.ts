@@ -68,7 +68,10 @@ async function run(config: BenchConfig): Promise<void> {
   const image = sourceImage(size);
   await engine.extract('source', image);
   mark('extracted');
-  await engine.generate({ featuresId: 'source', levels: [GRID_LEVEL], samples: SAMPLES, seed: 1, classIndex: 0 }, () => {});
+  await engine.generate(
+    { featuresId: 'source', levels: [GRID_LEVEL], samples: SAMPLES, seed: 1, classIndex: 0 },
+    () => {},
+  );
   mark('firstGrid');
   const memoryAfterLoad = tf.memory();
   post({
@@ -92,8 +95,16 @@ async function run(config: BenchConfig): Promise<void> {
   // ---------------------------------------------------------------------------------------------------------------
   let seed = 100;
   const measures: Record<MeasureName, () => Promise<unknown>> = {
-    spGrid: () => engine.generate({ featuresId: 'source', levels: [GRID_LEVEL], samples: SAMPLES, seed: seed++, classIndex: 0 }, () => {}),
-    compareGrid: () => engine.generate({ featuresId: 'source', levels: COMPARE_LEVELS, samples: SAMPLES, seed: seed++, classIndex: 0 }, () => {}),
+    spGrid: () =>
+      engine.generate(
+        { featuresId: 'source', levels: [GRID_LEVEL], samples: SAMPLES, seed: seed++, classIndex: 0 },
+        () => {},
+      ),
+    compareGrid: () =>
+      engine.generate(
+        { featuresId: 'source', levels: COMPARE_LEVELS, samples: SAMPLES, seed: seed++, classIndex: 0 },
+        () => {},
+      ),
     lag: () => engine.lag({ image, candidates: LAG_CANDIDATES, seed: seed++, amplitude: 0.5 }),
     extract: () => engine.extract('timed', image),
   };
@@ -112,13 +123,17 @@ async function run(config: BenchConfig): Promise<void> {
       const elapsed = performance.now() - budgetStart;
       // Stop once the budget is spent (after the minimum), or when one more run would clearly overrun it.
       const minRuns = config.minRunsFor[name] ?? config.minRuns;
-      if (runs.length >= minRuns && (elapsed >= config.budgetMs || elapsed + median(runs) > config.budgetMs * 1.15)) break;
+      if (runs.length >= minRuns && (elapsed >= config.budgetMs || elapsed + median(runs) > config.budgetMs * 1.15))
+        break;
       const t0 = performance.now();
       await work();
       runs.push(performance.now() - t0);
     }
     results[name] = { runs, warmupMs };
-    post({ type: 'progress', message: `${info.backend} ${name}: ${runs.length} runs, median ${median(runs).toFixed(1)} ms` });
+    post({
+      type: 'progress',
+      message: `${info.backend} ${name}: ${runs.length} runs, median ${median(runs).toFixed(1)} ms`,
+    });
   }
 
   // Peak memory (and, optionally, where the time goes) from tf.profile over one run of each measure.
@@ -138,7 +153,10 @@ async function run(config: BenchConfig): Promise<void> {
       const entry = (byKernel[kernel.name] ??= { ms: 0, count: 0 });
       entry.ms += ms;
       entry.count += 1;
-      const shapes = kernel.inputShapes.slice(0, 2).map((shape) => `[${shape.join(',')}]`).join(' x ');
+      const shapes = kernel.inputShapes
+        .slice(0, 2)
+        .map((shape) => `[${shape.join(',')}]`)
+        .join(' x ');
       const layer = (byShape[`${kernel.name} ${shapes}`] ??= { ms: 0, count: 0 });
       layer.ms += ms;
       layer.count += 1;
@@ -164,7 +182,10 @@ async function run(config: BenchConfig): Promise<void> {
     await other.extract('source', image);
     const times: number[] = [];
     const compare = () =>
-      other.generate({ featuresId: 'source', levels: COMPARE_LEVELS, samples: SAMPLES, seed: seed++, classIndex: 0 }, () => {});
+      other.generate(
+        { featuresId: 'source', levels: COMPARE_LEVELS, samples: SAMPLES, seed: seed++, classIndex: 0 },
+        () => {},
+      );
     for (let i = 0; i < config.batchSweepRuns + 1; i++) {
       const t0 = performance.now();
       await compare();
@@ -197,7 +218,11 @@ function median(values: number[]): number {
 scope.addEventListener('message', (event: MessageEvent<BenchConfig>) => {
   run(event.data).then(
     () => post({ type: 'done' }),
-    (error: unknown) => post({ type: 'error', message: error instanceof Error ? `${error.message}\n${error.stack ?? ''}` : String(error) }),
+    (error: unknown) =>
+      post({
+        type: 'error',
+        message: error instanceof Error ? `${error.message}\n${error.stack ?? ''}` : String(error),
+      }),
   );
 });
 post({ type: 'boot', at: bootAt });

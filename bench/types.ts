@@ -1,4 +1,4 @@
-// Messages between the bench page (bench.ts), its worker (bench.worker.ts) and the driver (scripts/bench.mjs).
+// Messages between the bench page (bench.ts), its worker (bench.worker.ts) and the driver (scripts/node/bench/main.mjs).
 import type { BackendName, BackendRequest } from '../src/engine/protocol';
 
 export type MeasureName = 'spGrid' | 'compareGrid' | 'lag' | 'extract';

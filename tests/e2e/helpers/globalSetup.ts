@@ -1,12 +1,12 @@
 // Builds the app once (`vite build` into test-results/e2e/dist, so a developer's dist/ is left alone) and serves
-// it with COOP/COEP from scripts/e2e-server.mjs on a free 127.0.0.1 port for the whole e2e run.
+// it with COOP/COEP from scripts/node/e2e-server.mjs on a free 127.0.0.1 port for the whole e2e run.
 //   E2E_DIST=dist   serve an existing build instead of building
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
-import { startStaticServer } from '../../../scripts/e2e-server.mjs';
+import { startStaticServer } from '../../../scripts/node/e2e-server.mjs';
 
 declare module 'vitest' {
   export interface ProvidedContext {

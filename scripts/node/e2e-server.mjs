@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // Static server for the end-to-end suite (tests/e2e): serves a built site (default dist/) on 127.0.0.1 with the
-// headers the app asks for (scripts/headers.mjs: CSP, COOP same-origin, COEP require-corp; plus CORP), real
+// headers the app asks for (scripts/node/headers.mjs: CSP, COOP same-origin, COEP require-corp; plus CORP), real
 // MIME types (application/wasm for the WASM backend) and real 404s (never index.html for a missing model file).
 //
-//   node scripts/e2e-server.mjs [--root=dist] [--port=0]     prints "listening http://127.0.0.1:PORT/" and serves
+//   node scripts/node/e2e-server.mjs [--root=dist] [--port=0]     prints "listening http://127.0.0.1:PORT/" and serves
 //   import { startStaticServer } from './e2e-server.mjs'      → { url, port, close(), requests }
 import { createServer } from 'node:http';
 import { createReadStream, existsSync, statSync } from 'node:fs';

@@ -1,5 +1,5 @@
 // The HTTP headers the app needs, one source for every place that serves it: vite dev and preview (vite.config.ts),
-// scripts/e2e-server.mjs, and the `_headers` file the build writes for static hosts; the Content-Security-Policy
+// scripts/node/e2e-server.mjs, and the `_headers` file the build writes for static hosts; the Content-Security-Policy
 // also goes into the built index.html as a <meta> (for hosts that send no headers). The header is what covers the
 // engine's module Web Worker: a worker gets the policy of its own script's response, never the page's <meta> (a
 // blob: worker inherits its creator's). No inline scripts, no eval (WebAssembly compilation only), workers from

@@ -1,6 +1,6 @@
 // Draws the playground's sample images procedurally and writes them as PNGs to public/samples/.
 // They are made by the project (no photographs, no data set images) and released under CC0.
-// Usage: node scripts/make-samples.mjs
+// Usage: node scripts/node/make-samples.mjs
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { crc32, deflateSync } from 'node:zlib';
 
@@ -25,7 +25,12 @@ function encodePng(width, height, rgb) {
   for (let y = 0; y < height; y++) {
     rgb.copy(raw, y * (1 + width * 3) + 1, y * width * 3, (y + 1) * width * 3);
   }
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', header), chunk('IDAT', deflateSync(raw, { level: 9 })), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', header),
+    chunk('IDAT', deflateSync(raw, { level: 9 })),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 /** Renders `shade(x, y)` (coordinates in [0, 1], y down) with supersampling; shade returns [r, g, b]. */
@@ -59,7 +64,7 @@ function inPolygon(x, y, points) {
   return inside;
 }
 // A small deterministic texture so the surfaces are not perfectly flat.
-const grain = (x, y, amount) => (Math.sin(x * 311.7 + y * 127.1) * 43758.5453 % 1) * amount;
+const grain = (x, y, amount) => ((Math.sin(x * 311.7 + y * 127.1) * 43758.5453) % 1) * amount;
 
 const sky = (y, top = [96, 150, 214], bottom = [196, 222, 244]) => mix(top, bottom, y / 0.55);
 const sea = (x, y) => {
@@ -89,7 +94,8 @@ const samples = {
   },
   'red-car': (x, y) => {
     const wheel = (cx) => inEllipse(x, y, cx, 0.7, 0.085, 0.085);
-    if (wheel(0.3) || wheel(0.72)) return inEllipse(x, y, x < 0.5 ? 0.3 : 0.72, 0.7, 0.035, 0.035) ? [170, 170, 175] : [25, 25, 28];
+    if (wheel(0.3) || wheel(0.72))
+      return inEllipse(x, y, x < 0.5 ? 0.3 : 0.72, 0.7, 0.035, 0.035) ? [170, 170, 175] : [25, 25, 28];
     const cabin = [
       [0.3, 0.5],
       [0.38, 0.36],
@@ -97,7 +103,21 @@ const samples = {
       [0.74, 0.5],
     ];
     if (inPolygon(x, y, cabin)) {
-      if (inPolygon(x, y, [[0.34, 0.49], [0.4, 0.39], [0.5, 0.39], [0.5, 0.49]]) || inPolygon(x, y, [[0.53, 0.49], [0.53, 0.39], [0.62, 0.39], [0.69, 0.49]])) return [150, 195, 225];
+      if (
+        inPolygon(x, y, [
+          [0.34, 0.49],
+          [0.4, 0.39],
+          [0.5, 0.39],
+          [0.5, 0.49],
+        ]) ||
+        inPolygon(x, y, [
+          [0.53, 0.49],
+          [0.53, 0.39],
+          [0.62, 0.39],
+          [0.69, 0.49],
+        ])
+      )
+        return [150, 195, 225];
       return [200, 30, 35];
     }
     if (inRect(x, y, 0.12, 0.5, 0.9, 0.7) && !(x < 0.14 && y < 0.54)) return y < 0.53 ? [225, 60, 60] : [200, 30, 35];
@@ -106,11 +126,31 @@ const samples = {
   },
   horse: (x, y) => {
     const body = inEllipse(x, y, 0.5, 0.5, 0.2, 0.1);
-    const neck = inPolygon(x, y, [[0.62, 0.46], [0.7, 0.3], [0.76, 0.32], [0.72, 0.5]]);
-    const head = inPolygon(x, y, [[0.7, 0.27], [0.86, 0.36], [0.84, 0.4], [0.72, 0.34]]);
-    const ear = inPolygon(x, y, [[0.71, 0.28], [0.72, 0.22], [0.745, 0.29]]);
+    const neck = inPolygon(x, y, [
+      [0.62, 0.46],
+      [0.7, 0.3],
+      [0.76, 0.32],
+      [0.72, 0.5],
+    ]);
+    const head = inPolygon(x, y, [
+      [0.7, 0.27],
+      [0.86, 0.36],
+      [0.84, 0.4],
+      [0.72, 0.34],
+    ]);
+    const ear = inPolygon(x, y, [
+      [0.71, 0.28],
+      [0.72, 0.22],
+      [0.745, 0.29],
+    ]);
     const legs = [0.36, 0.42, 0.58, 0.64].some((lx) => inRect(x, y, lx - 0.018, 0.55, lx + 0.018, 0.78));
-    const tail = inPolygon(x, y, [[0.31, 0.46], [0.24, 0.52], [0.22, 0.66], [0.27, 0.56], [0.32, 0.5]]);
+    const tail = inPolygon(x, y, [
+      [0.31, 0.46],
+      [0.24, 0.52],
+      [0.22, 0.66],
+      [0.27, 0.56],
+      [0.32, 0.5],
+    ]);
     if (body || neck || head || ear || legs || tail) return [92, 58, 34];
     if (y > 0.66) return mix([70, 140, 60], [50, 110, 40], grain(x, y, 1) + (y - 0.66));
     if (inEllipse(x, y, 0.2, 0.66, 0.3, 0.08)) return [90, 150, 80];
@@ -118,15 +158,32 @@ const samples = {
   },
   airplane: (x, y) => {
     const fuselage = inEllipse(x, y, 0.5, 0.5, 0.32, 0.05);
-    const wing = inPolygon(x, y, [[0.45, 0.5], [0.58, 0.5], [0.42, 0.8], [0.36, 0.8]]) || inPolygon(x, y, [[0.45, 0.5], [0.58, 0.5], [0.42, 0.2], [0.36, 0.2]]);
-    const tail = inPolygon(x, y, [[0.2, 0.5], [0.27, 0.5], [0.2, 0.36], [0.16, 0.36]]);
+    const wing =
+      inPolygon(x, y, [
+        [0.45, 0.5],
+        [0.58, 0.5],
+        [0.42, 0.8],
+        [0.36, 0.8],
+      ]) ||
+      inPolygon(x, y, [
+        [0.45, 0.5],
+        [0.58, 0.5],
+        [0.42, 0.2],
+        [0.36, 0.2],
+      ]);
+    const tail = inPolygon(x, y, [
+      [0.2, 0.5],
+      [0.27, 0.5],
+      [0.2, 0.36],
+      [0.16, 0.36],
+    ]);
     if (fuselage && x > 0.76 && y < 0.5) return [60, 80, 110];
     if (fuselage || wing || tail) return wing ? [200, 204, 210] : [235, 236, 240];
     return mix([70, 130, 205], [170, 205, 240], y);
   },
 };
 
-const outDir = new URL('../public/samples/', import.meta.url);
+const outDir = new URL('../../public/samples/', import.meta.url);
 mkdirSync(outDir, { recursive: true });
 for (const [name, shade] of Object.entries(samples)) {
   const png = render(shade);

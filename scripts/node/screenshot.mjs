@@ -1,6 +1,6 @@
 // Regenerates docs/figures/screenshot.png, the README's picture of the playground:
 // builds the app, serves it with `vite preview`, loads a project-made sample on WASM and captures the compare view.
-//   node scripts/screenshot.mjs
+//   node scripts/node/screenshot.mjs
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +16,13 @@ const server = spawn('npx', ['vite', 'preview', '--outDir', outDir, '--port', St
 });
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  args: [
+    '--no-sandbox',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--no-first-run',
+  ],
 });
 try {
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });

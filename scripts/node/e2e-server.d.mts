@@ -1,4 +1,4 @@
-// Types of scripts/e2e-server.mjs (used by tests/e2e/helpers/globalSetup.ts).
+// Types of scripts/node/e2e-server.mjs (used by tests/e2e/helpers/globalSetup.ts).
 export declare const ISOLATION_HEADERS: Record<string, string>;
 
 export interface StaticServer {
@@ -9,4 +9,8 @@ export interface StaticServer {
   close(): Promise<void>;
 }
 
-export declare function startStaticServer(options: { root: string; port?: number; host?: string }): Promise<StaticServer>;
+export declare function startStaticServer(options: {
+  root: string;
+  port?: number;
+  host?: string;
+}): Promise<StaticServer>;
