@@ -33,10 +33,10 @@ describe('parity with PyTorch on the webgpu backend (Dawn + SwiftShader)', () =>
     backend: 'webgpu',
     tolerance: (fixtureTolerance) => fixtureTolerance,
     report: true,
-    // SwiftShader runs the shaders on the CPU: the tiny pack runs every case, larger packs one SP case (mixed
-    // levels with painted masks: every injection path) and one LAG case, to keep the suite near 30 s.
+    // SwiftShader runs the shaders on the CPU: the tiny packs (32, 64 and 128 px) run every case, larger packs one
+    // SP case (mixed levels with painted masks: every injection path) and one LAG case, to keep the suite short.
     selectCases: (fixture) =>
-      fixture.name === 'tiny'
+      fixture.name.startsWith('tiny')
         ? { sp: () => true, lag: () => true }
         : { sp: (name) => name.startsWith('mixed'), lag: (name) => name === 'amplitude1.0' },
     checkEngine: (engine) => {

@@ -16,6 +16,8 @@ export interface SpCase {
   out: string;
   /** Which image row of `image`/`feature.*` each case row uses; absent in fixtures that tile rows in order. */
   rows?: number[];
+  /** When present, `out` holds the output only at these pixels (see samplePixels). */
+  pixels?: string;
 }
 
 export interface LagCase {
@@ -24,6 +26,8 @@ export interface LagCase {
   noise: string;
   amplitude: number;
   out: string;
+  /** When present, `out` holds the output only at these pixels (see samplePixels). */
+  pixels?: string;
 }
 
 export interface Fixture {
@@ -85,4 +89,20 @@ export function takeRows(tensor: HostTensor, rows: number[]): HostTensor {
   const values = new Float32Array(rows.length * rowSize);
   rows.forEach((row, i) => values.set(tensor.values.subarray(row * rowSize, (row + 1) * rowSize), i * rowSize));
   return { shape: [rows.length, ...tensor.shape.slice(1)], values };
+}
+
+/**
+ * The values of an NHWC output at the pixels a fixture stored (flat indices over [B, S, S], as float32), in that
+ * order; the whole output when the case has no `pixels` (tests/fixtures/make_fixtures.py samples large outputs).
+ */
+export function samplePixels(output: Float32Array, pixels: HostTensor | undefined, channels = 3): Float32Array {
+  if (!pixels) return output;
+  const picked = new Float32Array(pixels.values.length * channels);
+  pixels.values.forEach((flat, i) => {
+    if (!Number.isInteger(flat) || flat < 0 || (flat + 1) * channels > output.length) {
+      throw new Error(`fixture pixel index ${flat} is outside an output of ${output.length / channels} pixels`);
+    }
+    picked.set(output.subarray(flat * channels, (flat + 1) * channels), i * channels);
+  });
+  return picked;
 }

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PyramidEngine } from '../../../src/engine/engine';
 import type { BackendName } from '../../../src/engine/protocol';
-import { findFixtureDirs, maxAbsDiff, readFixture, REPO_ROOT, takeRows, type Fixture } from './fixtures';
+import { findFixtureDirs, maxAbsDiff, readFixture, REPO_ROOT, samplePixels, takeRows, type Fixture } from './fixtures';
 import { startStaticServer, type StaticServer } from './staticServer';
 
 export interface ParityOptions {
@@ -22,9 +22,10 @@ export interface ParityOptions {
 export function defineParitySuite(options: ParityOptions): void {
   const dirs = findFixtureDirs();
 
-  it('finds parity fixtures (tests/fixtures/*/fixtures.json), including the tiny pack', () => {
-    // Without fixtures there is nothing to compare against: that is a failure, not a pass.
-    expect(dirs.map((d) => d.split('/').pop())).toContain('tiny');
+  it('finds parity fixtures (tests/fixtures/*/fixtures.json), including the tiny packs at 32, 64 and 128 px', () => {
+    // Without fixtures there is nothing to compare against: that is a failure, not a pass. tiny64 and tiny128 hold
+    // the engine to packs of other image sizes (tests/fixtures/make_fixtures.py).
+    expect(dirs.map((d) => d.split('/').pop())).toEqual(expect.arrayContaining(['tiny', 'tiny64', 'tiny128']));
   });
 
   for (const dir of dirs) {
@@ -33,7 +34,8 @@ export function defineParitySuite(options: ParityOptions): void {
       const tolerance = options.tolerance(fixture.tolerance);
       const selected = options.selectCases?.(fixture) ?? { sp: () => true, lag: () => true };
       const note = (what: string, diff: number) => {
-        if (options.report) console.log(`[${options.backend}] ${fixture.name} ${what}: max abs diff ${diff.toExponential(2)}`);
+        if (!options.report) return;
+        console.log(`[${options.backend}] ${fixture.name} ${what}: max abs diff ${diff.toExponential(2)}`);
       };
       let server: StaticServer;
       let engine: PyramidEngine;
@@ -95,7 +97,10 @@ export function defineParitySuite(options: ParityOptions): void {
             mask: fixture.tensor(spCase.mask).values,
             features,
           });
-          const diff = maxAbsDiff(out, fixture.tensor(spCase.out).values);
+          const imageSize = fixture.tensor('image').shape[1];
+          expect(out.length).toBe(batch * imageSize * imageSize * 3);
+          const pixels = spCase.pixels === undefined ? undefined : fixture.tensor(spCase.pixels);
+          const diff = maxAbsDiff(samplePixels(out, pixels), fixture.tensor(spCase.out).values);
           note(`sp.${spCase.name}`, diff);
           expect(diff).toBeLessThanOrEqual(tolerance);
         });
@@ -110,7 +115,10 @@ export function defineParitySuite(options: ParityOptions): void {
             amplitude: lagCase.amplitude,
             batch: lr.shape[0],
           });
-          const diff = maxAbsDiff(out, fixture.tensor(lagCase.out).values);
+          const imageSize = fixture.tensor('image').shape[1];
+          expect(out.length).toBe(lr.shape[0] * imageSize * imageSize * 3);
+          const pixels = lagCase.pixels === undefined ? undefined : fixture.tensor(lagCase.pixels);
+          const diff = maxAbsDiff(samplePixels(out, pixels), fixture.tensor(lagCase.out).values);
           note(`lag.${lagCase.name}`, diff);
           expect(diff).toBeLessThanOrEqual(tolerance);
         });
