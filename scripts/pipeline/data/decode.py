@@ -50,12 +50,14 @@ def square_resize(im, size: int) -> Tuple[np.ndarray, bool]:
     side = min(w, h)
     left, top = (w - side) // 2, (h - side) // 2
     box = (left, top, left + side, top + side)
+    # Crop first: resize(box=...) would let its filter reach pixels outside the square.
+    square = im.crop(box) if (w, h) != (side, side) else im
     if side == size:
-        out = im.crop(box) if (w, h) != (size, size) else im
-        return np.asarray(out, dtype=np.uint8), False
+        return np.asarray(square, dtype=np.uint8), False
     if side < size:
-        return np.asarray(im.resize((size, size), Image.BICUBIC, box=box), dtype=np.uint8), True
-    return np.asarray(im.resize((size, size), Image.LANCZOS, box=box, reducing_gap=REDUCING_GAP), dtype=np.uint8), False
+        return np.asarray(square.resize((size, size), Image.BICUBIC), dtype=np.uint8), True
+    out = square.resize((size, size), Image.LANCZOS, reducing_gap=REDUCING_GAP)
+    return np.asarray(out, dtype=np.uint8), False
 
 
 def decode_one(data_or_path, size: int) -> Tuple[np.ndarray, Optional[str], bool]:
