@@ -218,6 +218,9 @@ class TrainConfig:
     steps_sp: Optional[int] = None
     steps_lag: Optional[int] = None
     cutout: int = 16  # the classifier's cutout square: half the image side
+    # Weight of SP's mode-seeking diversity term (pipeline/train/sp.py: mode_seeking_loss; its per-level weights
+    # are DIVERSITY_LEVEL_WEIGHT there).
+    lambda_div: float = 1.0
     standing_batches: int = 40
     log_every: int = 200
 

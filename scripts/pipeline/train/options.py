@@ -49,8 +49,6 @@ def parse_args(argv=None, description: str | None = None) -> argparse.Namespace:
     p.add_argument("--lr-d", type=float, default=3e-4)
     p.add_argument("--lr-lag", type=float, default=5e-4)
     p.add_argument("--lambda-rec", type=float, default=3.0)
-    p.add_argument("--lambda-div", type=float, default=0.5)
-    p.add_argument("--div-cap", type=float, default=0.2, help="pixel distance beyond which diversity is not pushed")
     p.add_argument("--lambda-latent", type=float, default=10.0)
     p.add_argument("--blob-p", type=float, default=0.3)
     p.add_argument("--ema", type=float, default=0.999)

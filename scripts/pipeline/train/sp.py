@@ -1,6 +1,6 @@
 """Stage 2: the Semantic Pyramid GAN. Hinge loss with a projection discriminator, a reconstruction loss in the
-selected level's VGG features (inside the painted mask), a diversity term between two samples of the same
-condition, an EMA of the generator, and BigGAN's standing statistics for the EMA generator at the end."""
+selected level's VGG features (inside the painted mask), a mode-seeking diversity term between two samples of the
+same condition, an EMA of the generator, and BigGAN's standing statistics for the EMA generator at the end."""
 from __future__ import annotations
 
 from typing import Dict
@@ -31,6 +31,8 @@ from pipeline.train.common import (
 
 # Weight of the diversity term per conditioning level (pool1 .. fc8): less where near-copies are wanted.
 DIVERSITY_LEVEL_WEIGHT = [0.0, 0.25, 0.5, 1.0, 1.0, 1.0, 1.0]
+# MSGAN's epsilon: keeps 1 / (ratio + eps) finite when the two samples coincide.
+MODE_SEEKING_EPS = 1e-5
 
 
 def condition_draws(b_half: int, n_levels: int, device: torch.device) -> Dict[str, torch.Tensor]:
@@ -67,6 +69,31 @@ def reconstruction_loss(fake_feats, real_feats, on: torch.Tensor, mask: torch.Te
             per = diff.mean(dim=1) * m.view(-1)
         total = total + per / scale
     return total.mean()
+
+
+def feature_distance(fake_feats, real_feats) -> torch.Tensor:
+    """Per pair: the mean L1 distance between the first and second half of the batch in the spatial VGG levels
+    (pool1 .. pool5), each level divided by the mean magnitude of the real images' features there (as the
+    reconstruction loss normalises), averaged over the levels."""
+    total = 0.0
+    for ff, rf in zip(fake_feats[:SPATIAL_LEVELS], real_feats[:SPATIAL_LEVELS]):
+        ff = ff.float()
+        half = ff.shape[0] // 2
+        scale = rf.float().abs().mean().clamp_min(1e-6)
+        total = total + (ff[:half] - ff[half:]).abs().mean(dim=(1, 2, 3)) / scale
+    return total / SPATIAL_LEVELS
+
+
+def mode_seeking_loss(fake_feats, real_feats, z: torch.Tensor, weight: torch.Tensor):
+    """MSGAN's mode-seeking term (Mao et al. 2019) in VGG feature space: the ratio of the two samples' feature
+    distance to their noises' distance, per pair; the weighted mean ratio r enters as 1 / (r + eps), whose gradient
+    never vanishes, so the term asks for more diversity at any distance. `weight` [pairs] is the condition level's
+    weight (DIVERSITY_LEVEL_WEIGHT). Returns (loss, mean ratio of the weighted pairs)."""
+    half = z.shape[0] // 2
+    z_dist = (z[:half] - z[half:]).abs().mean(dim=1)
+    ratio = feature_distance(fake_feats, real_feats) / z_dist
+    weighted = (weight * ratio).sum() / weight.sum().clamp_min(1e-6)
+    return 1.0 / (weighted + MODE_SEEKING_EPS), weighted
 
 
 def sp_draws(ctx: TrainContext, batch: int, z_dim: int) -> Dict[str, torch.Tensor]:
@@ -125,23 +152,24 @@ def sp_d_step(ctx: TrainContext, g, d, opt_d, x_real, y_real, z, y, feats, on, m
     return fake, loss_d
 
 
-def sp_g_step(ctx: TrainContext, g, d, vgg_f, opt_g, fake, y, feats, on, mask) -> dict:
+def sp_g_step(ctx: TrainContext, g, d, vgg_f, opt_g, fake, y, z, feats, on, mask) -> dict:
     a = ctx.args
     b = fake.shape[0]
     with step_autocast(ctx):
         with frozen(d):
             adv = -d(fake, y).float().mean()
-        rec = reconstruction_loss(vgg_f.pyramid(fake), feats, on, mask, g)
-        pair_dist = (fake[: b // 2] - fake[b // 2 :]).float().abs().mean(dim=(1, 2, 3))
+        fake_feats = vgg_f.pyramid(fake)
+        rec = reconstruction_loss(fake_feats, feats, on, mask, g)
         # Diversity is pushed less where near-copies are wanted (stride 2 and 4).
         div_weight = (on[: b // 2] * ctx.div_level_weight).sum(1)
-        div = -(div_weight * pair_dist.clamp(max=a.div_cap)).mean()
+        div, ratio = mode_seeking_loss(fake_feats, feats, z, div_weight)
         loss_g = adv + a.lambda_rec * rec + a.lambda_div * div
     opt_g.zero_grad(set_to_none=True)
     loss_g.backward()
     ctx.grad_sync(opt_g)
     opt_g.step()
-    return dict(adv=adv.detach(), rec=rec.detach(), pair_dist=pair_dist.detach().mean())
+    pair_dist = (fake[: b // 2] - fake[b // 2 :]).detach().float().abs().mean()  # pixels, for the log
+    return dict(adv=adv.detach(), rec=rec.detach(), ms_ratio=ratio.detach(), pair_dist=pair_dist)
 
 
 def sp_update(
@@ -160,7 +188,7 @@ def sp_update(
     x, y, feats, on, mask = _sp_batch(ctx, vgg_f, draws)
     x_real, y_real, z = _sp_real_batch(ctx, draws)
     fake, loss_d = sp_d_step(ctx, g, d, opt_d, x_real, y_real, z, y, feats, on, mask)
-    losses = sp_g_step(ctx, g, d, vgg_f, opt_g, fake, y, feats, on, mask)
+    losses = sp_g_step(ctx, g, d, vgg_f, opt_g, fake, y, z, feats, on, mask)
     return dict(loss_d=loss_d.detach(), **losses)
 
 
