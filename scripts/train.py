@@ -53,6 +53,11 @@ def write_json(path: Path, value: dict) -> None:
 def load_training_data(a, dist: D.Dist, log) -> data.Dataset:
     """The training split; with several ranks, rank 0 decodes (and caches) first, the others then read its cache."""
     source = a.data or os.environ.get("CIFAR10_DIR") or data.DEFAULT_ROOT
+    if not a.data and not Path(source).exists():
+        raise SystemExit(
+            "--data SOURCE is needed: an image folder <class>/<image>, a zip of one, or CIFAR-10's "
+            "cifar-10-python.tar.gz"
+        )
     cache = None if a.data_cache == "none" else a.data_cache
     kwargs = dict(
         cache_dir=cache,
@@ -60,11 +65,14 @@ def load_training_data(a, dist: D.Dist, log) -> data.Dataset:
         max_unpacked_bytes=int(a.max_unpacked_gb * 1024**3),
         workers=a.data_workers,
     )
-    if dist.is_main:
-        ds = data.load_dataset(source, "train", a.size, **kwargs)
-    D.barrier(dist)
-    if not dist.is_main:
-        ds = data.load_dataset(source, "train", a.size, **kwargs)
+    try:
+        if dist.is_main:
+            ds = data.load_dataset(source, "train", a.size, **kwargs)
+        D.barrier(dist)
+        if not dist.is_main:
+            ds = data.load_dataset(source, "train", a.size, **kwargs)
+    except data.DataError as exc:  # the message names the file or folder: no traceback needed
+        raise SystemExit(f"data: {exc}") from exc
     return ds
 
 
