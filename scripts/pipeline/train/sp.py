@@ -1,6 +1,6 @@
 """Stage 2: the Semantic Pyramid GAN. Hinge loss with a projection discriminator, a reconstruction loss in the
-selected level's VGG features (inside the painted mask), a diversity term between two samples of the same
-condition, an EMA of the generator, and BigGAN's standing statistics for the EMA generator at the end."""
+selected level's VGG features (inside the painted mask), a mode-seeking diversity term between two samples of the
+same condition, an EMA of the generator, and BigGAN's standing statistics for the EMA generator at the end."""
 from __future__ import annotations
 
 from typing import Dict
@@ -31,6 +31,8 @@ from pipeline.train.common import (
 
 # Weight of the diversity term per conditioning level (pool1 .. fc8): less where near-copies are wanted.
 DIVERSITY_LEVEL_WEIGHT = [0.0, 0.25, 0.5, 1.0, 1.0, 1.0, 1.0]
+# MSGAN's epsilon: keeps 1 / (ratio + eps) finite when the two samples coincide.
+MODE_SEEKING_EPS = 1e-5
 
 
 def condition_draws(b_half: int, n_levels: int, device: torch.device) -> Dict[str, torch.Tensor]:
@@ -67,6 +69,31 @@ def reconstruction_loss(fake_feats, real_feats, on: torch.Tensor, mask: torch.Te
             per = diff.mean(dim=1) * m.view(-1)
         total = total + per / scale
     return total.mean()
+
+
+def feature_distance(fake_feats, real_feats) -> torch.Tensor:
+    """Per pair: the mean L1 distance between the first and second half of the batch in the spatial VGG levels
+    (pool1 .. pool5), each level divided by the mean magnitude of the real images' features there (as the
+    reconstruction loss normalises), averaged over the levels."""
+    total = 0.0
+    for ff, rf in zip(fake_feats[:SPATIAL_LEVELS], real_feats[:SPATIAL_LEVELS]):
+        ff = ff.float()
+        half = ff.shape[0] // 2
+        scale = rf.float().abs().mean().clamp_min(1e-6)
+        total = total + (ff[:half] - ff[half:]).abs().mean(dim=(1, 2, 3)) / scale
+    return total / SPATIAL_LEVELS
+
+
+def mode_seeking_loss(fake_feats, real_feats, z: torch.Tensor, weight: torch.Tensor):
+    """MSGAN's mode-seeking term (Mao et al. 2019) in VGG feature space: the ratio of the two samples' feature
+    distance to their noises' distance, per pair; the weighted mean ratio r enters as 1 / (r + eps), whose gradient
+    never vanishes, so the term asks for more diversity at any distance. `weight` [pairs] is the condition level's
+    weight (DIVERSITY_LEVEL_WEIGHT). Returns (loss, mean ratio of the weighted pairs)."""
+    half = z.shape[0] // 2
+    z_dist = (z[:half] - z[half:]).abs().mean(dim=1)
+    ratio = feature_distance(fake_feats, real_feats) / z_dist
+    weighted = (weight * ratio).sum() / weight.sum().clamp_min(1e-6)
+    return 1.0 / (weighted + MODE_SEEKING_EPS), weighted
 
 
 def sp_draws(ctx: TrainContext, batch: int, z_dim: int) -> Dict[str, torch.Tensor]:
@@ -120,26 +147,29 @@ def sp_d_step(ctx: TrainContext, g, d, opt_d, x_real, y_real, z, y, feats, on, m
         loss_d = F.relu(1 - d_out[:b]).mean() + F.relu(1 + d_out[b:]).mean()
     opt_d.zero_grad(set_to_none=True)
     loss_d.backward()
+    ctx.grad_sync(opt_d)
     opt_d.step()
     return fake, loss_d
 
 
-def sp_g_step(ctx: TrainContext, g, d, vgg_f, opt_g, fake, y, feats, on, mask) -> dict:
+def sp_g_step(ctx: TrainContext, g, d, vgg_f, opt_g, fake, y, z, feats, on, mask) -> dict:
     a = ctx.args
     b = fake.shape[0]
     with step_autocast(ctx):
         with frozen(d):
             adv = -d(fake, y).float().mean()
-        rec = reconstruction_loss(vgg_f.pyramid(fake), feats, on, mask, g)
-        pair_dist = (fake[: b // 2] - fake[b // 2 :]).float().abs().mean(dim=(1, 2, 3))
+        fake_feats = vgg_f.pyramid(fake)
+        rec = reconstruction_loss(fake_feats, feats, on, mask, g)
         # Diversity is pushed less where near-copies are wanted (stride 2 and 4).
         div_weight = (on[: b // 2] * ctx.div_level_weight).sum(1)
-        div = -(div_weight * pair_dist.clamp(max=a.div_cap)).mean()
+        div, ratio = mode_seeking_loss(fake_feats, feats, z, div_weight)
         loss_g = adv + a.lambda_rec * rec + a.lambda_div * div
     opt_g.zero_grad(set_to_none=True)
     loss_g.backward()
+    ctx.grad_sync(opt_g)
     opt_g.step()
-    return dict(adv=adv.detach(), rec=rec.detach(), pair_dist=pair_dist.detach().mean())
+    pair_dist = (fake[: b // 2] - fake[b // 2 :]).detach().float().abs().mean()  # pixels, for the log
+    return dict(adv=adv.detach(), rec=rec.detach(), ms_ratio=ratio.detach(), pair_dist=pair_dist)
 
 
 def sp_update(
@@ -158,7 +188,7 @@ def sp_update(
     x, y, feats, on, mask = _sp_batch(ctx, vgg_f, draws)
     x_real, y_real, z = _sp_real_batch(ctx, draws)
     fake, loss_d = sp_d_step(ctx, g, d, opt_d, x_real, y_real, z, y, feats, on, mask)
-    losses = sp_g_step(ctx, g, d, vgg_f, opt_g, fake, y, feats, on, mask)
+    losses = sp_g_step(ctx, g, d, vgg_f, opt_g, fake, y, z, feats, on, mask)
     return dict(loss_d=loss_d.detach(), **losses)
 
 
@@ -179,19 +209,20 @@ def train_sp(ctx: TrainContext, models: Dict[str, nn.Module], vgg_f: VGGPyramid,
     a = ctx.args
     g, d = models["sp"], models["sp_d"]
     opt_g, opt_d = sp_optimizers(ctx, models)
-    budget = load_stage_state(state, a.minutes_sp, a.steps_sp, opt_g=opt_g, opt_d=opt_d)
+    budget = load_stage_state(state, a.minutes_sp, a.steps_sp, ctx.agree, opt_g=opt_g, opt_d=opt_d)
     g.train(), d.train()
     update = GraphedStep(lambda: sp_update(ctx, models, vgg_f, opt_g, opt_d), ctx.cuda_graph, ctx.log, "sp")
     log = StageLog(ctx, "sp", a.batch_sp)
     while not budget.done():
         losses = update()
+        ctx.buffer_sync(g, d)
         ema_update(models["sp_ema"], g, sp_ema_decay(ctx, budget.step))
         budget.step += 1
         if log.due(budget):
             log.write(budget, **{k: round(v.item(), 4) for k, v in losses.items()})
         ctx.maybe_checkpoint("sp", lambda: stage_state(budget, opt_g=opt_g, opt_d=opt_d))
     sync(ctx.device)
-    return dict(**stage_stats(budget, a.batch_sp, update), adam=adam_kind(opt_g))
+    return dict(**stage_stats(budget, a.batch_sp * ctx.world_size, update), adam=adam_kind(opt_g))
 
 
 @torch.no_grad()
@@ -210,4 +241,5 @@ def standing_stats(ctx: TrainContext, g: SPGenerator, vgg_f: VGGPyramid, batches
     for m in g.modules():
         if isinstance(m, nn.BatchNorm2d):
             m.momentum = 0.1
+    ctx.buffer_sync(g)  # the mean over all ranks' batches
     g.eval()
