@@ -1,6 +1,8 @@
 """Exports trained models as a TF.js pack (docs/pack-format.md) and writes parity fixtures.
 
-    # a trained pack (weights from scripts/train.py --out DIR)
+    # any run of scripts/train.py: configuration, class names and image size from RUN/config.json
+    python3 scripts/export.py --run runs/mine --pack-dir models/mine --title "My photos (64 px)"
+    # weights without a config.json (runs that predate it): name the configuration
     /usr/bin/python3 scripts/export.py --weights runs/gpu --config cifar10 --pack-dir models/cifar10 \
         --title "CIFAR-10 (32 px)" --fixtures tests/fixtures/cifar10
     # the tiny random pack the engine's parity tests use
@@ -29,8 +31,9 @@ from pipeline.models import build_models  # noqa: E402
 
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--config", default="cifar10", choices=sorted(CONFIGS))
+    p.add_argument("--config", default=None, choices=sorted(CONFIGS), help="with --weights or --random-init")
     src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--run", type=Path, help="the --out folder of scripts/train.py (with its config.json)")
     src.add_argument("--weights", type=Path, help="folder with vgg.npz, sp.npz, lag.npz (and provenance.json)")
     src.add_argument("--random-init", action="store_true", help="random weights (test packs)")
     p.add_argument("--pack-dir", type=Path, required=True)
@@ -47,10 +50,21 @@ def main(argv=None) -> dict:
         help="mixed: uint8 (per-tensor affine) except the layers in KEEP_FLOAT16",
     )
     a = p.parse_args(argv)
+    if a.run and a.config:
+        p.error("--run takes the configuration from RUN/config.json: leave out --config")
+    config, class_names = a.config or "cifar10", None
+    if a.run:
+        try:
+            config, class_names = E.run_config(a.run)
+        except FileNotFoundError as exc:
+            p.error(str(exc))
+        a.weights = a.run
+    else:
+        class_names = E.default_class_names(config)
 
     torch.manual_seed(a.seed)
     if a.random_init:
-        models = build_models(a.config)
+        models = build_models(config)
         E.randomize_for_tests(models, a.seed)
         provenance = dict(
             script="scripts/export.py",
@@ -63,7 +77,7 @@ def main(argv=None) -> dict:
             minutes=0,
         )
     else:
-        models = E.load_trained(a.config, a.weights)
+        models = E.load_trained(config, a.weights)
         prov_path = a.weights / "provenance.json"
         provenance = json.loads(prov_path.read_text()) if prov_path.exists() else {}
         provenance["exportCommand"] = "python3 scripts/export.py " + " ".join(argv or sys.argv[1:])
@@ -77,7 +91,16 @@ def main(argv=None) -> dict:
         old_metrics = old.get("metrics", {}) if old.get("digest") == E.pack_digest_of(weights, a.quantize) else {}
     provenance["quantization"] = a.quantize
     pack = E.write_pack(
-        a.pack_dir, pack_id, a.title or pack_id, a.preview, models, weights, provenance, old_metrics, a.quantize
+        a.pack_dir,
+        pack_id,
+        a.title or pack_id,
+        a.preview,
+        models,
+        weights,
+        provenance,
+        old_metrics,
+        a.quantize,
+        class_names,
     )
     if a.fixtures:
         _, rounded = E.read_pack(a.pack_dir)

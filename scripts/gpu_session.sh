@@ -4,10 +4,11 @@
 #   bash scripts/gpu_session.sh check          # ~1.5 min: CUDA-graph test, then ms/step of the four step variants
 #   bash scripts/gpu_session.sh train [ARGS]   # the recipe; ARGS go to train.py (e.g. --minutes-sp 5.5)
 #
-# `train` needs CIFAR-10's train.zip in .carry/cifar10/ (a git-ignored copy of ../shared/datasets/cifar10/train.zip,
-# named in the device call's carry). Everything lands in $OUT (default runs/gpu-session), at most 8 files, the
-# device's limit: checks.txt from `check`; vgg.npz, sp.npz, lag.npz, provenance.json, train_log.jsonl and the two
-# sample grids from `train`. Export and evaluation need no GPU: run them afterwards on any machine.
+# `train` reads its images from $DATA (default .carry/cifar10: a git-ignored copy of ../shared/datasets/cifar10, with
+# train.zip and test.zip, named in the device call's carry; any source scripts/train.py takes will do, with --size in
+# ARGS for 64 or 128 px). Everything lands in $OUT (default runs/gpu-session), at most 8 files per call, the device's
+# limit: checks.txt from `check`; config.json, vgg.npz, sp.npz, lag.npz, provenance.json, train_log.jsonl and the
+# two sample grids from `train`. Export (scripts/export.py --run) and evaluation need no GPU: run them afterwards.
 # If the CUDA-graph test fails, `train` runs the steps eagerly (--cuda-graph off) and says so.
 # SMOKE=1 runs the same commands on the CPU with the tiny configuration, to test this script.
 set -u -o pipefail
@@ -20,10 +21,11 @@ py=${PYTHON:-python3}
 if [ "${SMOKE:-0}" = 1 ]; then
   profile_args=(--device cpu --config tiny --steps 2 --batch-time 4 --variants eager)
   train_args=(--config tiny --device cpu --train-limit 200 --steps-cls 4 --steps-sp 4 --steps-lag 4 --batch-cls 16
-              --batch-sp 8 --batch-lag 8 --standing-batches 1 --log-every 2 --data-root "${DATA_ROOT:-../shared/datasets/cifar10}")
+              --batch-sp 8 --batch-lag 8 --standing-batches 1 --log-every 2 --threads 2 --data-cache none
+              --data "${DATA:?SMOKE=1 needs DATA, an image source}")
 else
   profile_args=(--steps 40)
-  train_args=(--config cifar10 --data-root .carry/cifar10 --log-every 500)
+  train_args=(--data "${DATA:-.carry/cifar10}" --log-every 500)
 fi
 
 case "$phase" in

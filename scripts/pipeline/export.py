@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import subprocess
 from collections import OrderedDict
 from pathlib import Path
@@ -19,7 +20,7 @@ import torch
 import torch.nn as nn
 
 from pipeline import levels
-from pipeline.config import PackConfig
+from pipeline.config import PackConfig, named, pack_config_from_dict
 from pipeline.data import CLASS_NAMES
 from pipeline.models import build_models
 from pipeline.models.spectral_norm import SNConv2d, SNLinear
@@ -131,6 +132,23 @@ def round_to_float16(weights: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
 # --------------------------------------------------------------------------------------------------------------
 # Loading trained weights
 # --------------------------------------------------------------------------------------------------------------
+def run_config(run_dir: Path) -> Tuple[PackConfig, List[str]]:
+    """(pack configuration, class names) of a run of scripts/train.py, from the config.json it writes."""
+    path = Path(run_dir) / "config.json"
+    if not path.exists():
+        raise FileNotFoundError(f"{path} not found: not a run of scripts/train.py (use --weights with --config)")
+    saved = json.loads(path.read_text())
+    return pack_config_from_dict(saved["pack"]), list(saved["classNames"])
+
+
+def default_class_names(config: str | PackConfig) -> List[str]:
+    """CIFAR-10's names for a 10-class configuration without names of its own (runs that predate config.json)."""
+    n = named(config).vgg.numClasses
+    if n != len(CLASS_NAMES):
+        raise ValueError(f"a {n}-class configuration needs its class names (export a run with --run)")
+    return list(CLASS_NAMES)
+
+
 def load_trained(config: str | PackConfig, weights_dir: Path) -> Dict[str, nn.Module]:
     models = build_models(config)
     for key in MODEL_KEYS:
@@ -184,12 +202,20 @@ def pack_digest(shards: Dict[str, dict]) -> str:
 
 
 # Weights that stay float16 under --quantize mixed: the layers that decide pixel-level fidelity (the first VGG block,
-# whose pool1 features drive near-copies; the generator's last block and output; the small LAG generator).
-KEEP_FLOAT16 = ("vgg.conv1_", "sp.block3.", "sp.out_", "lag.")
+# whose pool1 features drive near-copies; the generator's last block, LAST_SP_BLOCK, and output; the small LAG
+# generator).
+KEEP_FLOAT16 = ("vgg.conv1_", "sp.out_", "lag.")
+LAST_SP_BLOCK = "sp.block{}."
 
 
-def quantization_for(name: str, value: np.ndarray, mode: str) -> dict:
-    if mode == "float16" or name.startswith(KEEP_FLOAT16):
+def last_sp_block(names) -> str:
+    """The prefix of the SP generator's last block (block3 at 32 px, block4 at 64 px, block5 at 128 px)."""
+    blocks = [int(m.group(1)) for m in (re.match(r"sp\.block(\d+)\.", n) for n in names) if m]
+    return LAST_SP_BLOCK.format(max(blocks)) if blocks else LAST_SP_BLOCK.format(3)
+
+
+def quantization_for(name: str, value: np.ndarray, mode: str, keep: Tuple[str, ...] = KEEP_FLOAT16) -> dict:
+    if mode == "float16" or name.startswith(keep):
         return dict(dtype="float16")
     lo, hi = float(value.min()), float(value.max())
     return dict(dtype="uint8", min=lo, scale=(hi - lo) / 255 if hi > lo else 1.0)
@@ -212,8 +238,9 @@ def decode(data: bytes, offset: int, count: int, q: dict) -> Tuple[np.ndarray, i
 def _shard_model(
     key: str, weights: Dict[str, np.ndarray], mode: str = "float16"
 ) -> Tuple[List[Tuple[str, bytes]], dict]:
+    keep = KEEP_FLOAT16 + (last_sp_block(weights),)
     specs = [
-        dict(name=k, shape=list(v.shape), dtype="float32", quantization=quantization_for(k, v, mode))
+        dict(name=k, shape=list(v.shape), dtype="float32", quantization=quantization_for(k, v, mode, keep))
         for k, v in weights.items()
     ]
     blob = b"".join(encode(v, s["quantization"]) for v, s in zip(weights.values(), specs))
@@ -247,7 +274,9 @@ def write_pack(
     provenance: dict,
     metrics: dict | None = None,
     quantize: str = "float16",
+    class_names: List[str] | None = None,
 ) -> dict:
+    """Writes pack.json and the shards; class_names default to CIFAR-10's for a 10-class pack."""
     pack_dir.mkdir(parents=True, exist_ok=True)
     for old in pack_dir.glob("*.shard*.bin"):
         old.unlink()
@@ -259,7 +288,7 @@ def write_pack(
         title=title,
         preview=preview,
         imageSize=vgg_arch["imageSize"],
-        classNames=CLASS_NAMES[: vgg_arch["numClasses"]],
+        classNames=list(class_names) if class_names is not None else CLASS_NAMES[: vgg_arch["numClasses"]],
         levels=levels.level_table(
             vgg_arch["imageSize"], vgg_arch["widths"], vgg_arch["fcWidth"], vgg_arch["numClasses"]
         ),
@@ -275,6 +304,8 @@ def write_pack(
     pack["digest"] = pack_digest(pack["shards"])
     pack["provenance"] = provenance
     pack["metrics"] = metrics or {}
+    if len(pack["classNames"]) != vgg_arch["numClasses"]:
+        raise ValueError(f"{len(pack['classNames'])} class names for {vgg_arch['numClasses']} classes")
     validate_pack_json(pack)
     (pack_dir / "pack.json").write_text(json.dumps(pack, indent=2) + "\n")
     return pack

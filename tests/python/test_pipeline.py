@@ -1,6 +1,6 @@
 """Tests of the PyTorch side (scripts/): models, masks, a training step, export, reload, schema, checksums.
 
-Tiny configurations on the CPU; the whole file runs in well under two minutes.
+Tiny configurations on the CPU, on images made in the tests; the whole file runs in well under two minutes.
 """
 from __future__ import annotations
 
@@ -26,7 +26,16 @@ from pipeline.models import build_models  # noqa: E402
 from pipeline.models.lag import downscale  # noqa: E402
 from pipeline.train import augment as A  # noqa: E402
 
-DATA = ROOT.parent / "shared" / "datasets" / "cifar10"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from synthetic_data import image_folder  # noqa: E402
+
+# The smoke options of a 32 px run with their batches spelled out (the other options follow the tiny recipe).
+SMALL_RUN = ["--batch-cls", "16", "--batch-sp", "8", "--batch-lag", "8", "--standing-batches", "1", "--threads", "2"]
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    return image_folder(tmp_path_factory.mktemp("data") / "shapes", per_class=12, size=40)
 
 
 @pytest.fixture(scope="module")
@@ -191,85 +200,68 @@ def test_committed_packs_and_fixtures_are_consistent(pack_dir):
     np.testing.assert_allclose(out.numpy(), tensor(case["out"]), atol=1e-5)
 
 
-def test_training_steps_of_every_stage_give_finite_losses_and_export(tmp_path):
-    if not (DATA / "train.zip").exists():
-        pytest.fail(f"CIFAR-10 not found at {DATA} (see ../shared/datasets/README.md)")
+def test_training_steps_of_every_stage_give_finite_losses_and_export(tmp_path, folder):
     out = tmp_path / "run"
     prov = train_script.main(
-        [
-            "--config",
-            "tiny",
-            "--out",
-            str(out),
-            "--train-limit",
-            "200",
-            "--steps-cls",
-            "4",
-            "--steps-sp",
-            "4",
-            "--steps-lag",
-            "4",
-            "--batch-cls",
-            "16",
-            "--batch-sp",
-            "8",
-            "--batch-lag",
-            "8",
-            "--log-every",
-            "2",
-            "--standing-batches",
-            "1",
-        ]
+        ["--data", str(folder), "--config", "tiny", "--out", str(out), "--data-cache", str(tmp_path / "cache")]
+        + SMALL_RUN
+        + ["--steps-cls", "4", "--steps-sp", "4", "--steps-lag", "4", "--log-every", "2"]
     )
     assert set(prov["stages"]) == {"cls", "sp", "lag"}
     assert all("failed" not in s for s in prov["stages"].values()), prov["stages"]
+    assert prov["data"]["classes"] == 3 and prov["data"]["kind"] == "image-folder" and prov["imageSize"] == 32
     records = [json.loads(line) for line in (out / "train_log.jsonl").read_text().splitlines()]
     losses = [v for r in records if "stage" in r and "step" in r for k, v in r.items() if k.startswith("loss")]
     assert losses and all(np.isfinite(losses))
+    assert not [p.name for p in out.iterdir() if p.name.endswith(".tmp")], "nothing half-written"
     export_script.main(
-        [
-            "--weights",
-            str(out),
-            "--config",
-            "tiny",
-            "--pack-dir",
-            str(tmp_path / "pack"),
-            "--fixtures",
-            str(tmp_path / "fx"),
-            "--no-index",
-        ]
+        ["--run", str(out), "--pack-dir", str(tmp_path / "pack"), "--fixtures", str(tmp_path / "fx"), "--no-index"]
     )
     meta = json.loads((tmp_path / "fx" / "fixtures.json").read_text())
     assert meta["packId"] == "pack" and len(meta["cases"]["sp"]) == 8 and len(meta["cases"]["lag"]) == 3
+    pack = json.loads((tmp_path / "pack" / "pack.json").read_text())
+    assert pack["classNames"] == ["circle", "square", "star"] and pack["models"]["sp"]["arch"]["numClasses"] == 3
 
 
-def test_training_resumes_from_its_checkpoint(tmp_path):
-    if not (DATA / "train.zip").exists():
-        pytest.fail(f"CIFAR-10 not found at {DATA}")
-    common = [
-        "--config",
-        "tiny",
-        "--out",
-        str(tmp_path),
-        "--train-limit",
-        "100",
-        "--batch-cls",
-        "8",
-        "--batch-sp",
-        "4",
-        "--batch-lag",
-        "4",
-        "--standing-batches",
-        "1",
-        "--steps-sp",
-        "2",
-        "--steps-lag",
-        "2",
-    ]
+def test_training_resumes_from_its_checkpoint(tmp_path, folder):
+    common = ["--data", str(folder), "--config", "tiny", "--out", str(tmp_path), "--data-cache", "none"]
+    common += SMALL_RUN + ["--steps-sp", "2", "--steps-lag", "2"]
     train_script.main(common + ["--stages", "cls", "--steps-cls", "3"])
     prov = train_script.main(common + ["--resume", "--steps-cls", "3"])
     assert prov["stages"]["cls"]["steps"] == 3, "the finished classifier stage is not run again"
     assert prov["stages"]["sp"]["steps"] == 2 and prov["stages"]["lag"]["steps"] == 2
+
+
+def test_a_run_stopped_mid_stage_continues_there(tmp_path, folder):
+    common = ["--data", str(folder), "--size", "32", "--smoke", "--out", str(tmp_path), "--data-cache", "none"]
+    common += ["--threads", "2", "--steps-sp", "4"]
+    assert train_script.main(common + ["--stop-after", "sp:2"]) is None
+    assert not (tmp_path / "provenance.json").exists() and (tmp_path / "checkpoint.pt").exists()
+    log = [json.loads(line) for line in (tmp_path / "train_log.jsonl").read_text().splitlines()]
+    assert log[-1]["event"] == "stopped" and log[-1]["at"] == "sp:2"
+    prov = train_script.main(common + ["--resume"])
+    assert prov["stages"]["sp"]["steps"] == 4 and prov["stages"]["cls"]["steps"] == 4
+    sp_steps = [
+        r["step"]
+        for r in (json.loads(x) for x in (tmp_path / "train_log.jsonl").read_text().splitlines())
+        if r.get("stage") == "sp" and "step" in r
+    ]
+    assert sp_steps == [2, 4], "the second run starts at step 3"
+
+
+def test_checkpoints_are_written_whole_or_not_at_all(tmp_path, monkeypatch):
+    from pipeline.train.common import atomic_write
+
+    target = tmp_path / "checkpoint.pt"
+    atomic_write(target, lambda f: f.write(b"old"))
+
+    def broken(f):
+        f.write(b"half")
+        raise KeyboardInterrupt  # a run stopped while writing
+
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write(target, broken)
+    assert target.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["checkpoint.pt"]
 
 
 def test_blob_masks_are_binary_blobs_of_reasonable_size():
@@ -309,12 +301,10 @@ def test_mixed_quantization_stores_uint8_where_allowed_and_reads_back_within_hal
     assert sum(s["bytes"] for s in pack["shards"].values()) < float16_bytes
 
 
-def test_gpu_session_script_runs_its_commands_on_the_cpu(tmp_path):
+def test_gpu_session_script_runs_its_commands_on_the_cpu(tmp_path, folder):
     """scripts/gpu_session.sh with SMOKE=1: the same commands as on a GPU, on the CPU with the tiny configuration.
-    `check` writes checks.txt (its CUDA tests skip here); `train` leaves the 7 training outputs, 8 files in all."""
-    if not (DATA / "train.zip").exists():
-        pytest.fail(f"CIFAR-10 not found at {DATA}")
-    env = dict(os.environ, SMOKE="1", OUT=str(tmp_path), PYTHON=sys.executable, DATA_ROOT=str(DATA))
+    `check` writes checks.txt (its CUDA tests skip here); `train` leaves the 8 training outputs, 9 files in all."""
+    env = dict(os.environ, SMOKE="1", OUT=str(tmp_path / "out"), PYTHON=sys.executable, DATA=str(folder))
     for phase in ("check", "train"):
         run = subprocess.run(
             ["bash", str(ROOT / "scripts" / "gpu_session.sh"), phase],
@@ -325,11 +315,12 @@ def test_gpu_session_script_runs_its_commands_on_the_cpu(tmp_path):
             timeout=300,
         )
         assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
-    checks = (tmp_path / "checks.txt").read_text()
+    checks = (tmp_path / "out" / "checks.txt").read_text()
     assert "skipped" in checks and checks.count("exit 0") == 2 and "eager" in checks
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(
         [
             "checks.txt",
+            "config.json",
             "vgg.npz",
             "sp.npz",
             "lag.npz",
@@ -339,5 +330,5 @@ def test_gpu_session_script_runs_its_commands_on_the_cpu(tmp_path):
             "samples_lag.png",
         ]
     )
-    prov = json.loads((tmp_path / "provenance.json").read_text())
+    prov = json.loads((tmp_path / "out" / "provenance.json").read_text())
     assert all("failed" not in s and s["cudaGraph"] is False for s in prov["stages"].values())

@@ -64,6 +64,7 @@ def cls_train_step(
         loss = smoothed_cross_entropy(logits.float(), y, 0.1)
     opt.zero_grad(set_to_none=True)
     loss.backward()
+    ctx.grad_sync(opt)
     opt.step()
     return loss.detach(), logits.detach(), y
 
@@ -71,7 +72,7 @@ def cls_train_step(
 def train_classifier(ctx: TrainContext, vgg: VGGPyramid, state: dict) -> dict:
     a = ctx.args
     opt = cls_optimizer(ctx, vgg)
-    budget = load_stage_state(state, a.minutes_cls, a.steps_cls, opt=opt)
+    budget = load_stage_state(state, a.minutes_cls, a.steps_cls, ctx.agree, opt=opt)
     vgg.train()
     update = GraphedStep(lambda: cls_train_step(ctx, vgg, opt), ctx.cuda_graph, ctx.log, "cls")
     log = StageLog(ctx, "cls", a.batch_cls)
@@ -81,6 +82,7 @@ def train_classifier(ctx: TrainContext, vgg: VGGPyramid, state: dict) -> dict:
         lr = a.lr_cls * (f / 0.15 if f < 0.15 else max(0.0, (1 - f) / 0.85))  # one-cycle, linear, by time
         opt.set_lr(max(lr, a.lr_cls * 1e-3))
         loss, logits, y = update()
+        ctx.buffer_sync(vgg)
         budget.step += 1
         if log.due(budget):
             correct += (logits.argmax(1) == y).sum().item()
@@ -88,4 +90,4 @@ def train_classifier(ctx: TrainContext, vgg: VGGPyramid, state: dict) -> dict:
             log.write(budget, loss=round(loss.item(), 4), lr=round(lr, 5), train_acc_sampled=round(correct / seen, 4))
         ctx.maybe_checkpoint("cls", lambda: stage_state(budget, opt=opt))
     sync(ctx.device)
-    return stage_stats(budget, a.batch_cls, update)
+    return stage_stats(budget, a.batch_cls * ctx.world_size, update)

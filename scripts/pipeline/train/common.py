@@ -7,6 +7,7 @@ import collections
 import contextlib
 import copy
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,14 @@ from pipeline.models.vgg import VGGPyramid
 
 
 def _no_checkpoint(stage: str, make_state: Callable[[], dict]) -> None:
+    pass
+
+
+def _no_grad_sync(opt: torch.optim.Optimizer) -> None:
+    pass
+
+
+def _no_buffer_sync(*modules: nn.Module) -> None:
     pass
 
 
@@ -41,6 +50,13 @@ class TrainContext:
     cuda_graph: bool = False  # capture the steps as CUDA graphs (GraphedStep)
     # The SP diversity weight per level, made on the device once: a CUDA graph cannot capture a copy from the host.
     div_level_weight: Optional[torch.Tensor] = None
+    # Between backward and optimizer.step: averages the gradients over the ranks (pipeline/train/distributed.py).
+    grad_sync: Callable[[torch.optim.Optimizer], None] = _no_grad_sync
+    # Rank 0's values of [done, fraction] of a budget, so that every rank stops at the same step (None: one rank).
+    agree: Optional[Callable[[List[float]], List[float]]] = None
+    # After each step: the models' BatchNorm statistics averaged over the ranks.
+    buffer_sync: Callable[..., None] = _no_buffer_sync
+    world_size: int = 1  # the global batch is world_size times args.batch_*
 
 
 class Logger:
@@ -174,24 +190,43 @@ class GraphedStep:
 
 
 class Budget:
-    """A stage's budget in seconds and steps; `fraction()` drives time-based schedules."""
+    """A stage's budget in seconds and steps; `fraction()` drives time-based schedules. With `agree` (several
+    ranks), done() takes rank 0's clock for both, so that every rank stops at the same step with the same
+    schedule."""
 
-    def __init__(self, seconds: float, steps: int | None, spent_seconds: float = 0.0, done_steps: int = 0):
+    def __init__(
+        self,
+        seconds: float,
+        steps: int | None,
+        spent_seconds: float = 0.0,
+        done_steps: int = 0,
+        agree: Optional[Callable[[List[float]], List[float]]] = None,
+    ):
         self.seconds, self.steps = seconds, steps
         self.start = time.perf_counter() - spent_seconds
         self.step = done_steps
+        self.agree, self.agreed_fraction = agree, None
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.start
 
     def fraction(self) -> float:
+        if self.agreed_fraction is not None:
+            return self.agreed_fraction
+        return self._local_fraction()
+
+    def _local_fraction(self) -> float:
         f = self.elapsed() / self.seconds if self.seconds > 0 else 0.0
         if self.steps:
             f = max(f, self.step / self.steps)
         return min(f, 1.0)
 
     def done(self) -> bool:
-        return self.elapsed() >= self.seconds or (self.steps is not None and self.step >= self.steps)
+        done = self.elapsed() >= self.seconds or (self.steps is not None and self.step >= self.steps)
+        if self.agree is None:
+            return done
+        done, self.agreed_fraction = self.agree([float(done), self._local_fraction()])
+        return bool(done)
 
 
 class StageLog:
@@ -204,7 +239,7 @@ class StageLog:
 
     def due(self, budget: Budget) -> bool:
         """Counts the step just done; True if a line is due (read device values, which syncs, only then)."""
-        self.imgs += self.batch
+        self.imgs += self.batch * self.ctx.world_size
         return budget.step % self.ctx.args.log_every == 0 or budget.done()
 
     def write(self, budget: Budget, **values) -> None:
@@ -224,13 +259,13 @@ def stage_state(budget: Budget, **optimizers: torch.optim.Optimizer) -> dict:
     return dict(step=budget.step, seconds=budget.elapsed(), **{k: opt.state_dict() for k, opt in optimizers.items()})
 
 
-def load_stage_state(state: dict, budget_minutes: float, budget_steps: int | None, **optimizers) -> Budget:
+def load_stage_state(state: dict, budget_minutes: float, budget_steps: int | None, agree=None, **optimizers) -> Budget:
     """Restores the optimizers from a stage's resumable state (if any) and returns its budget, minus what was
     spent."""
     for name, opt in optimizers.items():
         if name in state:
             opt.load_state_dict(state[name])
-    return Budget(budget_minutes * 60, budget_steps, state.get("seconds", 0.0), state.get("step", 0))
+    return Budget(budget_minutes * 60, budget_steps, state.get("seconds", 0.0), state.get("step", 0), agree)
 
 
 def stage_stats(budget: Budget, batch: int, update: GraphedStep) -> dict:
@@ -294,9 +329,23 @@ def ema_update(ema: nn.Module, model: nn.Module, decay: float) -> None:
         torch._foreach_add_(dst, src)
 
 
+def atomic_write(path: Path, write: Callable[[object], None]) -> None:
+    """write(file) into a temporary file next to `path`, then renames it: a run stopped at any moment leaves the
+    old file or the new one, never half of one."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            write(f)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
 def save_npz(path: Path, module: nn.Module) -> None:
     state = {k: v.detach().float().cpu().numpy() for k, v in module.state_dict().items() if v.is_floating_point()}
-    np.savez(path, **state)
+    atomic_write(path, lambda f: np.savez(f, **state))
 
 
 def save_grid(path: Path, rows: List[torch.Tensor]) -> None:
@@ -305,4 +354,6 @@ def save_grid(path: Path, rows: List[torch.Tensor]) -> None:
 
     grid = torch.cat([torch.cat(list(r), dim=2) for r in rows], dim=1)  # [3, H, W]
     arr = ((grid.float().clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).cpu().numpy()
-    Image.fromarray(arr).resize((arr.shape[1] * 2, arr.shape[0] * 2), Image.NEAREST).save(path)
+    scale = max(1, 64 // rows[0].shape[-1])  # small images shown larger
+    image = Image.fromarray(arr).resize((arr.shape[1] * scale, arr.shape[0] * scale), Image.NEAREST)
+    atomic_write(path, lambda f: image.save(f, format="PNG"))

@@ -53,6 +53,7 @@ def lag_d_step(ctx: TrainContext, g, d, opt_d, x, lr, noise, eps):
     loss_d = d_out[bs:].mean() - d_out[:bs].mean() + 10 * gp + 1e-3 * (d_out[:bs] ** 2).mean()
     opt_d.zero_grad(set_to_none=True)
     loss_d.backward()
+    ctx.grad_sync(opt_d)
     opt_d.step()
     return fake, dict(loss_d=loss_d.detach(), gp=gp.detach())
 
@@ -67,6 +68,7 @@ def lag_g_step(ctx: TrainContext, g, d, opt_g, fake, x, lr, noise) -> dict:
         loss_g = adv + ctx.args.lambda_latent * latent_mse
     opt_g.zero_grad(set_to_none=True)
     loss_g.backward()
+    ctx.grad_sync(opt_g)
     opt_g.step()
     return dict(adv=adv.detach(), latent_mse=latent_mse.detach())
 
@@ -102,7 +104,7 @@ def train_lag(ctx: TrainContext, models: Dict[str, nn.Module], state: dict) -> d
     a = ctx.args
     g, d = models["lag"], models["lag_d"]
     opt_g, opt_d = lag_optimizers(ctx, models)
-    budget = load_stage_state(state, a.minutes_lag, a.steps_lag, opt_g=opt_g, opt_d=opt_d)
+    budget = load_stage_state(state, a.minutes_lag, a.steps_lag, ctx.agree, opt_g=opt_g, opt_d=opt_d)
     g.train(), d.train()
     update = GraphedStep(lambda: lag_train_step(ctx, models, opt_g, opt_d), ctx.cuda_graph, ctx.log, "lag")
     log = StageLog(ctx, "lag", a.batch_lag)
@@ -113,4 +115,4 @@ def train_lag(ctx: TrainContext, models: Dict[str, nn.Module], state: dict) -> d
             log.write(budget, **{k: round(v.item(), 4) for k, v in losses.items()})
         ctx.maybe_checkpoint("lag", lambda: stage_state(budget, opt_g=opt_g, opt_d=opt_d))
     sync(ctx.device)
-    return dict(**stage_stats(budget, a.batch_lag, update), adam=adam_kind(opt_g))
+    return dict(**stage_stats(budget, a.batch_lag * ctx.world_size, update), adam=adam_kind(opt_g))

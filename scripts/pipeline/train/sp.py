@@ -120,6 +120,7 @@ def sp_d_step(ctx: TrainContext, g, d, opt_d, x_real, y_real, z, y, feats, on, m
         loss_d = F.relu(1 - d_out[:b]).mean() + F.relu(1 + d_out[b:]).mean()
     opt_d.zero_grad(set_to_none=True)
     loss_d.backward()
+    ctx.grad_sync(opt_d)
     opt_d.step()
     return fake, loss_d
 
@@ -138,6 +139,7 @@ def sp_g_step(ctx: TrainContext, g, d, vgg_f, opt_g, fake, y, feats, on, mask) -
         loss_g = adv + a.lambda_rec * rec + a.lambda_div * div
     opt_g.zero_grad(set_to_none=True)
     loss_g.backward()
+    ctx.grad_sync(opt_g)
     opt_g.step()
     return dict(adv=adv.detach(), rec=rec.detach(), pair_dist=pair_dist.detach().mean())
 
@@ -179,19 +181,20 @@ def train_sp(ctx: TrainContext, models: Dict[str, nn.Module], vgg_f: VGGPyramid,
     a = ctx.args
     g, d = models["sp"], models["sp_d"]
     opt_g, opt_d = sp_optimizers(ctx, models)
-    budget = load_stage_state(state, a.minutes_sp, a.steps_sp, opt_g=opt_g, opt_d=opt_d)
+    budget = load_stage_state(state, a.minutes_sp, a.steps_sp, ctx.agree, opt_g=opt_g, opt_d=opt_d)
     g.train(), d.train()
     update = GraphedStep(lambda: sp_update(ctx, models, vgg_f, opt_g, opt_d), ctx.cuda_graph, ctx.log, "sp")
     log = StageLog(ctx, "sp", a.batch_sp)
     while not budget.done():
         losses = update()
+        ctx.buffer_sync(g, d)
         ema_update(models["sp_ema"], g, sp_ema_decay(ctx, budget.step))
         budget.step += 1
         if log.due(budget):
             log.write(budget, **{k: round(v.item(), 4) for k, v in losses.items()})
         ctx.maybe_checkpoint("sp", lambda: stage_state(budget, opt_g=opt_g, opt_d=opt_d))
     sync(ctx.device)
-    return dict(**stage_stats(budget, a.batch_sp, update), adam=adam_kind(opt_g))
+    return dict(**stage_stats(budget, a.batch_sp * ctx.world_size, update), adam=adam_kind(opt_g))
 
 
 @torch.no_grad()
@@ -210,4 +213,5 @@ def standing_stats(ctx: TrainContext, g: SPGenerator, vgg_f: VGGPyramid, batches
     for m in g.modules():
         if isinstance(m, nn.BatchNorm2d):
             m.momentum = 0.1
+    ctx.buffer_sync(g)  # the mean over all ranks' batches
     g.eval()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 import traceback
+
+from pipeline.train.common import atomic_write
 from pathlib import Path
 from typing import Callable, Dict, List
 
@@ -11,9 +13,26 @@ import torch
 import torch.nn as nn
 
 
+class StopRun(Exception):
+    """--stop-after reached: the checkpoint is written and the run ends here (a later --resume continues)."""
+
+
 class StageRunner:
-    def __init__(self, models: Dict[str, nn.Module], ckpt_path: Path, log, stages: List[str], ckpt_every: float):
+    def __init__(
+        self,
+        models: Dict[str, nn.Module],
+        ckpt_path: Path,
+        log,
+        stages: List[str],
+        ckpt_every: float,
+        writer: bool = True,
+        stop_after: str | None = None,
+    ):
+        """writer: this process writes checkpoints (rank 0 of several). stop_after: "STAGE" or "STAGE:STEPS"."""
         self.models, self.ckpt_path, self.log, self.stages, self.ckpt_every = models, ckpt_path, log, stages, ckpt_every
+        self.writer = writer
+        stage, _, steps = (stop_after or "").partition(":")
+        self.stop_stage, self.stop_steps = stage or None, int(steps) if steps else None
         # done: finished stages; stage_state: the resumable state of the stage in progress; stats: per stage.
         self.state = {"done": [], "stage_state": {}, "stats": {}}
         self.last_checkpoint = time.perf_counter()
@@ -31,11 +50,19 @@ class StageRunner:
     def checkpoint(self, stage: str | None = None, stage_state: dict | None = None) -> None:
         if stage is not None:
             self.state["stage_state"] = {stage: stage_state}
-        models = {k: m.state_dict() for k, m in self.models.items()}
-        torch.save(dict(models=models, state=self.state), self.ckpt_path)
+        if self.writer:
+            models = {k: m.state_dict() for k, m in self.models.items()}
+            atomic_write(self.ckpt_path, lambda f: torch.save(dict(models=models, state=self.state), f))
         self.last_checkpoint = time.perf_counter()
 
     def maybe_checkpoint(self, stage: str, make_state: Callable[[], dict]) -> None:
+        """After each step of a stage: a checkpoint every --ckpt-every seconds (rank 0's clock decides nothing
+        here: only rank 0 writes), and the stop of --stop-after STAGE:STEPS."""
+        if stage == self.stop_stage and self.stop_steps is not None:
+            state = make_state()
+            if state["step"] >= self.stop_steps:
+                self.checkpoint(stage, state)
+                raise StopRun(f"{stage}:{state['step']}")
         if time.perf_counter() - self.last_checkpoint >= self.ckpt_every:
             self.checkpoint(stage, make_state())
 
@@ -45,6 +72,8 @@ class StageRunner:
             return
         try:
             stats = fn(self.state["stage_state"].get(name, {}))
+        except StopRun:
+            raise
         except Exception as exc:  # keep what the other stages produce; the log says what broke
             self.log(event="stage_failed", stage=name, error=repr(exc), traceback=traceback.format_exc())
             self.state["stats"][name] = dict(failed=repr(exc))
@@ -54,3 +83,5 @@ class StageRunner:
         self.state["stage_state"] = {}
         self.checkpoint()
         self.log(event="stage_done", stage=name, **stats)
+        if name == self.stop_stage and self.stop_steps is None:
+            raise StopRun(name)
