@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pipeline import evaluate as V  # noqa: E402
 from pipeline import evaluate_report as VR  # noqa: E402
 from pipeline import export as E  # noqa: E402
+from pipeline.data import load_dataset  # noqa: E402
 from pipeline.evaluate_setup import prepare  # noqa: E402
 from pipeline.models.judge import load_judge  # noqa: E402
 
@@ -29,7 +30,9 @@ ROOT = E.ROOT
 def main(argv=None) -> Dict:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--pack-dir", type=Path, required=True)
-    p.add_argument("--data", required=True, help="the data source of the test split (CIFAR-10: the zips' folder)")
+    p.add_argument(
+        "--data", required=True, help="the data source (pipeline.data.load_dataset), e.g. ../shared/datasets/cifar10"
+    )
     p.add_argument("--split", default="test")
     p.add_argument("--judge", type=Path, required=True, help="a judge folder (judge.json + judge.npz)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="evaluation seeds (3 or more)")
@@ -45,7 +48,7 @@ def main(argv=None) -> Dict:
         print(f"warning: {len(a.seeds)} seed(s): the std needs 3 or more to mean anything", file=sys.stderr)
     pack = json.loads((a.pack_dir / "pack.json").read_text())
     judge = load_judge(a.judge)
-    dataset = V.load_dataset(a.data, a.split, pack["imageSize"], cache_dir=a.cache_dir, limit=a.limit)
+    dataset = load_dataset(a.data, a.split, pack["imageSize"], cache_dir=a.cache_dir, limit=a.limit)
     setup = prepare(a.pack_dir, judge, dataset, a.sources)
     metrics = V.evaluate(setup, a.seeds, a.samples, a.lag_candidates, judge_dir=a.judge)
     pack = json.loads((a.pack_dir / "pack.json").read_text())

@@ -11,10 +11,8 @@ from __future__ import annotations
 import hashlib
 import time
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Dict, List, Sequence
 
-from pipeline import data as D
 from pipeline import metrics as M
 from pipeline.evaluate_lag import lag_seed
 from pipeline.evaluate_setup import Setup
@@ -37,23 +35,6 @@ PROTOCOL = dict(
     classAgreement="the judge's class (flip-averaged) of each sample against the source's true label, and against "
     "the judge's class of the source",
 )
-
-
-def _load_dataset_from_cifar10_zips(source, split: str, size: int, cache_dir=None, limit=None):
-    """CIFAR-10 `{split}.zip` in the directory `source`, with the signature of pipeline.data.load_dataset (which this
-    stands in for while data.py has only load_split)."""
-    if size != 32:
-        raise ValueError(f"the CIFAR-10 zips hold 32 px images, not {size} px")
-    images, labels = D.load_split(split, Path(source) if source else None, limit=limit, workers=2)
-    return SimpleNamespace(
-        images=images,
-        labels=labels,
-        class_names=list(D.CLASS_NAMES),
-        report=f"CIFAR-10 {split} split, {len(labels)} images from {source or D.DEFAULT_ROOT}",
-    )
-
-
-load_dataset = getattr(D, "load_dataset", _load_dataset_from_cifar10_zips)
 
 
 def judge_summary(judge, judge_dir: Path | None) -> Dict:

@@ -36,7 +36,7 @@ class Setup:
     vgg_source_feats: List[torch.Tensor]  # the pack VGG's pyramid of the sources: the generator's conditions
     vgg_reference_fc7: np.ndarray  # pack VGG FC7 of the reference set
     vgg_accuracy: float  # pack VGG accuracy on every real test image
-    data_report: str
+    data_report: dict  # the data set's report (what was read, skipped, converted), for the metrics
 
     @property
     def sources(self) -> torch.Tensor:
@@ -68,10 +68,21 @@ def to_judge(judge, images_nhwc: torch.Tensor) -> torch.Tensor:
     return x.contiguous()
 
 
-def judge_grade(judge, images_nhwc: torch.Tensor):
-    """(features [N, D] without flip averaging, class [N] with it): the judge's two outputs the metrics use."""
+@torch.no_grad()
+def judge_grade(judge, images_nhwc: torch.Tensor, batch: int = 500):
+    """(features [N, D] without flip averaging, class [N] with it): what judge.features and judge.predict return, in
+    two forward passes instead of their three (the class is the argmax of the head over the features of the image and
+    of its mirror image; a positive scale of the logits does not move it). The tests check the equality."""
     x = to_judge(judge, images_nhwc)
-    return judge.features(x), judge.predict(x)
+    feats, classes = [], []
+    for s in batches(len(x), batch):
+        f = judge.net.features(x[s])
+        mirrored = judge.net.features(torch.flip(x[s], dims=[3]))
+        feats.append(f)
+        classes.append((judge.net.head(f) + judge.net.head(mirrored)).argmax(1))
+    if not feats:
+        return torch.zeros(0, judge.feature_dim), torch.zeros(0, dtype=torch.int64)
+    return torch.cat(feats), torch.cat(classes)
 
 
 def split_test_set(labels: torch.Tensor, num_classes: int, sources: int):
@@ -127,5 +138,5 @@ def prepare(pack_dir: Path, judge, dataset, sources: int, log=print) -> Setup:
         vgg_source_feats=vgg_pyramid(weights["vgg"], arch_vgg, images[source_idx]),
         vgg_reference_fc7=vgg_all[FC7][reference_idx].numpy().astype(np.float64),
         vgg_accuracy=vgg_accuracy,
-        data_report=str(getattr(dataset, "report", "")),
+        data_report=dict(getattr(dataset, "report", None) or {}),
     )

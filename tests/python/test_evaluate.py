@@ -23,7 +23,7 @@ from pipeline import evaluate_report as VR  # noqa: E402
 from pipeline import export as E  # noqa: E402
 from pipeline import metrics as M  # noqa: E402
 from pipeline.evaluate_lag import lag_seed  # noqa: E402
-from pipeline.evaluate_setup import prepare  # noqa: E402
+from pipeline.evaluate_setup import judge_grade, prepare  # noqa: E402
 from pipeline.evaluate_sp import real_ceilings, sp_level  # noqa: E402
 from pipeline.models.judge import JudgeNet, load_judge, save_judge  # noqa: E402
 
@@ -70,7 +70,7 @@ def world(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("evaluate")
     train_x, train_y = synthetic_images(40, seed=1)
     test_x, test_y = synthetic_images(PER_CLASS, seed=2)
-    dataset = SimpleNamespace(images=test_x, labels=test_y, class_names=CLASSES, report="synthetic")
+    dataset = SimpleNamespace(images=test_x, labels=test_y, class_names=CLASSES, report=dict(source="synthetic"))
     judge = train_tiny_judge(tmp / "judge", train_x, train_y, seed=0)
     other_judge = train_tiny_judge(tmp / "judge2", train_x, train_y, seed=5)
     setup = prepare(TINY, judge, dataset, sources=20, log=lambda s: None)
@@ -142,6 +142,14 @@ def test_the_judge_is_not_the_pack_vgg(world):
     for key in ("frechetJudgeFeatures", "diversityJudgeFeatures", "judgeFeatureDistanceToSource"):
         assert a["judge"][key] != b["judge"][key], key
     assert a["judge"]["pixelL1ToSource"] == b["judge"]["pixelL1ToSource"]  # same samples, other grader
+
+
+def test_judge_grade_equals_the_judge_api(world):
+    x = world.setup.images[:50]
+    feats, classes = judge_grade(world.judge, x)
+    nchw = x.permute(0, 3, 1, 2).contiguous()
+    assert torch.equal(feats, world.judge.features(nchw))
+    assert torch.equal(classes, world.judge.predict(nchw))
 
 
 def test_decide_target_needs_the_mean_and_every_seed():
@@ -221,7 +229,7 @@ def test_readme_block_is_rewritten_between_the_markers(world, tmp_path):
 
 
 def test_cli_writes_metrics_and_keeps_the_digest(world, tmp_path):
-    """The CLI on a copy of the tiny pack and a CIFAR-10-style zip of the synthetic images."""
+    """The CLI on a copy of the tiny pack and CIFAR-10-style zips of the synthetic images."""
     pack_dir = tmp_path / "tiny"
     shutil.copytree(TINY, pack_dir)
     from PIL import Image
@@ -231,6 +239,7 @@ def test_cli_writes_metrics_and_keeps_the_digest(world, tmp_path):
             buf = io.BytesIO()
             Image.fromarray(img).save(buf, format="JPEG", quality=95)
             zf.writestr(f"{CLASSES[label]}/{i:04d}.jpg", buf.getvalue())
+    shutil.copy(tmp_path / "test.zip", tmp_path / "train.zip")  # the source needs both splits; only test is read
     before = json.loads((pack_dir / "pack.json").read_text())
     from evaluate import main
 
