@@ -188,5 +188,9 @@ def load_judge(directory) -> Judge:
     if missing or unexpected:
         raise ValueError(f"{weights_path} does not match the architecture in {meta_path}: "
                          f"missing {sorted(missing)}, unexpected {sorted(unexpected)}")
+    wrong = [f"{k} {tuple(v.shape)} != {tuple(expected[k].shape)}" for k, v in state.items()
+             if v.shape != expected[k].shape]
+    if wrong:
+        raise ValueError(f"{weights_path} does not match the architecture in {meta_path}: {wrong}")
     net.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()})
     return Judge(net, meta)
