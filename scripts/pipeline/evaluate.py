@@ -165,6 +165,7 @@ def evaluate(
         packVgg=dict(
             note="graded by the pack's own VGG: the network whose features the generator was trained to match",
             classifierAccuracy=round(setup.vgg_accuracy, 4),
+            classifierAccuracyImages=len(setup.reference_idx),
             levels=level_rows("packVgg"),
         ),
         targets=decide_targets(sp, lag, level_names),

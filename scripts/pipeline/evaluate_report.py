@@ -88,7 +88,8 @@ def _target_lines(m: Dict) -> List[str]:
 def _pack_vgg_lines(m: Dict) -> List[str]:
     v = m["packVgg"]
     lines = [
-        f"Second set, graded by the pack's own VGG (classifier accuracy {v['classifierAccuracy'] * 100:.2f}%), the "
+        f"Second set, graded by the pack's own VGG (classifier accuracy {v['classifierAccuracy'] * 100:.2f}% on "
+        f"{v.get('classifierAccuracyImages', '?')} test images), the "
         "network whose features the generator was trained to match: not an independent figure.",
         "",
         "| level | class agreement | feature distance | Frechet (pack VGG FC7) |",

@@ -35,7 +35,7 @@ class Setup:
     judge_pred: torch.Tensor  # [N] judge class (flip-averaged) of every real test image
     vgg_source_feats: List[torch.Tensor]  # the pack VGG's pyramid of the sources: the generator's conditions
     vgg_reference_fc7: np.ndarray  # pack VGG FC7 of the reference set
-    vgg_accuracy: float  # pack VGG accuracy on every real test image
+    vgg_accuracy: float  # pack VGG accuracy on the reference set
     data_report: dict  # the data set's report (what was read, skipped, converted), for the metrics
 
     @property
@@ -121,9 +121,9 @@ def prepare(pack_dir: Path, judge, dataset, sources: int, log=print) -> Setup:
     judge_feats, judge_pred = judge_grade(judge, images)
     log(f"judge accuracy {(judge_pred == labels).float().mean().item():.4f} on {len(labels)} real test images")
     arch_vgg = pack["models"]["vgg"]["arch"]
-    vgg_all = vgg_pyramid(weights["vgg"], arch_vgg, images, keep=(FC7, FC8))
-    vgg_accuracy = (vgg_all[FC8].argmax(1) == labels).float().mean().item()
-    log(f"pack VGG accuracy {vgg_accuracy:.4f}")
+    vgg_reference = vgg_pyramid(weights["vgg"], arch_vgg, images[reference_idx], keep=(FC7, FC8))
+    vgg_accuracy = (vgg_reference[FC8].argmax(1) == labels[reference_idx]).float().mean().item()
+    log(f"pack VGG accuracy {vgg_accuracy:.4f} on the {len(reference_idx)} reference images")
     return Setup(
         pack=pack,
         weights=weights,
@@ -136,7 +136,7 @@ def prepare(pack_dir: Path, judge, dataset, sources: int, log=print) -> Setup:
         judge_feats=judge_feats,
         judge_pred=judge_pred,
         vgg_source_feats=vgg_pyramid(weights["vgg"], arch_vgg, images[source_idx]),
-        vgg_reference_fc7=vgg_all[FC7][reference_idx].numpy().astype(np.float64),
+        vgg_reference_fc7=vgg_reference[FC7].numpy().astype(np.float64),
         vgg_accuracy=vgg_accuracy,
         data_report=dict(getattr(dataset, "report", None) or {}),
     )
