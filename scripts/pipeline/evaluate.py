@@ -1,219 +1,173 @@
-"""Evaluation of a pack on the CIFAR-10 test set with the pack's own decoded weights (what the browser runs): the
-classifier's accuracy, per level the class agreement, feature distance, pixel L1, diversity and Frechet distance (on
-FC7) of the SP samples, LAG's consistency and diversity; the figures; the README's metrics table."""
+"""Evaluation of a pack, graded by an independent judge network, over several evaluation seeds.
+
+Every figure is measured with the pack's own decoded weights (pipeline.reference, what the browser runs), once per
+seed, and written as mean and standard deviation over the seeds, beside the same measure on real test images (its
+ceiling). The sources are fixed; a seed changes the generators' noise draws and the real images drawn for the
+ceilings (evaluate_sp, evaluate_lag). A target is met only if its mean and every seed meet it (metrics.decide_target).
+The pack VGG's own figures are kept as a second set, labelled as graded by the network the generator trained against.
+"""
 from __future__ import annotations
 
+import hashlib
 import time
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Sequence
 
-import numpy as np
-import torch
-import torch.nn.functional as F
+from pipeline import metrics as M
+from pipeline.evaluate_lag import lag_seed
+from pipeline.evaluate_setup import Setup
+from pipeline.evaluate_sp import sp_seed
 
-from pipeline import data as D
-from pipeline import export as E
-from pipeline import reference as R
-from pipeline.levels import FC7, FC8, NUM_LEVELS
-
-
-def batches(n: int, size: int):
-    for i in range(0, n, size):
-        yield slice(i, min(n, i + size))
-
-
-def pyramid(weights, arch, images_nhwc: torch.Tensor, batch: int = 500) -> List[torch.Tensor]:
-    parts = [R.vgg_pyramid(weights, arch, images_nhwc[s]) for s in batches(len(images_nhwc), batch)]
-    return [torch.cat([p[i] for p in parts]) for i in range(len(parts[0]))]
-
-
-def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
-    """Frechet distance between Gaussians fitted to two feature sets (FID's formula, here on the classifier's FC7)."""
-    mu1, mu2 = a.mean(0), b.mean(0)
-    s1, s2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    w, v = np.linalg.eigh(s1)
-    root1 = (v * np.sqrt(np.clip(w, 0, None))) @ v.T
-    inner = np.linalg.eigvalsh(root1 @ s2 @ root1)
-    return float(((mu1 - mu2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * np.sqrt(np.clip(inner, 0, None)).sum())
+METRICS_VERSION = 2
+PROTOCOL = dict(
+    sources="fixed: the first sources/C test images of each class among the half of the test split not in the "
+    "reference set",
+    seeds="a seed changes the generators' noise (SP z, LAG noise) and the real images drawn for the ceilings "
+    "(the real subset of the Frechet ceiling, the same-class partner of each source); LAG at noise 0 is "
+    "deterministic",
+    std="sample standard deviation over the seeds (ddof 1)",
+    frechet="Frechet distance in the judge's penultimate features (not FID: not Inception features), against the "
+    "reference set (half of each class of the test split); its ceiling is a random real subset of the other half as "
+    "large as one level's samples, so that both carry the same small-sample bias",
+    diversity="mean pairwise distance between the samples of one source at one level: pixels as mean absolute "
+    "difference in [-1, 1], judge features as Euclidean distance; ceiling: a source and a random other real image "
+    "of its class",
+    classAgreement="the judge's class (flip-averaged) of each sample against the source's true label, and against "
+    "the judge's class of the source",
+)
 
 
-def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
-    """PSNR for images in [-1, 1] (peak-to-peak 2), over the whole set."""
-    mse = ((a - b) ** 2).mean().item()
-    return float("inf") if mse == 0 else 10 * np.log10(4.0 / mse)
-
-
-def to_uint8(x_nhwc: torch.Tensor) -> np.ndarray:
-    return ((x_nhwc.clamp(-1, 1) + 1) * 127.5).round().byte().numpy()
-
-
-def save_figure(path: Path, rows: List[List[torch.Tensor]], scale: int = 3, gap: int = 2) -> None:
-    from PIL import Image
-
-    h, w = rows[0][0].shape[:2]
-    cols = max(len(r) for r in rows)
-    canvas = np.full((len(rows) * (h + gap) - gap, cols * (w + gap) - gap, 3), 255, np.uint8)
-    for i, row in enumerate(rows):
-        for j, img in enumerate(row):
-            canvas[i * (h + gap) : i * (h + gap) + h, j * (w + gap) : j * (w + gap) + w] = to_uint8(img)
-    Image.fromarray(canvas).resize((canvas.shape[1] * scale, canvas.shape[0] * scale), Image.NEAREST).save(path)
-
-
-@torch.no_grad()
-def evaluate(pack_dir: Path, sources: int, samples: int, seed: int, figures: Path | None, data_root=None) -> Dict:
-    torch.manual_seed(seed)
-    pack, weights = E.read_pack(pack_dir)
-    levels, arch_vgg = pack["levels"], pack["models"]["vgg"]["arch"]
-    arch_sp, arch_lag = pack["models"]["sp"]["arch"], pack["models"]["lag"]["arch"]
-    t0 = time.time()
-    test_x, test_y = D.load_split("test", data_root)
-    x_all = torch.from_numpy(test_x).float().div(127.5).sub(1.0)  # NHWC in [-1, 1]
-    y_all = torch.from_numpy(test_y)
-    feats_all = pyramid(weights["vgg"], arch_vgg, x_all)
-    accuracy = (feats_all[FC8].argmax(1) == y_all).float().mean().item()
-    fc7_test = feats_all[FC7].numpy().astype(np.float64)
-    print(f"classifier accuracy {accuracy:.4f} on {len(y_all)} test images ({time.time() - t0:.0f} s)", flush=True)
-
-    # Class-balanced sources: the first sources/10 test images of each class.
-    per_class = max(1, sources // 10)
-    idx = torch.cat([torch.nonzero(y_all == c).flatten()[:per_class] for c in range(10)])
-    x, y = x_all[idx], y_all[idx]
-    feats = [f[idx] for f in feats_all]
-    n, size = len(idx), pack["imageSize"]
-    level_metrics = []
-    for lv in levels:
-        i = lv["index"]
-        outs = []
-        for k in range(samples):
-            z = torch.randn(n, arch_sp["zDim"])
-            on = F.one_hot(torch.full((n,), i), NUM_LEVELS).float()
-            mask = torch.ones(n, size, size, 1)
-            parts = [
-                R.sp_generate(weights["sp"], arch_sp, levels, z[s], y[s], [f[s] for f in feats], on[s], mask[s])
-                for s in batches(n, 250)
-            ]
-            outs.append(torch.cat(parts))
-        sample_feats = [pyramid(weights["vgg"], arch_vgg, o) for o in outs]
-        agree = np.mean([(sf[FC8].argmax(1) == y).float().mean().item() for sf in sample_feats])
-        scale = feats[i].abs().mean()
-        feat_dist = np.mean([((sf[i] - feats[i]).abs().mean() / scale).item() for sf in sample_feats])
-        pixel_l1 = np.mean([(o - x).abs().mean().item() for o in outs])
-        diversity = np.mean(
-            [(outs[a] - outs[b]).abs().mean().item() for a in range(samples) for b in range(a + 1, samples)]
-        )
-        fd = frechet_distance(torch.cat([sf[FC7] for sf in sample_feats]).numpy().astype(np.float64), fc7_test)
-        level_metrics.append(
-            dict(
-                level=lv["name"],
-                stride=lv["stride"],
-                classAgreement=round(float(agree), 4),
-                featureDistance=round(float(feat_dist), 4),
-                pixelL1=round(float(pixel_l1), 4),
-                diversity=round(float(diversity), 4),
-                frechetFC7=round(fd, 3),
-            )
-        )
-        print(level_metrics[-1], f"({time.time() - t0:.0f} s)", flush=True)
-
-    # LAG on the same sources.
-    scale = arch_lag["scale"]
-    lr = F.avg_pool2d(x.permute(0, 3, 1, 2), scale).permute(0, 2, 3, 1)
-    noise_shape = (n, arch_lag["lrSize"], arch_lag["lrSize"], arch_lag["noiseChannels"])
-    cands = torch.stack([R.lag_generate(weights["lag"], arch_lag, lr, torch.randn(noise_shape), 1.0) for _ in range(4)])
-    raw_arch = dict(arch_lag, consistency=False)
-    raw = R.lag_generate(weights["lag"], raw_arch, lr, torch.randn(noise_shape), 1.0)
-    zero = R.lag_generate(weights["lag"], arch_lag, lr, torch.zeros(noise_shape), 0.0)
-    down = lambda t: F.avg_pool2d(t.permute(0, 3, 1, 2), scale).permute(0, 2, 3, 1)  # noqa: E731
-    lag_metrics = dict(
-        lrConsistencyPSNR=round(psnr(torch.cat([down(c) for c in cands]), lr.repeat(4, 1, 1, 1)), 2),
-        lrConsistencyPSNRWithoutProjection=round(psnr(down(raw), lr), 2),
-        diversity=round(cands.std(0).mean().item(), 4),
-        noise0PSNR=round(psnr(zero, x), 2),
-        bicubicLikeBaselinePSNR=round(
-            psnr(
-                F.interpolate(lr.permute(0, 3, 1, 2), scale_factor=scale, mode="bilinear", align_corners=False).permute(
-                    0, 2, 3, 1
-                ),
-                x,
-            ),
-            2,
-        ),
+def judge_summary(judge, judge_dir: Path | None) -> Dict:
+    meta = dict(judge.meta)
+    out = dict(
+        architecture=meta.get("architecture"),
+        imageSize=judge.image_size,
+        featureDim=judge.feature_dim,
+        testAccuracyFlipTTA=meta.get("test_accuracy_flip_tta"),
+        seed=meta.get("seed"),
+        command=meta.get("command"),
+        gitCommit=meta.get("git_commit"),
     )
-    print("lag", lag_metrics, flush=True)
-    metrics = dict(
+    if judge_dir is not None:
+        out["path"] = str(judge_dir)
+        weights = Path(judge_dir) / "judge.npz"
+        if weights.exists():
+            out["weightsSha256"] = hashlib.sha256(weights.read_bytes()).hexdigest()
+    return out
+
+
+def per_seed(records: List[Dict], *path) -> List[float]:
+    values = []
+    for r in records:
+        for key in path:
+            r = r[key]
+        values.append(float(r))
+    return values
+
+
+def decide_targets(sp: List[Dict], lag: List[Dict], level_names: Sequence[str]) -> List[Dict]:
+    """The targets of the retraining issue that the evaluation can decide, each met only on the mean with every seed.
+    Thresholds that are multiples of a real-data ceiling use that seed's own ceiling."""
+    fc8, pool1 = level_names.index("fc8"), level_names.index("pool1")
+    level = lambda i, key: per_seed([s["levels"][i] for s in sp], "judge", key)  # noqa: E731
+    ceiling = lambda key: per_seed([s["ceilings"] for s in sp], key)  # noqa: E731
+    targets = [
+        dict(
+            id="fc8DiversityVsReal",
+            description="per-condition diversity at FC8 in judge features >= 0.8 x two real images of one class",
+            **M.decide_target(
+                level(fc8, "diversityJudgeFeatures"),
+                ">=",
+                [0.8 * c for c in ceiling("sameClassDiversityJudgeFeatures")],
+            ),
+        ),
+        dict(
+            id="diversityGrowsPool1ToFc8",
+            description="per-condition diversity in judge features at FC8 > at pool1 (stride 2)",
+            **M.decide_target(level(fc8, "diversityJudgeFeatures"), ">", level(pool1, "diversityJudgeFeatures")),
+        ),
+        dict(
+            id="fc8FrechetVsReal",
+            description="Frechet distance in judge features at FC8 <= 1.5 x real-vs-real",
+            **M.decide_target(
+                level(fc8, "frechetJudgeFeatures"), "<=", [1.5 * c for c in ceiling("frechetJudgeFeatures")]
+            ),
+        ),
+        dict(
+            id="pool1PixelL1",
+            description="stride-2 (pool1) pixel L1 to the source <= 0.08",
+            **M.decide_target(level(pool1, "pixelL1ToSource"), "<=", 0.08),
+        ),
+        dict(
+            id="lagNoise0VsBicubic",
+            description="LAG PSNR at noise 0 >= bicubic upscaling + 0.5 dB",
+            **M.decide_target(
+                per_seed(lag, "noise0", "lag", "psnr"),
+                ">=",
+                [v + 0.5 for v in per_seed(lag, "noise0", "bicubic", "psnr")],
+            ),
+        ),
+        dict(
+            id="packClassifierAccuracy",
+            description="the pack's VGG classifier >= 92% on the test split",
+            **M.decide_target(ceiling("packVggAccuracy"), ">=", 0.92),
+        ),
+    ]
+    return targets
+
+
+def evaluate(
+    setup: Setup, seeds: Sequence[int], samples: int, lag_candidates: int, judge_dir: Path | None = None, log=print
+) -> Dict:
+    """The metrics dict of pack.json from a prepared Setup (evaluate_setup.prepare)."""
+    if samples < 2 or lag_candidates < 2:
+        raise ValueError("diversity needs at least 2 samples per source and 2 LAG candidates")
+    if not seeds:
+        raise ValueError("give at least one evaluation seed (3 or more for a spread)")
+    t0 = time.time()
+    sp, lag = [], []
+    for seed in seeds:
+        sp.append(sp_seed(setup, samples, seed, log=log))
+        lag.append(lag_seed(setup, lag_candidates, seed))
+        log(f"seed {seed}: ceilings {sp[-1]['ceilings']}, lag {lag[-1]} ({time.time() - t0:.0f} s)")
+    levels = setup.pack["levels"]
+    level_names = [lv["name"] for lv in levels]
+
+    def level_rows(grader: str) -> List[Dict]:
+        rows = []
+        for i, lv in enumerate(levels):
+            row = dict(level=lv["name"], stride=lv["stride"])
+            row.update(M.summarize_records([s["levels"][i][grader] for s in sp]))
+            rows.append(row)
+        return rows
+
+    ceilings = M.summarize_records([s["ceilings"] for s in sp])
+    return dict(
+        version=METRICS_VERSION,
         evaluatedAt=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        dataset="CIFAR-10 test",
-        classifierAccuracy=round(accuracy, 4),
-        sources=n,
-        samplesPerSource=samples,
-        levels=level_metrics,
-        lag=lag_metrics,
+        data=dict(
+            report=setup.data_report,
+            testImages=len(setup.labels),
+            referenceImages=len(setup.reference_idx),
+            poolImages=len(setup.pool_idx),
+            sources=len(setup.source_idx),
+            samplesPerSource=samples,
+            lagCandidates=lag_candidates,
+        ),
+        seeds=[int(s) for s in seeds],
+        protocol=PROTOCOL,
+        judge=dict(
+            model=judge_summary(setup.judge, judge_dir),
+            ceilings={k: v for k, v in ceilings.items() if k != "packVggAccuracy"},
+            levels=level_rows("judge"),
+            lag=M.summarize_records(lag),
+        ),
+        packVgg=dict(
+            note="graded by the pack's own VGG: the network whose features the generator was trained to match",
+            classifierAccuracy=round(setup.vgg_accuracy, 4),
+            classifierAccuracyImages=len(setup.reference_idx),
+            levels=level_rows("packVgg"),
+        ),
+        targets=decide_targets(sp, lag, level_names),
         seconds=round(time.time() - t0, 1),
     )
-
-    if figures:
-        figures.mkdir(parents=True, exist_ok=True)
-        pick = torch.cat([torch.nonzero(y == c).flatten()[:1] for c in range(8)])
-        rows = []
-        for j in pick.tolist():
-            for lv in levels:
-                k = 6
-                on = F.one_hot(torch.full((k,), lv["index"]), NUM_LEVELS).float()
-                out = R.sp_generate(
-                    weights["sp"],
-                    arch_sp,
-                    levels,
-                    torch.randn(k, arch_sp["zDim"]),
-                    y[j].repeat(k),
-                    [f[j : j + 1].repeat(k, *[1] * (f.dim() - 1)) for f in feats],
-                    on,
-                    torch.ones(k, size, size, 1),
-                )
-                rows.append([x[j]] + list(out))
-        save_figure(figures / f"{pack['id']}-compare-levels.png", rows, scale=2)
-        lag_rows = []
-        for j in pick.tolist():
-            up_lr = F.interpolate(lr[j : j + 1].permute(0, 3, 1, 2), scale_factor=scale, mode="nearest").permute(
-                0, 2, 3, 1
-            )
-            lag_rows.append([x[j], up_lr[0], zero[j]] + [c[j] for c in cands])
-        save_figure(figures / f"{pack['id']}-lag-candidates.png", lag_rows, scale=3)
-    return metrics
-
-
-def metrics_table(pack: dict) -> str:
-    m = pack["metrics"]
-    trained_on = "preview, CPU-trained" if pack["preview"] else pack["provenance"].get("device", "?")
-    lines = [
-        f"Pack `{pack['id']}` ({trained_on}), "
-        f"evaluated on {m['sources']} CIFAR-10 test images x {m['samplesPerSource']} samples. "
-        f"Classifier accuracy: **{m['classifierAccuracy'] * 100:.2f}%** (10,000 test images).",
-        "",
-        "| level | stride | class agreement | feature distance | pixel L1 to source | diversity | Frechet (FC7) |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for r in m["levels"]:
-        lines.append(
-            f"| {r['level']} | {r['stride'] or '-'} | {r['classAgreement']:.3f} | {r['featureDistance']:.3f} | "
-            f"{r['pixelL1']:.3f} | {r['diversity']:.3f} | {r['frechetFC7']:.3f} |"
-        )
-    lag = m["lag"]
-    lines += [
-        "",
-        f"LAG (8x8 -> 32x32): LR-consistency PSNR {lag['lrConsistencyPSNR']} dB "
-        f"({lag['lrConsistencyPSNRWithoutProjection']} dB without the back-projection), "
-        f"diversity (per-pixel std across 4 candidates) {lag['diversity']}, "
-        f"noise-0 PSNR to the original {lag['noise0PSNR']} dB "
-        f"(bilinear upscaling: {lag['bicubicLikeBaselinePSNR']} dB).",
-    ]
-    return "\n".join(lines)
-
-
-def write_readme_table(readme: Path, pack: dict) -> None:
-    start, end = "<!-- metrics:start -->", "<!-- metrics:end -->"
-    text = readme.read_text() if readme.exists() else ""
-    if start not in text or end not in text:
-        return
-    head, rest = text.split(start, 1)
-    _, tail = rest.split(end, 1)
-    readme.write_text(f"{head}{start}\n{metrics_table(pack)}\n{end}{tail}")
