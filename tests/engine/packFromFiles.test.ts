@@ -49,13 +49,24 @@ describe('a 64 px pack opened as files', () => {
   it('loads with its size, levels and LAG scale, and generates 64 px samples for every level', async () => {
     const load = await send({ type: 'loadPack', packUrl: 'opened:tiny64', files: packFiles() });
     const loaded = load.at(-1);
-    expect(loaded).toMatchObject({ type: 'packLoaded', fromCache: false, pack: { id: 'tiny64', imageSize: 64, lag: { scale: 4, lrSize: 16 } } });
+    expect(loaded).toMatchObject({
+      type: 'packLoaded',
+      fromCache: false,
+      pack: { id: 'tiny64', imageSize: 64, lag: { scale: 4, lrSize: 16 } },
+    });
     const pack = (loaded as Extract<FromWorker, { type: 'packLoaded' }>).pack;
     expect(pack.levels.map((l) => l.size)).toEqual([32, 16, 8, 4, 2, null, null]);
 
     const extracted = await send({ type: 'extract', featuresId: 'g', image: gradient() });
     expect(extracted.at(-1)).toMatchObject({ type: 'extracted', featuresId: 'g' });
-    const generated = await send({ type: 'generate', featuresId: 'g', levels: [0, 1, 2, 3, 4, 5, 6], samples: 2, seed: 7, classIndex: 3 });
+    const generated = await send({
+      type: 'generate',
+      featuresId: 'g',
+      levels: [0, 1, 2, 3, 4, 5, 6],
+      samples: 2,
+      seed: 7,
+      classIndex: 3,
+    });
     const rows = generated.filter((m) => m.type === 'row') as Extract<FromWorker, { type: 'row' }>[];
     expect(rows.map((r) => r.level)).toEqual([0, 1, 2, 3, 4, 5, 6]);
     for (const row of rows) {
@@ -82,7 +93,14 @@ describe('a 64 px pack opened as files', () => {
     expect(refused.at(-1)).toMatchObject({ type: 'error', code: 'pack-checksum', file: 'sp.shard1of1.bin' });
     expect((refused.at(-1) as { message: string }).message).toMatch(/sp\.shard1of1\.bin is corrupted/);
 
-    const generated = await send({ type: 'generate', featuresId: 'g', levels: [2], samples: 1, seed: 7, classIndex: 3 });
+    const generated = await send({
+      type: 'generate',
+      featuresId: 'g',
+      levels: [2],
+      samples: 1,
+      seed: 7,
+      classIndex: 3,
+    });
     expect(generated.map((m) => m.type)).toEqual(['row', 'generated']);
   });
 
