@@ -92,7 +92,10 @@ function makeStore(kept: MemoryKeptStore | null, engine = new InstantEngine()) {
       default: 'cifar10',
       packs: [{ id: 'cifar10', title: 'CIFAR-10', digest: makePack('cifar10').digest }],
     }),
-    prepareFromBlob: async (_blob, size, name) => source(name, size),
+    prepareFromBlob: async (blob, size, name) => {
+      prepared.push(`blob:${name}:${blob.type}@${size}`);
+      return source(name, size);
+    },
     prepareFromUrl: async (_url, size, name) => source(name, size),
     prepareFromPng: async (png, size) => {
       prepared.push(`png@${size}`);
@@ -182,6 +185,12 @@ describe('packs opened from files', () => {
     expect(prepared).toEqual(['png@64']);
     expect(get().packNeeded).toBeNull();
     expect(get().shareReady).toBe(true);
+
+    // Switching to the 32 px bundled pack resizes the link's image (it has no original to go back to).
+    await get().loadPack('cifar10');
+    expect(get().pack?.id).toBe('cifar10');
+    expect(prepared).toEqual(['png@64', 'blob:link:image/png@32']);
+    expect(get().source?.image.width).toBe(32);
   });
 
   it('a link to a pack that is not here waits for it, keeps the address, and is applied once it is opened', async () => {

@@ -130,6 +130,11 @@ export function createPackSlice(ctx: SliceContext): PackState & PackActions {
         (size) => env.prepareFromUrl(originalUrl, size, name),
         `Could not resize "${name}" for this pack`,
       );
+    } else if (s.source) {
+      // An image that came with a link has no original, only its model-size PNG: that is resized for this pack.
+      const { png, name } = s.source;
+      const blob = new Blob([png as Uint8Array<ArrayBuffer>], { type: 'image/png' });
+      await source.prepare((size) => env.prepareFromBlob(blob, size, name), `Could not resize "${name}" for this pack`);
     } else {
       await source.useDefaultSource();
     }
