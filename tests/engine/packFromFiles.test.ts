@@ -1,7 +1,9 @@
 // A pack opened as files (tests/fixtures/tiny64, a 64 px pack written by scripts/export.py) through the worker's
 // message protocol on cpu: it loads with the same checks as a bundled pack, generates 64 px samples and LAG
 // candidates from a 16 px input, and a damaged copy is refused with the file named while the loaded pack keeps working.
-import { readFileSync, readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { FromWorker, RgbaImage } from '../../src/engine/protocol';
@@ -11,18 +13,18 @@ import { REPO_ROOT } from './helpers/fixtures';
 const SIZE = 64;
 const PACK_DIR = join(REPO_ROOT, 'tests/fixtures/tiny64');
 
-function packFiles(): Record<string, Uint8Array> {
+function packFiles(dir = PACK_DIR): Record<string, Uint8Array> {
   const files: Record<string, Uint8Array> = {};
-  for (const name of readdirSync(PACK_DIR)) {
-    if (name === 'pack.json' || name.endsWith('.bin')) files[name] = new Uint8Array(readFileSync(join(PACK_DIR, name)));
+  for (const name of readdirSync(dir)) {
+    if (name === 'pack.json' || name.endsWith('.bin')) files[name] = new Uint8Array(readFileSync(join(dir, name)));
   }
   return files;
 }
 
-function gradient(): RgbaImage {
-  const data = new Uint8ClampedArray(SIZE * SIZE * 4);
-  for (let i = 0; i < SIZE * SIZE; i++) data.set([(i % SIZE) * 4, Math.floor(i / SIZE) * 4, 128, 255], i * 4);
-  return { width: SIZE, height: SIZE, data };
+function gradient(size = SIZE): RgbaImage {
+  const data = new Uint8ClampedArray(size * size * 4);
+  for (let i = 0; i < size * size; i++) data.set([(i % size) * 2, Math.floor(i / size) * 2, 128, 255], i * 4);
+  return { width: size, height: size, data };
 }
 
 let messages: FromWorker[];
@@ -109,5 +111,48 @@ describe('a 64 px pack opened as files', () => {
     delete files['lag.shard1of1.bin'];
     const refused = await send({ type: 'loadPack', packUrl: 'opened:tiny64-missing', files });
     expect(refused.at(-1)).toMatchObject({ type: 'error', code: 'pack-shard-missing', file: 'lag.shard1of1.bin' });
+  });
+});
+
+describe('a 128 px pack opened as files', () => {
+  it('is made by the exporter, loads, and generates 128 px samples and LAG candidates from a 32 px input', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tiny128-'));
+    try {
+      const made = spawnSync(
+        '/usr/bin/python3',
+        [join(PACK_DIR, 'make_tiny64.py'), '--size', '128', '--pack-dir', dir],
+        {
+          encoding: 'utf8',
+          env: { ...process.env, OMP_NUM_THREADS: '1' },
+        },
+      );
+      expect(made.status, made.stderr).toBe(0);
+      const load = await send({ type: 'loadPack', packUrl: 'opened:tiny128', files: packFiles(dir) });
+      expect(load.at(-1)).toMatchObject({
+        type: 'packLoaded',
+        pack: { id: 'tiny128', imageSize: 128, lag: { scale: 4, lrSize: 32 } },
+      });
+      await send({ type: 'extract', featuresId: 'g128', image: gradient(128) });
+      const generated = await send({
+        type: 'generate',
+        featuresId: 'g128',
+        levels: [0, 4, 6],
+        samples: 1,
+        seed: 3,
+        classIndex: 0,
+      });
+      const rows = generated.filter((m) => m.type === 'row') as Extract<FromWorker, { type: 'row' }>[];
+      expect(rows.map((r) => [r.level, r.images[0].width, r.images[0].height])).toEqual([
+        [0, 128, 128],
+        [4, 128, 128],
+        [6, 128, 128],
+      ]);
+      const lag = (await send({ type: 'lag', image: gradient(128), candidates: 2, seed: 2, amplitude: 1 })).at(
+        -1,
+      ) as Extract<FromWorker, { type: 'lagResult' }>;
+      expect([lag.lr.width, lag.candidates[0].width]).toEqual([32, 128]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
