@@ -205,11 +205,21 @@ describe('packs opened from files', () => {
     expect(get().pack?.id).toBe('cifar10');
     expect(get().packNeeded).toEqual({ id: 'mine64', digest: digestPrefix(OPENED.digest), title: null });
     expect(get().shareReady).toBe(false); // the address keeps the link meanwhile
-    expect(prepared).toEqual([]); // the link's 64 px image is not forced onto the 32 px pack
-    expect(get().errors).toEqual([]);
+    // Meanwhile the link runs on the bundled pack, saying so; its 64 px image does not fit that pack.
+    expect(get().seed).toBe(42);
+    expect(get().warnings.map((w) => w.message)).toEqual([
+      expect.stringMatching(/made with different weights/),
+      expect.stringMatching(/asked for pack "mine64", which is not available/),
+    ]);
+    expect(get().errors.map((e) => e.message)).toEqual([
+      expect.stringMatching(/its image is 64×64 but this pack works at 32×32/),
+    ]);
+    expect(prepared).toEqual([]);
 
     expect(await get().openPackFiles(openedFiles())).toBe(true);
     expect(get().packNeeded).toBeNull();
+    expect(get().warnings).toEqual([]);
+    expect(get().errors).toEqual([]);
     expect(prepared).toEqual(['png@64']);
     expect(get().seed).toBe(42);
     expect(get().shareReady).toBe(true);

@@ -242,6 +242,8 @@ export function createPackSlice(ctx: SliceContext): PackState & PackActions {
     }
     if (token !== packLoadToken) return null;
     if (neededLink && linkMatchesDigest(neededLink, pack.digest, pack.id)) {
+      // The notes about running the link on another pack no longer apply.
+      notices.clear('link');
       pendingLink = neededLink;
       neededLink = null;
       set({ packNeeded: null });
@@ -291,13 +293,13 @@ export function createPackSlice(ctx: SliceContext): PackState & PackActions {
     return (await loadOpened({ label: info?.title ?? digest.slice(0, 12), files }, { keep: false })) !== null;
   };
 
-  /** Sets a link aside until its pack is opened, when neither the bundled nor the kept packs have it. */
-  const awaitNeededPack = (link: PermalinkState): boolean => {
+  /** Keeps a link until its pack is opened, when neither the bundled nor the kept packs have it; the address keeps
+   * the link meanwhile, so that a reload still asks for the pack. */
+  const awaitNeededPack = (link: PermalinkState) => {
     const needed = packNeededFor(link, get().packIndex, get().keptPacks);
-    if (!needed) return false;
+    if (!needed) return;
     neededLink = link;
     set({ packNeeded: needed, shareReady: false });
-    return true;
   };
 
   const onEngineEvent = (event: EngineEvent) => {
@@ -373,8 +375,9 @@ export function createPackSlice(ctx: SliceContext): PackState & PackActions {
         pendingLink = link;
         const keptMatch = keptPackForLink(link, get().keptPacks);
         if (keptMatch && (await openKept(keptMatch.digest))) return;
-        // The link's image and settings wait for its pack; meanwhile the default pack runs with the default image.
-        if (awaitNeededPack(link)) pendingLink = null;
+        // Meanwhile the link runs on the default pack (with a note that its pack is not here), and is applied again
+        // once its pack is opened.
+        awaitNeededPack(link);
       }
       await loadFirstAvailable(packCandidates(pendingLink?.packId ?? null, index));
     },
@@ -392,7 +395,7 @@ export function createPackSlice(ctx: SliceContext): PackState & PackActions {
         if (await openKept(keptMatch.digest)) return;
         pendingLink = null;
       }
-      if (pack && link.packId !== pack.id && awaitNeededPack(link)) return;
+      if (pack && link.packId !== pack.id) awaitNeededPack(link);
       if (pack && link.packId !== pack.id && get().packIndex?.packs.some((p) => p.id === link.packId)) {
         pendingLink = link;
         await loadFirstAvailable(packCandidates(link.packId, get().packIndex));
