@@ -2,6 +2,7 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { decodePermalink } from './share/permalink';
 import { EngineClient, createEngineWorker } from './state/engineClient';
+import { askPersistentStorageOnce, openKeptPackStore } from './engine/packStore';
 import { createPlaygroundStore, type PlaygroundEnv } from './state/store';
 import { App } from './ui/App';
 import { backendFromQuery } from './ui/backendQuery';
@@ -36,6 +37,8 @@ const env: PlaygroundEnv = {
     };
   })(),
   defaultSampleUrl: 'samples/ship.png',
+  openKeptPacks: openKeptPackStore,
+  askPersistentStorage: askPersistentStorageOnce,
 };
 
 const store = createPlaygroundStore(env);

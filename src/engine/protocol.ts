@@ -76,8 +76,9 @@ export type ToWorker =
    * wasmThreads: threads for the WASM backend (1..8; default: the browser's core count, at most 4). More than 1
    * needs a cross-origin isolated page; `ready.detail` says how many run and, if fewer than asked, why. */
   | { type: 'init'; backend: BackendRequest; pageUrl?: string; wasmThreads?: number }
-  /** packUrl: URL of pack.json (relative URLs resolve against the page). */
-  | { type: 'loadPack'; requestId: number; packUrl: string }
+  /** packUrl: URL of pack.json (relative URLs resolve against the page). files: a pack the person opened (a folder
+   * or a zip), by name relative to its pack.json; then packUrl is only a label and nothing is fetched or cached. */
+  | { type: 'loadPack'; requestId: number; packUrl: string; files?: Record<string, Uint8Array> }
   /** Computes the pyramid of an image already at the pack's size and keeps it under featuresId. */
   | { type: 'extract'; requestId: number; featuresId: string; image: RgbaImage }
   | ({ type: 'generate'; requestId: number } & GenerateRequest)

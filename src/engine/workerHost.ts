@@ -6,6 +6,7 @@
 // with an `error` message of code `cancelled`. No error ends the worker: each becomes an `error` message.
 import { CancelledError, EngineError, describeError } from './errors';
 import { PyramidEngine } from './engine';
+import { FILES_PACK_URL, filesFetch } from './packFilesSource';
 import { openCacheStoragePackStore, type PackStore } from './packStore';
 import type { FromWorker, RgbaImage, ToWorker } from './protocol';
 
@@ -112,11 +113,13 @@ export class WorkerHost {
       }
       case 'loadPack': {
         const { requestId } = message;
-        const store = this.options.store !== undefined ? this.options.store : await openCacheStoragePackStore();
+        const { files } = message;
+        // An opened pack is read from its files and kept by the page (by digest), not in the URL-keyed cache.
+        const store = files ? null : this.options.store !== undefined ? this.options.store : await openCacheStoragePackStore();
         const { summary, fromCache } = await this.engine.loadPack({
-          packUrl: message.packUrl,
+          packUrl: files ? FILES_PACK_URL : message.packUrl,
           baseUrl: this.baseUrl,
-          fetch: this.options.fetch,
+          fetch: files ? filesFetch(files) : this.options.fetch,
           store,
           onProgress: (stage, loaded, total) => this.post({ type: 'progress', requestId, stage, loaded, total }),
         });

@@ -43,11 +43,14 @@ export type { GenerateRequest, LagRequest, LoadProgress, TimedLagResult } from '
 export interface EngineApi {
   start(backend: BackendRequest): void;
   subscribe(listener: (event: EngineEvent) => void): () => void;
-  loadPack(packUrl: string, onProgress?: (progress: LoadProgress) => void): Promise<{ pack: PackSummary; fromCache: boolean }>;
+  /** `files`: a pack opened as files (see ToWorker's loadPack); `packUrl` then only names it. */
+  loadPack(packUrl: string, onProgress?: (progress: LoadProgress) => void, files?: PackFiles): Promise<{ pack: PackSummary; fromCache: boolean }>;
   extract(image: RgbaImage): Promise<{ featuresId: string; probabilities: number[] }>;
   generate(request: GenerateRequest, onRow: (level: number, images: RgbaImage[]) => void): Promise<{ ms: number }>;
   lag(request: LagRequest): Promise<TimedLagResult>;
 }
+
+type PackFiles = Record<string, Uint8Array>;
 
 type Pending =
   | { kind: 'loadPack'; packUrl: string; onProgress?: (p: LoadProgress) => void; resolve: (v: { pack: PackSummary; fromCache: boolean }) => void; reject: (e: Error) => void }
@@ -74,6 +77,7 @@ export class EngineClient implements EngineApi {
   private currentLag: number | null = null;
   /** What a restarted worker must be given again. */
   private lastPackUrl: string | null = null;
+  private lastPackFiles: PackFiles | undefined = undefined;
   private lastFeatures: { featuresId: string; image: RgbaImage } | null = null;
   private restartTimes: number[] = [];
   private gaveUp = false;
@@ -100,13 +104,24 @@ export class EngineClient implements EngineApi {
     return () => this.listeners.delete(listener);
   }
 
-  loadPack(packUrl: string, onProgress?: (progress: LoadProgress) => void) {
+  loadPack(packUrl: string, onProgress?: (progress: LoadProgress) => void, files?: PackFiles) {
+    const previous = { packUrl: this.lastPackUrl, files: this.lastPackFiles, features: this.lastFeatures };
     this.lastPackUrl = packUrl;
+    this.lastPackFiles = files;
     // Features belong to the previous pack's VGG.
     this.lastFeatures = null;
     return new Promise<{ pack: PackSummary; fromCache: boolean }>((resolve, reject) => {
-      const requestId = this.send((id) => ({ type: 'loadPack', requestId: id, packUrl }));
-      this.pending.set(requestId, { kind: 'loadPack', packUrl, onProgress, resolve, reject });
+      const requestId = this.send((id) => ({ type: 'loadPack', requestId: id, packUrl, ...(files ? { files } : {}) }));
+      // A refused pack leaves the worker on the previous one: a restart must replay that one, not the refused one.
+      const rejectAndRestore = (error: Error) => {
+        if (this.lastPackUrl === packUrl && this.lastPackFiles === files && this.lastFeatures === null) {
+          this.lastPackUrl = previous.packUrl;
+          this.lastPackFiles = previous.files;
+          this.lastFeatures = previous.features;
+        }
+        reject(error);
+      };
+      this.pending.set(requestId, { kind: 'loadPack', packUrl, onProgress, resolve, reject: rejectAndRestore });
     });
   }
 
@@ -240,9 +255,10 @@ export class EngineClient implements EngineApi {
     const replays: Promise<unknown>[] = [];
     if (this.lastPackUrl) {
       const packUrl = this.lastPackUrl;
+      const files = this.lastPackFiles;
       replays.push(
         new Promise((resolve, reject) => {
-          const requestId = this.send((id) => ({ type: 'loadPack', requestId: id, packUrl }));
+          const requestId = this.send((id) => ({ type: 'loadPack', requestId: id, packUrl, ...(files ? { files } : {}) }));
           this.pending.set(requestId, {
             kind: 'loadPack',
             packUrl,

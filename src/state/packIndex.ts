@@ -1,9 +1,14 @@
-// models/index.json, written by the lead: { "default": "<id>", "packs": [{ "id", "title", "preview" }] }.
+// models/index.json, written by scripts/export.py: { "default": "<id>", "packs": [{ "id", "title", "preview",
+// "digest", "bytes" }] }: the bundled packs the pack picker offers.
 
 export interface PackChoice {
   id: string;
   title: string;
   preview: boolean;
+  /** The pack's digest (64 hex digits) when the index gives it: a link's digest is matched against it. */
+  digest?: string;
+  /** Bytes of its shards, when the index gives them. */
+  bytes?: number;
 }
 
 export interface PackIndex {
@@ -24,9 +29,15 @@ export function parsePackIndex(json: unknown): PackIndex | null {
   const packs: PackChoice[] = [];
   for (const entry of record.packs) {
     if (typeof entry !== 'object' || entry === null) continue;
-    const { id, title, preview } = entry as Record<string, unknown>;
+    const { id, title, preview, digest, bytes } = entry as Record<string, unknown>;
     if (typeof id !== 'string' || !PACK_ID.test(id)) continue;
-    packs.push({ id, title: typeof title === 'string' ? title.slice(0, 120) : id, preview: preview === true });
+    packs.push({
+      id,
+      title: typeof title === 'string' ? title.slice(0, 120) : id,
+      preview: preview === true,
+      ...(typeof digest === 'string' && /^[0-9a-f]{64}$/.test(digest) ? { digest } : {}),
+      ...(typeof bytes === 'number' && Number.isSafeInteger(bytes) && bytes >= 0 ? { bytes } : {}),
+    });
   }
   const defaultId = typeof record.default === 'string' && PACK_ID.test(record.default) ? record.default : packs[0]?.id;
   if (!defaultId) return null;

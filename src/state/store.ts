@@ -9,6 +9,7 @@ import type { BackendName, BackendRequest, RgbaImage } from '../engine/protocol'
 import { DEFAULT_PERMALINK_STATE, digestPrefix, type PermalinkState } from '../share/permalink';
 import type { LoadProgress, TimedLagResult } from '../engine/protocol';
 import type { EngineApi } from './engineClient';
+import type { KeptPackStore } from './keptPacks';
 import type { Notices, SliceContext } from './slices/context';
 import { createPackSlice, type PackActions, type PackState } from './slices/pack';
 import { createRunsSlice, type RunsState } from './slices/runs';
@@ -45,6 +46,10 @@ export interface PlaygroundEnv {
   schedule(task: () => void): void;
   /** The image shown when nothing else was given (a project-made sample). */
   defaultSampleUrl: string | null;
+  /** Where packs opened from files are kept between visits; absent or null: they last for the visit only. */
+  openKeptPacks?(): Promise<KeptPackStore | null>;
+  /** Asks the browser to keep the site's storage (called when a pack is first kept). */
+  askPersistentStorage?(): Promise<void>;
 }
 
 export type NoticeKind = 'input' | 'link' | 'pack' | 'engine' | 'backend';

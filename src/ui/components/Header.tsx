@@ -2,6 +2,7 @@ import type { BackendRequest } from '../../engine/protocol';
 import type { PackStatus } from '../../state/store';
 import { BACKEND_CHOICES, urlWithBackend } from '../backendQuery';
 import { usePlayground } from '../storeContext';
+import { PackNeededNote, PackPicker } from './PackPicker';
 
 function formatBytes(bytes: number): string {
   if (bytes >= 1048576) return `${(bytes / 1048576).toFixed(1)} MB`;
@@ -39,26 +40,6 @@ function PackStatusLine() {
         </span>
       )}
     </div>
-  );
-}
-
-function PackPicker() {
-  const index = usePlayground((s) => s.packIndex);
-  const pack = usePlayground((s) => s.pack);
-  const loadPack = usePlayground((s) => s.loadPack);
-  if (!index || index.packs.length < 2) return null;
-  return (
-    <label className="inline-field">
-      <span>Pack</span>
-      <select value={pack?.id ?? ''} onChange={(e) => void loadPack(e.target.value)}>
-        {index.packs.map((p) => (
-          <option key={p.id} value={p.id}>
-            {p.title}
-            {p.preview ? ' (preview)' : ''}
-          </option>
-        ))}
-      </select>
-    </label>
   );
 }
 
@@ -100,6 +81,7 @@ export function Header() {
           <PackPicker />
           <BackendControls />
         </div>
+        <PackNeededNote />
       </div>
     </header>
   );
