@@ -114,7 +114,7 @@ describe('a 64 px pack opened as files', () => {
 });
 
 describe('a 128 px pack opened as files', () => {
-  it('loads the exporter's 128 px test pack and generates 128 px samples and LAG candidates from a 16 px input', async () => {
+  it('loads the 128 px test pack (tests/fixtures/tiny128) and generates 128 px samples and LAG candidates from a 16 px input', async () => {
     const load = await send({ type: 'loadPack', packUrl: 'opened:tiny128', files: packFiles(TINY128_DIR) });
     expect(load.at(-1)).toMatchObject({
       type: 'packLoaded',
