@@ -3,10 +3,10 @@
 import type { Browser, Page } from 'playwright-core';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { launchBrowser, openApp, shareUrl, waitForPackReady, type AppPage } from './helpers/app';
-import { SAME_TOLERANCE, expectCleanConsole, openReadyApp } from './helpers/flows';
+import { launchBrowser, openApp, shareUrl, waitForGrid, waitForPackReady, type AppPage } from './helpers/app';
+import { SAME_TOLERANCE, expectCleanConsole, openReadyApp, selectLevel } from './helpers/flows';
 import type { Rgba } from './helpers/images';
-import { maxAbsDiff, meanAbsDiff } from './helpers/pixels';
+import { fingerprint, maxAbsDiff, meanAbsDiff, notARealImage } from './helpers/pixels';
 
 const baseUrl = inject('baseUrl');
 let browser: Browser;
@@ -95,6 +95,70 @@ describe('interpolation', () => {
     expectCleanConsole(again);
     await annotate(
       `mean |frame i - frame i+1| ${adjacent.map((d) => d.toFixed(1)).join(', ')}; endpoints ${endpoints.toFixed(1)}; link max diff ${worst}; GIF ${gif.length} bytes`,
+    );
+  });
+});
+
+/** Mean of (blue - red) over the model pixels x0 <= x < x1, y0 <= y < y1. */
+function blueness(image: Rgba, x0: number, x1: number, y0: number, y1: number): number {
+  let sum = 0;
+  for (let y = y0; y < y1; y++)
+    for (let x = x0; x < x1; x++)
+      sum += image.data[(y * image.width + x) * 4 + 2] - image.data[(y * image.width + x) * 4];
+  return sum / ((x1 - x0) * (y1 - y0));
+}
+
+/** Waits until `commits` sources were started from the canvas `testId` and none is still being prepared. */
+async function waitForCommits(page: Page, testId: string, commits: number): Promise<void> {
+  await page.waitForFunction(
+    ({ id, n }) => {
+      const canvas = document.querySelector<HTMLCanvasElement>(`[data-testid="${id}"]`);
+      return canvas?.dataset.commits === String(n) && canvas.dataset.busy === 'false';
+    },
+    { id: testId, n: commits },
+    { timeout: 120_000, polling: 100 },
+  );
+}
+
+describe('sketch', () => {
+  it('strokes become the source; at stride 2 the samples are not blank and follow the drawing', async ({
+    annotate,
+  }) => {
+    const opened = await openReadyApp(browser, baseUrl);
+    const app = track(opened.app);
+    const { page } = app;
+    const grid = await selectLevel(app, opened.grid, 0);
+    await page.getByTestId('source-sketch').click();
+    await page.getByTestId('sketch-colour-285ac8').click();
+    await page.getByTestId('sketch-size').selectOption('48');
+    const box = (await page.getByTestId('sketch-canvas').boundingBox())!;
+    const at = (x: number, y: number) => [box.x + (x / 256) * box.width, box.y + (y / 256) * box.height] as const;
+    // A blue block on the left (sketch x 6..154, y 16..240 with the 48 px brush), white on the right.
+    let strokes = 0;
+    for (let y = 40; y <= 216; y += 24) {
+      await page.mouse.move(...at(30, y));
+      await page.mouse.down();
+      await page.mouse.move(...at(130, y), { steps: 6 });
+      await page.mouse.up();
+      strokes++;
+    }
+    await waitForCommits(page, 'sketch-canvas', strokes);
+    const images = await waitForGrid(app, {
+      container: 'sample-grid',
+      levels: [0],
+      samples: grid.samples,
+      notFingerprint: fingerprint(grid.images),
+    });
+    expect(images.map((image) => notARealImage(image, 32)).filter(Boolean), 'blank samples').toEqual([]);
+    // Model pixels (32 px): well inside the block, and the white right-hand side.
+    const inside = images.map((image) => blueness(image, 3, 16, 5, 27));
+    const outside = images.map((image) => blueness(image, 22, 32, 0, 32));
+    for (const [i, value] of inside.entries())
+      expect(value - outside[i], `sample ${i}: blue - red inside vs outside the strokes`).toBeGreaterThan(60);
+    await expect.poll(() => page.getByTestId('sketch-undo').isEnabled()).toBe(true);
+    expectCleanConsole(app);
+    await annotate(
+      `blue - red inside ${inside.map((v) => v.toFixed(0)).join(', ')}; outside ${outside.map((v) => v.toFixed(0)).join(', ')}`,
     );
   });
 });

@@ -3,6 +3,7 @@ import { decideDrop, type DroppedEntry } from '../dropFiles';
 import { usePlayground } from '../storeContext';
 import { MaskPainter } from './MaskPainter';
 import { RgbaCanvas } from './RgbaCanvas';
+import { SketchPad } from './SketchPad';
 
 /** Project-made sample images (public/samples, CC0). */
 export const SAMPLE_IMAGES = [
@@ -96,11 +97,25 @@ export function InputPane() {
   const mask = usePlayground((s) => s.mask);
   const mode = usePlayground((s) => s.mode);
   const setMask = usePlayground((s) => s.setMask);
+  const [view, setView] = useState<'image' | 'sketch'>('image');
   return (
     <section className="pane input-pane" aria-labelledby="input-heading">
       <h2 id="input-heading">Input</h2>
-      <DropZone />
-      <Gallery />
+      <div className="source-switch" role="group" aria-label="Where the source comes from">
+        <button type="button" aria-pressed={view === 'image'} data-testid="source-image" onClick={() => setView('image')}>
+          Image
+        </button>
+        <button type="button" aria-pressed={view === 'sketch'} data-testid="source-sketch" onClick={() => setView('sketch')}>
+          Sketch
+        </button>
+      </div>
+      {view === 'image' && (
+        <>
+          <DropZone />
+          <Gallery />
+        </>
+      )}
+      {view === 'sketch' && <SketchPad />}
       {source && (
         <div className="source-views">
           <figure>

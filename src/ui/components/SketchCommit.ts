@@ -1,0 +1,34 @@
+// Makes a drawing (or a composite) the source: the canvas as a PNG through openImageBlob, the same path, size
+// handling and notes as a dropped file. The element's data-commits (how many were started) and data-busy (one is
+// still being prepared or analysed) let people's tools and the tests know when the source has caught up.
+import type { PlaygroundStore } from '../../state/store';
+
+export function commitCanvasAsSource(
+  store: PlaygroundStore,
+  canvas: HTMLCanvasElement,
+  name: string,
+  after?: () => void,
+): void {
+  const marker = canvas.dataset;
+  const pending = Number(marker.pending ?? 0) + 1;
+  marker.pending = String(pending);
+  marker.busy = 'true';
+  marker.commits = String(Number(marker.commits ?? 0) + 1);
+  const done = () => {
+    const left = Math.max(0, Number(marker.pending ?? 1) - 1);
+    marker.pending = String(left);
+    marker.busy = String(left > 0);
+  };
+  canvas.toBlob((blob) => {
+    if (!blob) {
+      store.getState().reportError('input', `The ${name} could not be turned into an image.`);
+      done();
+      return;
+    }
+    store
+      .getState()
+      .openImageBlob(new File([blob], `${name}.png`, { type: 'image/png' }), name)
+      .then(after)
+      .finally(done);
+  }, 'image/png');
+}
