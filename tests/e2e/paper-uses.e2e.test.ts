@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { launchBrowser, openApp, shareUrl, waitForGrid, waitForPackReady, type AppPage } from './helpers/app';
 import { SAME_TOLERANCE, expectCleanConsole, openReadyApp, selectLevel } from './helpers/flows';
-import type { Rgba } from './helpers/images';
+import { encodePng, type Rgba } from './helpers/images';
 import { fingerprint, maxAbsDiff, meanAbsDiff, notARealImage } from './helpers/pixels';
 
 const baseUrl = inject('baseUrl');
@@ -159,6 +159,77 @@ describe('sketch', () => {
     expectCleanConsole(app);
     await annotate(
       `blue - red inside ${inside.map((v) => v.toFixed(0)).join(', ')}; outside ${outside.map((v) => v.toFixed(0)).join(', ')}`,
+    );
+  });
+});
+
+/** Mean |a - b| (RGB) over pixels inside the rectangle (shrunk by `margin`) and outside it (grown by `margin`). */
+function diffInsideOutside(a: Rgba, b: Rgba, rect: number[], margin: number): { inside: number; outside: number } {
+  const [rx, ry, rw, rh] = rect;
+  const sums = { inside: [0, 0], outside: [0, 0] };
+  for (let y = 0; y < a.height; y++) {
+    for (let x = 0; x < a.width; x++) {
+      const within = (m: number) => x >= rx + m && x < rx + rw - m && y >= ry + m && y < ry + rh - m;
+      const where = within(margin) ? sums.inside : !within(-margin) ? sums.outside : null;
+      if (!where) continue;
+      const p = (y * a.width + x) * 4;
+      for (let c = 0; c < 3; c++) where[0] += Math.abs(a.data[p + c] - b.data[p + c]);
+      where[1] += 3;
+    }
+  }
+  return { inside: sums.inside[0] / sums.inside[1], outside: sums.outside[0] / sums.outside[1] };
+}
+
+describe('compositing', () => {
+  it('a pasted image, moved with the arrow keys, changes the samples where it was pasted', async ({ annotate }) => {
+    const opened = await openReadyApp(browser, baseUrl);
+    const app = track(opened.app);
+    const { page } = app;
+    const grid = await selectLevel(app, opened.grid, 0);
+    await page.getByTestId('source-composite').click();
+    const magenta = {
+      width: 16,
+      height: 16,
+      data: new Uint8Array(16 * 16 * 4).map((_, i) => [230, 20, 210, 255][i & 3]),
+    };
+    await page
+      .getByTestId('composite-input')
+      .setInputFiles({ name: 'magenta.png', mimeType: 'image/png', buffer: encodePng(magenta) });
+    await expect.poll(() => page.getByTestId('composite-apply').isEnabled(), { timeout: 30_000 }).toBe(true);
+    // Placed at the centre at half the width (8..24 of 32 px); three nudges to the left.
+    const canvas = page.getByTestId('composite-canvas');
+    await expect.poll(() => canvas.getAttribute('data-rect')).toBe('8,8,16,16');
+    await canvas.focus();
+    for (let i = 0; i < 3; i++) await canvas.press('ArrowLeft');
+    await expect.poll(() => canvas.getAttribute('data-rect')).toBe('5,8,16,16');
+    await page.getByTestId('composite-apply').click();
+    await waitForCommits(page, 'composite-canvas', 1);
+    const images = await waitForGrid(app, {
+      container: 'sample-grid',
+      levels: [0],
+      samples: grid.samples,
+      notFingerprint: fingerprint(grid.images),
+    });
+    const rect = [5, 8, 16, 16];
+    const diffs = images.map((image, i) => diffInsideOutside(image, grid.images[i], rect, 2));
+    for (const [i, d] of diffs.entries()) {
+      expect(d.inside, `sample ${i}: change inside the pasted region`).toBeGreaterThan(30);
+      expect(d.inside, `sample ${i}: inside vs outside change`).toBeGreaterThan(3 * d.outside);
+    }
+    // At stride 2 the pasted magenta (red and blue high, green low) shows in the samples there.
+    const magentaness = images.map((image) => {
+      let sum = 0;
+      for (let y = 10; y < 22; y++)
+        for (let x = 7; x < 19; x++)
+          sum +=
+            Math.min(image.data[(y * 32 + x) * 4], image.data[(y * 32 + x) * 4 + 2]) - image.data[(y * 32 + x) * 4 + 1];
+      return sum / 144;
+    });
+    for (const [i, m] of magentaness.entries())
+      expect(m, `sample ${i}: min(R, B) - G in the pasted region`).toBeGreaterThan(80);
+    expectCleanConsole(app);
+    await annotate(
+      `mean |new - old| inside ${diffs.map((d) => d.inside.toFixed(0)).join(', ')}; outside ${diffs.map((d) => d.outside.toFixed(1)).join(', ')}`,
     );
   });
 });

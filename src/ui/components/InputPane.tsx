@@ -2,6 +2,7 @@ import { useState, type DragEvent } from 'react';
 import { decideDrop, type DroppedEntry } from '../dropFiles';
 import { usePlayground } from '../storeContext';
 import { MaskPainter } from './MaskPainter';
+import { CompositeEditor } from './CompositeEditor';
 import { RgbaCanvas } from './RgbaCanvas';
 import { SketchPad } from './SketchPad';
 
@@ -97,7 +98,7 @@ export function InputPane() {
   const mask = usePlayground((s) => s.mask);
   const mode = usePlayground((s) => s.mode);
   const setMask = usePlayground((s) => s.setMask);
-  const [view, setView] = useState<'image' | 'sketch'>('image');
+  const [view, setView] = useState<'image' | 'sketch' | 'composite'>('image');
   return (
     <section className="pane input-pane" aria-labelledby="input-heading">
       <h2 id="input-heading">Input</h2>
@@ -108,6 +109,9 @@ export function InputPane() {
         <button type="button" aria-pressed={view === 'sketch'} data-testid="source-sketch" onClick={() => setView('sketch')}>
           Sketch
         </button>
+        <button type="button" aria-pressed={view === 'composite'} data-testid="source-composite" onClick={() => setView('composite')}>
+          Composite
+        </button>
       </div>
       {view === 'image' && (
         <>
@@ -116,6 +120,7 @@ export function InputPane() {
         </>
       )}
       {view === 'sketch' && <SketchPad />}
+      {view === 'composite' && <CompositeEditor />}
       {source && (
         <div className="source-views">
           <figure>

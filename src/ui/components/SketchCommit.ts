@@ -3,21 +3,22 @@
 // still being prepared or analysed) let people's tools and the tests know when the source has caught up.
 import type { PlaygroundStore } from '../../state/store';
 
+/** `marker`: the element that carries data-commits and data-busy (default: the canvas itself). */
 export function commitCanvasAsSource(
   store: PlaygroundStore,
   canvas: HTMLCanvasElement,
   name: string,
   after?: () => void,
+  marker: HTMLElement = canvas,
 ): void {
-  const marker = canvas.dataset;
-  const pending = Number(marker.pending ?? 0) + 1;
-  marker.pending = String(pending);
-  marker.busy = 'true';
-  marker.commits = String(Number(marker.commits ?? 0) + 1);
+  const state = marker.dataset;
+  state.pending = String(Number(state.pending ?? 0) + 1);
+  state.busy = 'true';
+  state.commits = String(Number(state.commits ?? 0) + 1);
   const done = () => {
-    const left = Math.max(0, Number(marker.pending ?? 1) - 1);
-    marker.pending = String(left);
-    marker.busy = String(left > 0);
+    const left = Math.max(0, Number(state.pending ?? 1) - 1);
+    state.pending = String(left);
+    state.busy = String(left > 0);
   };
   canvas.toBlob((blob) => {
     if (!blob) {
