@@ -40,8 +40,38 @@ def dense(x: torch.Tensor, w: Weights, name: str) -> torch.Tensor:
     return x @ _t(w, f"{name}.kernel") + _t(w, f"{name}.bias")
 
 
+def class_rows(table: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Rows of a [numClasses, C] table per batch entry: y is [B] class indices, or [B, numClasses] weights that
+    blend the rows (a one-hot row is the same as its index)."""
+    return y.float() @ table if y.dim() == 2 else table[y.long()]
+
+
 def ccbn(x: torch.Tensor, y: torch.Tensor, w: Weights, name: str) -> torch.Tensor:
-    return x * _t(w, f"{name}.scale")[y][:, :, None, None] + _t(w, f"{name}.shift")[y][:, :, None, None]
+    scale = class_rows(_t(w, f"{name}.scale"), y)
+    shift = class_rows(_t(w, f"{name}.shift"), y)
+    return x * scale[:, :, None, None] + shift[:, :, None, None]
+
+
+def slerp(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
+    """Spherical interpolation of two noise vectors (float64 math, float32 result), as src/engine/interpolation.ts:
+    t = 0 and 1 give the endpoints; nearly parallel vectors (angle below 1e-6) are blended linearly."""
+    a64, b64 = a.astype(np.float64).ravel(), b.astype(np.float64).ravel()
+    if t == 0 or t == 1:
+        return (a if t == 0 else b).astype(np.float32).copy()
+    norms = np.linalg.norm(a64) * np.linalg.norm(b64)
+    theta = float(np.arccos(np.clip(a64 @ b64 / norms, -1, 1))) if norms > 0 else 0.0
+    wa, wb = 1 - t, t
+    if theta > 1e-6:
+        wa, wb = np.sin((1 - t) * theta) / np.sin(theta), np.sin(t * theta) / np.sin(theta)
+    return (wa * a64 + wb * b64).astype(np.float32).reshape(a.shape)
+
+
+def class_weights(class_a: int, class_b: int, t: float, num_classes: int) -> np.ndarray:
+    """(1 - t) on class_a plus t on class_b: the class of an interpolation frame."""
+    row = np.zeros(num_classes, dtype=np.float32)
+    row[class_a] += 1 - t
+    row[class_b] += t
+    return row
 
 
 def up(x: torch.Tensor, factor: int) -> torch.Tensor:
@@ -76,7 +106,7 @@ def sp_generate(
 ) -> torch.Tensor:
     image_size = mask_nhwc.shape[1]
     mask = _nchw(mask_nhwc)
-    y = y.long()
+    y = y.float() if y.dim() == 2 else y.long()  # [B, numClasses] weights blend classes (ccbn)
 
     def level_mask(i: int) -> torch.Tensor:
         m = on[:, i].view(-1, 1, 1, 1)

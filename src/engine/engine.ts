@@ -7,11 +7,12 @@ import { deriveWeights } from './derivedWeights';
 import { heatMap, rgbaToSigned, signedToRgba } from './image';
 import { lagDownscale, lagGenerate } from './lag';
 import { FC8_LEVEL } from './levels';
-import { standardNormalBatch } from './noise';
+import { classWeightRows, frameTimes, repeatRows, slerp, validateInterpolate } from './interpolation';
+import { standardNormal, standardNormalBatch } from './noise';
 import { loadPack, type LoadedPack } from './pack';
 import { BackendRecovery } from './recovery';
 import type { PackStore } from './packStore';
-import type { BackendName, BackendRequest, GenerateRequest, LagRequest, LagResult, LoadStage, PackSummary, RgbaImage } from './protocol';
+import type { BackendName, BackendRequest, GenerateRequest, InterpolateRequest, LagRequest, LagResult, LoadStage, PackSummary, RgbaImage } from './protocol';
 import { softmax, spreadAcrossCandidates, validateGenerate, validateLag } from './requestChecks';
 import { spGenerate } from './sp';
 import { vggPyramid } from './vgg';
@@ -45,7 +46,6 @@ export interface LoadPackRequest {
   store?: PackStore | null;
   onProgress?: (stage: LoadStage, loaded: number, total: number) => void;
 }
-
 
 /** Raw tensors as plain arrays (the parity tests and the engine's own caches use these). */
 export interface HostTensor {
@@ -213,10 +213,11 @@ export class PyramidEngine {
     }
   }
 
-  /** SP forward. `features` have batch B or 1 (shared); `mask` is [B or 1, S, S, 1] flattened. */
+  /** SP forward. `features` have batch B or 1 (shared); `mask` is [B or 1, S, S, 1] flattened. `classes`: one
+   * index per row, or one row of class weights per row (blended classes). */
   async runSp(inputs: {
     z: Float32Array;
-    classes: number[];
+    classes: number[] | number[][];
     on: number[][];
     mask: Float32Array;
     features: HostTensor[];
@@ -228,7 +229,7 @@ export class PyramidEngine {
     const out = tf.tidy(() =>
       spGenerate(this.weight, pack.arch.sp, pack.manifest.levels, {
         z: tf.tensor2d(inputs.z, [batch, pack.arch.sp.zDim]),
-        classes: tf.tensor1d(inputs.classes, 'int32'),
+        classes: classInput(inputs.classes),
         features: inputs.features.map((f) => tf.tensor(f.values, f.shape)),
         on: inputs.on,
         mask: tf.tensor4d(inputs.mask, [maskBatch, size, size, 1]),
@@ -346,19 +347,24 @@ export class PyramidEngine {
     }
   }
 
-  private async generateBatch(request: GenerateRequest, batch: { level: number; sample: number }[]): Promise<Float32Array> {
+  private generateBatch(request: GenerateRequest, batch: { level: number; sample: number }[]): Promise<Float32Array> {
+    const z = standardNormalBatch(request.seed, 'sp', batch.map((job) => job.sample), this.requirePack().arch.sp.zDim);
+    const classes = batch.map(() => request.classIndex);
+    return this.spBatch(request.featuresId, batch.map((job) => job.level), z, classes, request.mask);
+  }
+
+  /** One SP batch on kept features (batch 1, broadcast): row r at level levels[r], with z row r and class row r. */
+  private async spBatch(featuresId: string, levels: number[], z: Float32Array, classes: number[] | number[][], mask?: Float32Array): Promise<Float32Array> {
     const pack = this.requirePack();
     const { levels: levelTable, imageSize: size } = pack.manifest;
-    const features = this.featureTensors(request.featuresId);
-    const z = standardNormalBatch(request.seed, 'sp', batch.map((job) => job.sample), pack.arch.sp.zDim);
-    const on = batch.map((job) => levelTable.map((_, l) => (l === job.level ? 1 : 0)));
+    const features = this.featureTensors(featuresId);
     const out = tf.tidy(() =>
       spGenerate(this.weight, pack.arch.sp, levelTable, {
-        z: tf.tensor2d(z, [batch.length, pack.arch.sp.zDim]),
-        classes: tf.fill([batch.length], request.classIndex, 'int32') as tf.Tensor1D,
-        features, // batch 1, broadcast over the rows
-        on,
-        mask: request.mask ? tf.tensor4d(Float32Array.from(request.mask), [1, size, size, 1]) : tf.ones([1, size, size, 1]),
+        z: tf.tensor2d(z, [levels.length, pack.arch.sp.zDim]),
+        classes: classInput(classes),
+        features,
+        on: levels.map((level) => levelTable.map((_, l) => (l === level ? 1 : 0))),
+        mask: mask ? tf.tensor4d(Float32Array.from(mask), [1, size, size, 1]) : tf.ones([1, size, size, 1]),
       }),
     );
     try {
@@ -374,17 +380,7 @@ export class PyramidEngine {
     const size = pack.manifest.imageSize;
     const { lrSize, noiseChannels } = pack.arch.lag;
     validateLag(request);
-    const pixels = rgbaToSigned(request.image, size); // bad-input for a wrong size, zero size or non-byte data
-    await this.recovery.ready();
-
-    const lr = await this.recovery.run(async () => {
-      const t = tf.tidy(() => lagDownscale(pack.arch.lag, tf.tensor4d(pixels, [1, size, size, 3])));
-      try {
-        return (await t.data()) as Float32Array;
-      } finally {
-        t.dispose();
-      }
-    });
+    const lr = await this.lagInput(request.image);
     const count = request.candidates;
     const outputs = new Float32Array(count * size * size * 3);
     const maxBatch = this.batchSize();
@@ -393,10 +389,8 @@ export class PyramidEngine {
       if (isCancelled()) throw new CancelledError();
       const indices = Array.from({ length: Math.min(maxBatch, count - start) }, (_, i) => start + i);
       const noise = standardNormalBatch(request.seed, 'lag', indices, lrSize * lrSize * noiseChannels);
-      const lrBatch = new Float32Array(indices.length * lr.length);
-      indices.forEach((_, i) => lrBatch.set(lr, i * lr.length));
       const values = await this.recovery.run(() =>
-        this.runLag({ lr: lrBatch, noise, amplitude: request.amplitude, batch: indices.length }),
+        this.runLag({ lr: repeatRows(lr, indices.length), noise, amplitude: request.amplitude, batch: indices.length }),
       );
       outputs.set(values, start * size * size * 3);
     }
@@ -410,6 +404,54 @@ export class PyramidEngine {
     };
   }
 
+  /** The frames between two samples (protocol.ts, InterpolateRequest), first to last; cancellable per batch. */
+  async interpolate(request: InterpolateRequest, isCancelled: CancelCheck = () => false): Promise<RgbaImage[]> {
+    const pack = this.requirePack();
+    const { levels: levelTable, imageSize: size } = pack.manifest;
+    const { sp, lag } = pack.arch;
+    validateInterpolate(request, levelTable.length, sp.numClasses, size);
+    const times = frameTimes(request.frames);
+    const noiseStream = request.model === 'sp' ? 'sp' : 'lag';
+    const noiseSize = request.model === 'sp' ? sp.zDim : lag.lrSize * lag.lrSize * lag.noiseChannels;
+    const [noiseA, noiseB] = [request.seedA, request.seedB].map((seed) => standardNormal(seed, noiseStream, 0, noiseSize));
+    const lr = request.model === 'lag' ? await this.lagInput(request.image) : null;
+    await this.recovery.ready();
+    const frames: RgbaImage[] = [];
+    const maxBatch = this.batchSize();
+    for (let start = 0; start < times.length; start += maxBatch) {
+      await yieldToEventLoop();
+      if (isCancelled()) throw new CancelledError();
+      const batchTimes = times.slice(start, start + maxBatch);
+      const noise = new Float32Array(batchTimes.length * noiseSize);
+      batchTimes.forEach((t, i) => noise.set(slerp(noiseA, noiseB, t), i * noiseSize));
+      const values = await this.recovery.run(async () => {
+        if (request.model === 'lag') {
+          return this.runLag({ lr: repeatRows(lr!, batchTimes.length), noise, amplitude: request.amplitude, batch: batchTimes.length });
+        }
+        const classes = classWeightRows(request.classA, request.classB, batchTimes, sp.numClasses);
+        return this.spBatch(request.featuresId, batchTimes.map(() => request.level), noise, classes, request.mask);
+      });
+      batchTimes.forEach((_, i) => frames.push(signedToRgba(values, size, size, i * size * size * 3)));
+    }
+    return frames;
+  }
+
+  /** LAG's low-resolution input of an image at the pack's size. */
+  private async lagInput(image: RgbaImage): Promise<Float32Array> {
+    const pack = this.requirePack();
+    const size = pack.manifest.imageSize;
+    const pixels = rgbaToSigned(image, size); // bad-input for a wrong size, zero size or non-byte data
+    await this.recovery.ready();
+    return this.recovery.run(async () => {
+      const t = tf.tidy(() => lagDownscale(pack.arch.lag, tf.tensor4d(pixels, [1, size, size, 3])));
+      try {
+        return (await t.data()) as Float32Array;
+      } finally {
+        t.dispose();
+      }
+    });
+  }
+
   memory(): { numTensors: number; numBytes: number } {
     const { numTensors, numBytes } = tf.memory();
     return { numTensors, numBytes };
@@ -421,6 +463,11 @@ export class PyramidEngine {
     this.features.clear();
     this.pack = null;
   }
+}
+
+/** Class indices as int32 [B], or rows of class weights as float32 [B, numClasses]. */
+function classInput(classes: number[] | number[][]): tf.Tensor1D | tf.Tensor2D {
+  return Array.isArray(classes[0]) ? tf.tensor2d(classes as number[][]) : tf.tensor1d(classes as number[], 'int32');
 }
 
 /**

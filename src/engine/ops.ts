@@ -124,11 +124,22 @@ export function dense(x: tf.Tensor2D, w: Weights, layer: string, activation: Act
   }) as tf.Tensor2D;
 }
 
-/** Class-conditional BN with folded tables: x * scale[y] + shift[y]. */
-export function ccbn(x: tf.Tensor4D, classes: tf.Tensor1D, w: Weights, layer: string): tf.Tensor4D {
+/**
+ * The class input of the class-conditional layers: [B] int32 class indices, or [B, numClasses] float32 weights
+ * that blend the classes' table rows (a one-hot row is the same as its index).
+ */
+export type ClassInput = tf.Tensor1D | tf.Tensor2D;
+
+/** Rows of a [numClasses, C] table for each batch entry: gathered by index, or blended by weights. */
+function classRows(table: tf.Tensor, classes: ClassInput): tf.Tensor {
+  return classes.rank === 1 ? tf.gather(table, classes) : tf.matMul(classes as tf.Tensor2D, table as tf.Tensor2D);
+}
+
+/** Class-conditional BN with folded tables: x * scale[y] + shift[y] (a blended y blends the rows). */
+export function ccbn(x: tf.Tensor4D, classes: ClassInput, w: Weights, layer: string): tf.Tensor4D {
   const channels = x.shape[3];
-  const scale = tf.reshape(tf.gather(w(`${layer}.scale`), classes), [-1, 1, 1, channels]);
-  const shift = tf.reshape(tf.gather(w(`${layer}.shift`), classes), [-1, 1, 1, channels]);
+  const scale = tf.reshape(classRows(w(`${layer}.scale`), classes), [-1, 1, 1, channels]);
+  const shift = tf.reshape(classRows(w(`${layer}.shift`), classes), [-1, 1, 1, channels]);
   return tf.add(tf.mul(x, scale), shift);
 }
 

@@ -61,6 +61,24 @@ export interface LagResult {
   maxStd: number;
 }
 
+/** Frames between two samples (src/engine/interpolation.ts): frame i sits at t = i / (frames - 1). The noise of an
+ * endpoint is that of sample 0 of its seed (the first sample of a grid or of the LAG candidates with that seed). */
+export type InterpolateRequest =
+  /** Semantic Pyramid at one level: z slerped from seedA's to seedB's, the class blended from classA to classB. */
+  | {
+      model: 'sp';
+      frames: number;
+      seedA: number;
+      seedB: number;
+      featuresId: string;
+      level: number;
+      classA: number;
+      classB: number;
+      mask?: Float32Array;
+    }
+  /** LAG on one image: its noise map slerped from seedA's to seedB's. */
+  | { model: 'lag'; frames: number; seedA: number; seedB: number; image: RgbaImage; amplitude: number };
+
 /** The stages of loading a pack, in order; `warmup` runs the new weights once on a GPU backend. */
 export type LoadStage = 'manifest' | 'download' | 'verify' | 'decode' | 'warmup';
 
@@ -83,6 +101,8 @@ export type ToWorker =
   | { type: 'extract'; requestId: number; featuresId: string; image: RgbaImage }
   | ({ type: 'generate'; requestId: number } & GenerateRequest)
   | ({ type: 'lag'; requestId: number } & LagRequest)
+  /** A later `interpolate` supersedes the earlier ones, as `generate` does. */
+  | ({ type: 'interpolate'; requestId: number } & InterpolateRequest)
   /** Stops a running or queued request; it then ends with an `error` of code `cancelled`. A later `generate`
    * (or `lag`) supersedes the earlier ones of its kind the same way. */
   | { type: 'cancel'; requestId: number }
@@ -114,6 +134,7 @@ export type FromWorker =
   | { type: 'generated'; requestId: number; ms: number }
   | ({ type: 'lagResult'; requestId: number; ms: number } & LagResult)
   | { type: 'memory'; requestId: number; numTensors: number; numBytes: number }
+  | { type: 'interpolated'; requestId: number; frames: RgbaImage[]; ms: number }
   | { type: 'backendChanged'; backend: BackendName; reason: string }
   | { type: 'error'; requestId?: number; code: ErrorCode; message: string; file?: string };
 

@@ -9,6 +9,7 @@ import {
   ccbn,
   ccbnShapes,
   conv,
+  type ClassInput,
   convShapes,
   dense,
   denseShapes,
@@ -103,8 +104,9 @@ export function spWeightShapes(arch: SpArch, levels: LevelInfo[]): WeightShape[]
 export interface SpInputs {
   /** [B, zDim] */
   z: tf.Tensor2D;
-  /** [B] int32 class indices */
-  classes: tf.Tensor1D;
+  /** [B] int32 class indices, or [B, numClasses] weights blending the classes (the only class-dependent path is
+   * the class-conditional batch norms, so blending their rows blends the class). */
+  classes: ClassInput;
   /** The 7 levels; each has batch B, or batch 1 to share one image's features across all rows (broadcast). */
   features: tf.Tensor[];
   /** [B][7] level on/off per row, as plain numbers: levels off in every row are skipped (their term is 0). */
@@ -156,7 +158,7 @@ export function spUpsampleConvLayers(arch: SpArch): string[] {
 }
 
 /** BigGAN-style residual up-block with class-conditional BN. */
-function block(h: tf.Tensor4D, classes: tf.Tensor1D, w: Weights, prefix: string): tf.Tensor4D {
+function block(h: tf.Tensor4D, classes: ClassInput, w: Weights, prefix: string): tf.Tensor4D {
   let t = upsampleConv(tf.relu(ccbn(h, classes, w, `${prefix}.bn1`)), w, `${prefix}.conv1`); // conv3x3(up(., 2))
   t = conv(tf.relu(ccbn(t, classes, w, `${prefix}.bn2`)), w, `${prefix}.conv2`);
   // conv1x1(up(h, 2)) == up(conv1x1(h), 2) for nearest upsampling: the 1x1 conv on 4x fewer pixels.

@@ -13,7 +13,7 @@ import type { FromWorker, RgbaImage, ToWorker } from './protocol';
 export type Post = (message: FromWorker, transfer?: Transferable[]) => void;
 
 const KNOWN_TYPES: ReadonlySet<string> = new Set<ToWorker['type']>([
-  'init', 'loadPack', 'extract', 'generate', 'lag', 'cancel', 'dispose', 'memory',
+  'init', 'loadPack', 'extract', 'generate', 'lag', 'cancel', 'dispose', 'memory', 'interpolate',
 ]);
 
 export interface WorkerHostOptions {
@@ -36,6 +36,7 @@ export class WorkerHost {
   private queue: Promise<void> = Promise.resolve();
   private latestGenerate = -1;
   private latestLag = -1;
+  private latestInterpolate = -1;
   private readonly cancelled = new Set<number>();
   private baseUrl?: string;
 
@@ -68,6 +69,9 @@ export class WorkerHost {
         break;
       case 'lag':
         this.latestLag = message.requestId;
+        break;
+      case 'interpolate':
+        this.latestInterpolate = message.requestId;
         break;
       case 'cancel':
         this.cancelled.add(message.requestId);
@@ -152,6 +156,15 @@ export class WorkerHost {
         const result = await this.engine.lag(message, isCancelled);
         const images = [result.lr, ...result.candidates, result.stdMap];
         this.post({ type: 'lagResult', requestId, ...result, ms: performance.now() - started }, transferablesOf(images));
+        return;
+      }
+      case 'interpolate': {
+        const { requestId } = message;
+        const isCancelled = () => this.isCancelled(requestId, () => this.latestInterpolate);
+        if (isCancelled()) throw new CancelledError('superseded before it started');
+        const started = performance.now();
+        const frames = await this.engine.interpolate(message, isCancelled);
+        this.post({ type: 'interpolated', requestId, frames, ms: performance.now() - started }, transferablesOf(frames));
         return;
       }
       case 'dispose':

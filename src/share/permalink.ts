@@ -6,6 +6,7 @@
 import { decodeBase64Url, encodeBase64Url } from './base64url';
 import { hasOnlyZeroPadding, packMaskBits, unpackMaskBits } from './maskBits';
 import { LEVEL_COUNT } from '../engine/levels';
+import { MAX_INTERP_FRAMES, MIN_INTERP_FRAMES } from '../engine/interpolation';
 import { MAX_LAG_CANDIDATES, MAX_SAMPLES } from '../engine/requestChecks';
 import { inspectPng } from './pngBytes';
 
@@ -35,6 +36,12 @@ export interface PermalinkState {
   classIndex: number | null;
   lagAmplitude: number;
   lagCandidates: number;
+  /** Interpolation shown: frames from (seed, class) to (seedB, classB) at the level, or between two LAG noise draws. */
+  interpolate: boolean;
+  seedB: number;
+  /** null: the same class as the first endpoint. */
+  classB: number | null;
+  interpFrames: number;
   /** Painted mask, imageSize^2 values in {0, 1}; only allowed together with an image. */
   mask: Float32Array | null;
   /** The input image at model resolution, as lossless PNG bytes. */
@@ -52,6 +59,10 @@ export const DEFAULT_PERMALINK_STATE: Readonly<PermalinkState> = Object.freeze({
   classIndex: null,
   lagAmplitude: 0.5,
   lagCandidates: 8,
+  interpolate: false,
+  seedB: 2,
+  classB: null,
+  interpFrames: 8,
   mask: null,
   imagePng: null,
 });
@@ -110,6 +121,11 @@ export const PERMALINK_FIELDS: readonly FieldSpec[] = [
   { key: 'class', prop: 'classIndex', label: 'class', kind: 'class' },
   { key: 'noise', prop: 'lagAmplitude', label: 'LAG noise amplitude', kind: 'float', min: 0, max: 1, decimals: 3 },
   { key: 'k', prop: 'lagCandidates', label: 'LAG candidate count', kind: 'int', min: 1, max: MAX_LAG_CANDIDATES },
+  // Interpolation (links without these fields open with it off and the defaults).
+  { key: 'interp', prop: 'interpolate', label: 'interpolation switch', kind: 'bool' },
+  { key: 'seed2', prop: 'seedB', label: 'second seed', kind: 'int', min: 0, max: 0xffffffff },
+  { key: 'class2', prop: 'classB', label: 'second class', kind: 'class' },
+  { key: 'frames', prop: 'interpFrames', label: 'interpolation frame count', kind: 'int', min: MIN_INTERP_FRAMES, max: MAX_INTERP_FRAMES },
 ];
 const VERSION_KEY = 'v';
 const MASK_KEY = 'mask';
@@ -350,6 +366,13 @@ export function checkPermalinkAgainstPack(state: PermalinkState, pack: PackIdent
       code: 'out-of-range',
       field: 'class',
       message: `${INTRO} fully: class ${state.classIndex} does not exist in this pack (it has ${pack.classCount}); the prediction is used instead.`,
+    });
+  }
+  if (state.classB !== null && state.classB >= pack.classCount) {
+    errors.push({
+      code: 'out-of-range',
+      field: 'class2',
+      message: `${INTRO} fully: second class ${state.classB} does not exist in this pack (it has ${pack.classCount}); the first class is used for both ends.`,
     });
   }
   if (state.imagePng) {

@@ -6,6 +6,7 @@ import type {
   BackendRequest,
   FromWorker,
   GenerateRequest,
+  InterpolateRequest,
   LagRequest,
   LoadProgress,
   TimedLagResult,
@@ -37,7 +38,7 @@ export type EngineEvent =
   | { type: 'restarted' }
   | { type: 'gaveUp'; reason: string };
 
-export type { GenerateRequest, LagRequest, LoadProgress, TimedLagResult } from '../engine/protocol';
+export type { GenerateRequest, InterpolateRequest, LagRequest, LoadProgress, TimedLagResult } from '../engine/protocol';
 
 /** The surface the store uses; EngineClient implements it and tests fake it. */
 export interface EngineApi {
@@ -48,6 +49,8 @@ export interface EngineApi {
   extract(image: RgbaImage): Promise<{ featuresId: string; probabilities: number[] }>;
   generate(request: GenerateRequest, onRow: (level: number, images: RgbaImage[]) => void): Promise<{ ms: number }>;
   lag(request: LagRequest): Promise<TimedLagResult>;
+  /** The frames between two samples; a newer call supersedes an older one. */
+  interpolate(request: InterpolateRequest): Promise<{ frames: RgbaImage[]; ms: number }>;
 }
 
 type PackFiles = Record<string, Uint8Array>;
@@ -56,7 +59,8 @@ type Pending =
   | { kind: 'loadPack'; packUrl: string; onProgress?: (p: LoadProgress) => void; resolve: (v: { pack: PackSummary; fromCache: boolean }) => void; reject: (e: Error) => void }
   | { kind: 'extract'; featuresId: string; image: RgbaImage; resolve: (v: { featuresId: string; probabilities: number[] }) => void; reject: (e: Error) => void }
   | { kind: 'generate'; onRow: (level: number, images: RgbaImage[]) => void; resolve: (v: { ms: number }) => void; reject: (e: Error) => void }
-  | { kind: 'lag'; resolve: (v: TimedLagResult) => void; reject: (e: Error) => void };
+  | { kind: 'lag'; resolve: (v: TimedLagResult) => void; reject: (e: Error) => void }
+  | { kind: 'interpolate'; resolve: (v: { frames: RgbaImage[]; ms: number }) => void; reject: (e: Error) => void };
 
 export interface EngineClientOptions {
   /** Restarts allowed inside `restartWindowMs` before the client gives up (a worker that crashes on load). */
@@ -75,6 +79,7 @@ export class EngineClient implements EngineApi {
   /** The newest generate / lag request; an older one is cancelled when a new one starts. */
   private currentGenerate: number | null = null;
   private currentLag: number | null = null;
+  private currentInterpolate: number | null = null;
   /** What a restarted worker must be given again. */
   private lastPackUrl: string | null = null;
   private lastPackFiles: PackFiles | undefined = undefined;
@@ -160,6 +165,15 @@ export class EngineClient implements EngineApi {
       const requestId = this.send((id) => ({ type: 'lag', requestId: id, ...request }));
       this.currentLag = requestId;
       this.pending.set(requestId, { kind: 'lag', resolve, reject });
+    });
+  }
+
+  interpolate(request: InterpolateRequest) {
+    this.supersede(this.currentInterpolate);
+    return new Promise<{ frames: RgbaImage[]; ms: number }>((resolve, reject) => {
+      const requestId = this.send((id) => ({ type: 'interpolate', requestId: id, ...request }));
+      this.currentInterpolate = requestId;
+      this.pending.set(requestId, { kind: 'interpolate', resolve, reject });
     });
   }
 
@@ -250,6 +264,7 @@ export class EngineClient implements EngineApi {
     }
     this.currentGenerate = null;
     this.currentLag = null;
+    this.currentInterpolate = null;
 
     this.spawn();
     const replays: Promise<unknown>[] = [];
@@ -337,6 +352,12 @@ export class EngineClient implements EngineApi {
         const entry = this.take(message.requestId, 'lag');
         if (entry && this.currentLag === message.requestId) this.currentLag = null;
         entry?.resolve({ lr: message.lr, candidates: message.candidates, stdMap: message.stdMap, maxStd: message.maxStd, ms: message.ms });
+        return;
+      }
+      case 'interpolated': {
+        const entry = this.take(message.requestId, 'interpolate');
+        if (entry && this.currentInterpolate === message.requestId) this.currentInterpolate = null;
+        entry?.resolve({ frames: message.frames, ms: message.ms });
         return;
       }
       case 'memory':

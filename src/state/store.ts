@@ -11,6 +11,7 @@ import type { LoadProgress, TimedLagResult } from '../engine/protocol';
 import type { EngineApi } from './engineClient';
 import type { KeptPackStore } from './keptPacks';
 import type { Notices, SliceContext } from './slices/context';
+import { createInterpolationSlice, type InterpolationActions, type InterpolationState } from './slices/interpolation';
 import { createPackSlice, type PackActions, type PackState } from './slices/pack';
 import { createRunsSlice, type RunsState } from './slices/runs';
 import { createSettingsSlice, linkFieldsOf, type Settings, type SettingsActions } from './slices/settings';
@@ -97,7 +98,16 @@ export interface LagView {
   result: TimedLagResult | null;
 }
 
-export interface PlaygroundState extends Settings, SettingsActions, SourceState, SourceActions, PackState, PackActions, RunsState {
+export interface PlaygroundState
+  extends Settings,
+    SettingsActions,
+    SourceState,
+    SourceActions,
+    PackState,
+    PackActions,
+    RunsState,
+    InterpolationState,
+    InterpolationActions {
   errors: Notice[];
   warnings: Notice[];
   reportError(kind: NoticeKind, message: string): void;
@@ -121,7 +131,8 @@ export function toPermalinkState(state: PlaygroundState): PermalinkState {
 }
 
 export function createPlaygroundStore(env: PlaygroundEnv): PlaygroundStore {
-  return createStore<PlaygroundState>()((set, get) => {
+  let runInterpolation = () => {};
+  const store = createStore<PlaygroundState>()((set, get) => {
     let noticeId = 1;
     const notices: Notices = {
       push(list, kind, message) {
@@ -137,11 +148,14 @@ export function createPlaygroundStore(env: PlaygroundEnv): PlaygroundStore {
     ctx.runs = runs.internals;
     const source = createSourceSlice(ctx);
     ctx.source = source.internals;
+    const interpolation = createInterpolationSlice(ctx);
+    runInterpolation = interpolation.run;
     return {
       ...createSettingsSlice(ctx),
       ...source.state,
       ...createPackSlice(ctx),
       ...runs.state,
+      ...interpolation.state,
       errors: [],
       warnings: [],
       reportError: (kind, message) => notices.push('errors', kind, message),
@@ -149,4 +163,7 @@ export function createPlaygroundStore(env: PlaygroundEnv): PlaygroundStore {
       dismissNotice: (id) => set({ errors: get().errors.filter((n) => n.id !== id), warnings: get().warnings.filter((n) => n.id !== id) }),
     };
   });
+  // Interpolation frames follow every change of what they depend on (settings, image, features, pack).
+  store.subscribe(() => runInterpolation());
+  return store;
 }

@@ -6,6 +6,7 @@ import {
   type EngineApi,
   type EngineEvent,
   type GenerateRequest,
+  type InterpolateRequest,
   type LagRequest,
   type TimedLagResult,
   type LoadProgress,
@@ -74,6 +75,12 @@ class FakeEngine implements EngineApi {
   lag(request: LagRequest) {
     const done = deferred<TimedLagResult>();
     this.lags.push({ request, done });
+    return done.promise;
+  }
+  interpolations: { request: InterpolateRequest; done: Deferred<{ frames: RgbaImage[]; ms: number }> }[] = [];
+  interpolate(request: InterpolateRequest) {
+    const done = deferred<{ frames: RgbaImage[]; ms: number }>();
+    this.interpolations.push({ request, done });
     return done.promise;
   }
   get lastGenerate() {

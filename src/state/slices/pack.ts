@@ -81,6 +81,7 @@ export function createPackSlice(ctx: SliceContext): PackState & PackActions {
     for (const warning of check.warnings) notices.push('warnings', 'link', warning);
     for (const error of check.errors) notices.push('errors', 'link', error.message);
     if (check.errors.some((e) => e.field === 'class')) set({ classOverride: null });
+    if (check.errors.some((e) => e.field === 'class2')) set({ classB: null });
     const imageUsable = link.imagePng && !check.errors.some((e) => e.field === 'img');
     if (imageUsable) {
       try {

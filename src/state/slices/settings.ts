@@ -48,7 +48,7 @@ export function linkFieldsOf(settings: LinkSettings): Pick<PermalinkState, Setti
 }
 
 /** A numeric setting brought into the field table's bounds (whole numbers rounded; not-a-number: the minimum). */
-function withinBounds(name: keyof LinkSettings, value: number): number {
+export function withinBounds(name: keyof LinkSettings, value: number): number {
   const spec = SETTING_FIELDS.find((field) => settingName(field.prop as SettingProp) === name);
   if (!spec || (spec.kind !== 'int' && spec.kind !== 'float')) throw new Error(`${name} is not a numeric setting`);
   if (!Number.isFinite(value)) return spec.min;

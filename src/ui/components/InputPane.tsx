@@ -2,7 +2,9 @@ import { useState, type DragEvent } from 'react';
 import { decideDrop, type DroppedEntry } from '../dropFiles';
 import { usePlayground } from '../storeContext';
 import { MaskPainter } from './MaskPainter';
+import { CompositeEditor } from './CompositeEditor';
 import { RgbaCanvas } from './RgbaCanvas';
+import { SketchPad } from './SketchPad';
 
 /** Project-made sample images (public/samples, CC0). */
 export const SAMPLE_IMAGES = [
@@ -96,11 +98,29 @@ export function InputPane() {
   const mask = usePlayground((s) => s.mask);
   const mode = usePlayground((s) => s.mode);
   const setMask = usePlayground((s) => s.setMask);
+  const [view, setView] = useState<'image' | 'sketch' | 'composite'>('image');
   return (
     <section className="pane input-pane" aria-labelledby="input-heading">
       <h2 id="input-heading">Input</h2>
-      <DropZone />
-      <Gallery />
+      <div className="source-switch" role="group" aria-label="Where the source comes from">
+        <button type="button" aria-pressed={view === 'image'} data-testid="source-image" onClick={() => setView('image')}>
+          Image
+        </button>
+        <button type="button" aria-pressed={view === 'sketch'} data-testid="source-sketch" onClick={() => setView('sketch')}>
+          Sketch
+        </button>
+        <button type="button" aria-pressed={view === 'composite'} data-testid="source-composite" onClick={() => setView('composite')}>
+          Composite
+        </button>
+      </div>
+      {view === 'image' && (
+        <>
+          <DropZone />
+          <Gallery />
+        </>
+      )}
+      {view === 'sketch' && <SketchPad />}
+      {view === 'composite' && <CompositeEditor />}
       {source && (
         <div className="source-views">
           <figure>

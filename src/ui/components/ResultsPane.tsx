@@ -5,6 +5,7 @@ import type { GridResult, LagView as LagViewState, PlaygroundState } from '../..
 import { downloadPng } from '../imageIO';
 import { composeSheet, upscaleNearest } from '../pixels';
 import { usePlayground, usePlaygroundStore } from '../storeContext';
+import { InterpolationStrip } from './InterpolationStrip';
 import { PendingCell, RgbaCanvas } from './RgbaCanvas';
 
 function GridRow({ level, label, source, images, samples }: { level: number; label: string; source: RgbaImage; images: RgbaImage[] | undefined; samples: number }) {
@@ -163,6 +164,7 @@ export function ResultsPane() {
         <DownloadButton />
       </div>
       {mode === 'lag' ? <LagResults lag={lag} /> : <SemanticPyramidResults />}
+      <InterpolationStrip />
     </section>
   );
 }
