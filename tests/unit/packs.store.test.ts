@@ -50,6 +50,9 @@ class InstantEngine implements EngineApi {
   lag() {
     return new Promise<never>(() => {});
   }
+  interpolate() {
+    return new Promise<never>(() => {});
+  }
 }
 
 /** Kept packs in memory, shared by the stores of one test as Cache Storage is shared by reloads. */
