@@ -1,4 +1,4 @@
-// Issue #6, security: the built site's Content-Security-Policy (no inline scripts, no eval, workers and WASM
+// Reliability, security: the built site's Content-Security-Policy (no inline scripts, no eval, workers and WASM
 // allowed) as written and as enforced by Chromium, and no network request other than the app's own files during a
 // session that touches every feature (pack, WASM backend, generation, compare, LAG, an uploaded image, a link).
 import { readFileSync } from 'node:fs';
@@ -7,7 +7,7 @@ import { describe, expect, inject, it } from 'vitest';
 import { CONTENT_SECURITY_POLICY } from '../../scripts/node/headers.mjs';
 import { waitForGrid } from './helpers/app';
 import { goodPng } from './reliability-fixtures/files';
-import { cspViolations, expectNoPageErrors, shareReliabilityContext, openReady, type RelContext } from './reliability-fixtures/harness';
+import { cspViolations, expectNoPageErrors, shareReliabilityContext, openReady, DEFAULT_PACK_DIGEST, type RelContext } from './reliability-fixtures/harness';
 
 const baseUrl = inject('baseUrl');
 const distDir = inject('distDir');
@@ -59,7 +59,7 @@ describe('reliability: security', () => {
   });
 
   it('a full session: only same-origin requests, no CSP violation; eval, inline scripts and remote loads are blocked', async ({ annotate }) => {
-    const { app } = await openReady(rel, baseUrl, { hash: 'v=1&seed=5' });
+    const { app } = await openReady(rel, baseUrl, { hash: `v=1&digest=${DEFAULT_PACK_DIGEST}&seed=5` });
     const page = app.page;
     // every feature once: a new image, compare, LAG
     await page.getByTestId('file-input').setInputFiles({ name: 'session.png', mimeType: 'image/png', buffer: goodPng(50) });

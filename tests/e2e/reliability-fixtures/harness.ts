@@ -1,12 +1,16 @@
-// Browser side of the reliability suite (tests/e2e/reliability.*.e2e.test.ts): Chromium launched with exactly the
-// flags of issue #6 (no WebGPU flag), one instrumented context per group of cases, and small waits on what the
-// page shows. Uses the e2e engineer's helpers (tests/e2e/helpers) without changing them.
+// Browser side of the reliability suite (tests/e2e/reliability.*.e2e.test.ts): Chromium launched without any WebGPU
+// flag (the browser most visitors have), one instrumented context per group of cases, and waits on what the page
+// shows. Builds on the shared e2e helpers (tests/e2e/helpers).
+import { readFileSync } from 'node:fs';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { decodeBase64Url } from '../../../src/share/base64url';
 import { CHROMIUM, appUrl, bannerText, describePage, readSamples, shareUrl, waitForGrid, waitForPackReady, type AppPage } from '../helpers/app';
 import { fingerprint, type SampleImage } from '../helpers/pixels';
 import { decodePng } from './files';
+
+/** The digest of the default pack (models/cifar10), which a hand-written link must carry to be applied. */
+export const DEFAULT_PACK_DIGEST: string = JSON.parse(readFileSync(new URL('../../../models/cifar10/pack.json', import.meta.url), 'utf8')).digest;
 
 export const RELIABILITY_ARGS = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
