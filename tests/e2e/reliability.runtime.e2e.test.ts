@@ -1,4 +1,4 @@
-// Issue #6, runtime: a forced WebGPU that this Chromium does not have, the engine worker dying mid-session,
+// Reliability, runtime: a forced WebGPU that this Chromium does not have, the engine worker dying mid-session,
 // a generation cancelled halfway, and rapid repeated clicks (no duplicate work, never a grid under settings it was
 // not made with). Real Chromium, WASM backend unless said otherwise.
 import type { Page } from 'playwright-core';
