@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
-import { CONTENT_SECURITY_POLICY } from '../../scripts/node/headers.mjs';
+import { CONTENT_SECURITY_POLICY, META_CONTENT_SECURITY_POLICY } from '../../scripts/node/headers.mjs';
 import { waitForGrid } from './helpers/app';
 import { goodPng } from './reliability-fixtures/files';
 import { cspViolations, expectNoPageErrors, shareReliabilityContext, openReady, DEFAULT_PACK_DIGEST, type RelContext } from './reliability-fixtures/harness';
@@ -52,9 +52,13 @@ describe('reliability: security', () => {
     const inline = [...html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/gi)].filter(([, attrs, body]) => !/\bsrc=/.test(attrs) || body.trim() !== '');
     expect(inline.map((m) => m[0].slice(0, 80)), 'inline scripts in index.html').toEqual([]);
     expect(html).not.toMatch(/\son[a-z]+=/i); // no inline event handlers
-    // One policy everywhere: the <meta>, the header of scripts/node/headers.mjs, and the `_headers` file for static hosts.
-    expect([...directives].map(([n, v]) => [n, ...v].join(' ')).join('; ')).toBe(CONTENT_SECURITY_POLICY);
-    expect(readFileSync(join(distDir, '_headers'), 'utf8')).toContain(`  Content-Security-Policy: ${CONTENT_SECURITY_POLICY}\n`);
+    // One policy everywhere: the <meta> (less frame-ancestors, which only a header can carry), the header of
+    // scripts/node/headers.mjs, and the `_headers` file for static hosts.
+    expect([...directives].map(([n, v]) => [n, ...v].join(' ')).join('; ')).toBe(META_CONTENT_SECURITY_POLICY);
+    expect(CONTENT_SECURITY_POLICY).toBe(`${META_CONTENT_SECURITY_POLICY}; frame-ancestors 'none'`);
+    const staticHeaders = readFileSync(join(distDir, '_headers'), 'utf8');
+    expect(staticHeaders).toContain(`  Content-Security-Policy: ${CONTENT_SECURITY_POLICY}\n`);
+    expect(staticHeaders).toContain('  X-Frame-Options: DENY\n');
     await annotate([...directives].map(([n, v]) => `${n} ${v.join(' ')}`).join('; '));
   });
 
