@@ -118,7 +118,7 @@ describe('reliability: security', () => {
       } catch (e) {
         out.fetch = (e as Error).name;
       }
-      await new Promise((done) => setTimeout(done, 200));
+      // An inserted inline script runs inside append() when allowed, so the flag is final here.
       out.inline = String(w.__inlineRan ?? 'blocked');
       return out;
     });
