@@ -42,14 +42,50 @@ export function shareReliabilityContext(ready: (rel: RelContext) => void | Promi
  * does not apply to this script itself.
  */
 function instrument() {
-  const w = window as unknown as { __rel: { workers: Worker[]; posted: string[]; violations: string[]; lastFeatures: string | null } };
-  w.__rel = { workers: [], posted: [], violations: [], lastFeatures: null };
+  type Held = { worker: Worker; data: unknown };
+  const w = window as unknown as {
+    __rel: {
+      workers: Worker[];
+      posted: string[];
+      violations: string[];
+      lastFeatures: string | null;
+      /** When a number: that many more `row` messages reach the app, then every message from the worker is held. */
+      holdAfterRows: number | null;
+      held: Held[];
+      releaseHeld(): void;
+    };
+  };
+  w.__rel = {
+    workers: [],
+    posted: [],
+    violations: [],
+    lastFeatures: null,
+    holdAfterRows: null,
+    held: [],
+    releaseHeld() {
+      const held = w.__rel.held;
+      w.__rel.held = [];
+      w.__rel.holdAfterRows = null;
+      for (const { worker, data } of held) worker.dispatchEvent(new MessageEvent('message', { data }));
+    },
+  };
   document.addEventListener('securitypolicyviolation', (e) => w.__rel.violations.push(`${e.violatedDirective} ${e.blockedURI}`));
   const Native = window.Worker;
   class Recorded extends Native {
     constructor(url: string | URL, options?: WorkerOptions) {
       super(url, options);
       w.__rel.workers.push(this);
+      // Registered before the app's own listener, so it can keep a reply from the app until releaseHeld().
+      this.addEventListener('message', (event) => {
+        const rel = w.__rel;
+        if (rel.holdAfterRows === null) return;
+        if (rel.holdAfterRows > 0) {
+          if ((event.data as { type?: unknown } | null)?.type === 'row') rel.holdAfterRows--;
+          return;
+        }
+        event.stopImmediatePropagation();
+        rel.held.push({ worker: this, data: event.data });
+      });
     }
     postMessage(message: unknown, transfer?: unknown) {
       const typed = message as { type?: unknown; featuresId?: unknown } | null;
