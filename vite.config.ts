@@ -3,7 +3,7 @@ import { defineConfig, type Connect, type Plugin } from 'vite';
 import react from '@vitejs/plugin-react';
 import { cpSync, createReadStream, existsSync, statSync } from 'node:fs';
 import { extname, resolve, sep } from 'node:path';
-import { CONTENT_SECURITY_POLICY, ISOLATION_HEADERS } from './scripts/node/headers.mjs';
+import { CONTENT_SECURITY_POLICY, FRAMING_HEADERS, ISOLATION_HEADERS, META_CONTENT_SECURITY_POLICY } from './scripts/node/headers.mjs';
 
 // Where Debian's chromium keeps SwiftShader (libvulkan + the Vulkan ICD), for the webgpu test project.
 const swiftShaderDir = process.env.SWIFTSHADER_DIR ?? '/usr/lib/chromium';
@@ -17,12 +17,12 @@ const cspInBuild: Plugin = {
   transformIndexHtml: () => [
     {
       tag: 'meta',
-      attrs: { 'http-equiv': 'Content-Security-Policy', content: CONTENT_SECURITY_POLICY },
+      attrs: { 'http-equiv': 'Content-Security-Policy', content: META_CONTENT_SECURITY_POLICY },
       injectTo: 'head-prepend',
     },
   ],
   generateBundle() {
-    const headers = { ...ISOLATION_HEADERS, 'Content-Security-Policy': CONTENT_SECURITY_POLICY };
+    const headers = { ...ISOLATION_HEADERS, ...FRAMING_HEADERS, 'Content-Security-Policy': CONTENT_SECURITY_POLICY };
     const lines = Object.entries(headers).map(([name, value]) => `  ${name}: ${value}`);
     this.emitFile({ type: 'asset', fileName: '_headers', source: `/*\n${lines.join('\n')}\n` });
   },
@@ -89,8 +89,8 @@ export default defineConfig({
   plugins: [react(), cspInBuild, modelPacks],
   // models/ is served as static files next to the app (packs are fetched, never bundled).
   publicDir: 'public',
-  server: { headers: { ...ISOLATION_HEADERS, 'Content-Security-Policy': devContentSecurityPolicy } },
-  preview: { headers: { ...ISOLATION_HEADERS, 'Content-Security-Policy': CONTENT_SECURITY_POLICY } },
+  server: { headers: { ...ISOLATION_HEADERS, ...FRAMING_HEADERS, 'Content-Security-Policy': devContentSecurityPolicy } },
+  preview: { headers: { ...ISOLATION_HEADERS, ...FRAMING_HEADERS, 'Content-Security-Policy': CONTENT_SECURITY_POLICY } },
   worker: { format: 'es' },
   test: {
     environment: 'node',

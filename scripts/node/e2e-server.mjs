@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Static server for the end-to-end suite (tests/e2e): serves a built site (default dist/) on 127.0.0.1 with the
-// headers the app asks for (scripts/node/headers.mjs: CSP, COOP same-origin, COEP require-corp; plus CORP), real
-// MIME types (application/wasm for the WASM backend) and real 404s (never index.html for a missing model file).
+// headers the app asks for (scripts/node/headers.mjs: CSP, COOP same-origin, COEP require-corp, X-Frame-Options;
+// plus CORP), real MIME types (application/wasm for the WASM backend) and real 404s (never index.html for a missing
+// model file).
 //
 //   node scripts/node/e2e-server.mjs [--root=dist] [--port=0]     prints "listening http://127.0.0.1:PORT/" and serves
 //   import { startStaticServer } from './e2e-server.mjs'      → { url, port, close(), requests }
@@ -9,7 +10,7 @@ import { createServer } from 'node:http';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CONTENT_SECURITY_POLICY, ISOLATION_HEADERS as APP_ISOLATION_HEADERS } from './headers.mjs';
+import { CONTENT_SECURITY_POLICY, FRAMING_HEADERS, ISOLATION_HEADERS as APP_ISOLATION_HEADERS } from './headers.mjs';
 
 const TYPES = {
   '.html': 'text/html; charset=utf-8',
@@ -38,7 +39,8 @@ export function startStaticServer({ root, port = 0, host = '127.0.0.1' }) {
   const requests = [];
   const server = createServer((req, res) => {
     const finish = (status) => requests.push(`${status} ${req.method} ${req.url}`);
-    for (const [name, value] of Object.entries(ISOLATION_HEADERS)) res.setHeader(name, value);
+    for (const [name, value] of Object.entries({ ...ISOLATION_HEADERS, ...FRAMING_HEADERS }))
+      res.setHeader(name, value);
     // Every response: the page's own and the engine worker's script (a worker gets only its script's policy).
     res.setHeader('Content-Security-Policy', CONTENT_SECURITY_POLICY);
     res.setHeader('Cache-Control', 'no-cache');

@@ -3,8 +3,9 @@
 // also goes into the built index.html as a <meta> (for hosts that send no headers). The header is what covers the
 // engine's module Web Worker: a worker gets the policy of its own script's response, never the page's <meta> (a
 // blob: worker inherits its creator's). No inline scripts, no eval (WebAssembly compilation only), workers from
-// the site and blob: (the WASM backend's helper threads), no network request beyond the app's own files.
-export const CONTENT_SECURITY_POLICY = [
+// the site and blob: (the WASM backend's helper threads), no network request beyond the app's own files, and no
+// page of another site may frame the app (clickjacking: a hidden playground under someone else's buttons).
+const POLICY_DIRECTIVES = [
   "default-src 'self'",
   "script-src 'self' 'wasm-unsafe-eval'",
   "worker-src 'self' blob:",
@@ -14,10 +15,24 @@ export const CONTENT_SECURITY_POLICY = [
   "object-src 'none'",
   "base-uri 'none'",
   "form-action 'none'",
-].join('; ');
+];
+
+/** Browsers honour frame-ancestors only in a header; in a <meta> it is ignored (and Chromium logs an error). */
+const HEADER_ONLY_DIRECTIVES = ["frame-ancestors 'none'"];
+
+/** The policy every response carries as a header. */
+export const CONTENT_SECURITY_POLICY = [...POLICY_DIRECTIVES, ...HEADER_ONLY_DIRECTIVES].join('; ');
+
+/** The same policy without the directives a <meta> cannot carry, for the built index.html. */
+export const META_CONTENT_SECURITY_POLICY = POLICY_DIRECTIVES.join('; ');
 
 /** Cross-origin isolation, which lets the WASM backend use threads (SharedArrayBuffer). */
 export const ISOLATION_HEADERS = {
   'Cross-Origin-Opener-Policy': 'same-origin',
   'Cross-Origin-Embedder-Policy': 'require-corp',
+};
+
+/** No framing, for browsers that predate frame-ancestors (the CSP directive wins where both are known). */
+export const FRAMING_HEADERS = {
+  'X-Frame-Options': 'DENY',
 };

@@ -261,7 +261,8 @@ def git_commit() -> str | None:
 def validate_pack_json(pack: dict) -> None:
     import jsonschema
 
-    jsonschema.validate(pack, json.loads(SCHEMA_PATH.read_text()))
+    # Validated as the JSON it becomes: the in-memory dict may hold tuples, which the schema's arrays would refuse.
+    jsonschema.validate(json.loads(json.dumps(pack)), json.loads(SCHEMA_PATH.read_text()))
 
 
 def write_pack(

@@ -1,7 +1,7 @@
 // The LAG generator (docs/pack-format.md, "LAG generator"; Berthelot et al. 2020): a low-resolution image plus
 // noise -> a high-resolution candidate. Amplitude 0 gives the deterministic output.
 import * as tf from '@tensorflow/tfjs-core';
-import { archError, positiveInt, positiveIntList } from './arch';
+import { archError } from './arch';
 import { avgPool, conv, convShapes, up, upsampleConv, type WeightShape, type Weights } from './ops';
 
 export interface LagArch {
@@ -14,21 +14,10 @@ export interface LagArch {
   consistency: boolean;
 }
 
+/** `arch` has passed the pack schema (types and bounds); this checks the stages against the scale and imageSize. */
 export function parseLagArch(arch: Record<string, unknown>, imageSize: number): LagArch {
-  const resBlocks = arch.resBlocks;
-  if (typeof resBlocks !== 'number' || !Number.isInteger(resBlocks) || resBlocks < 0) {
-    throw archError('lag', `resBlocks must be a non-negative integer, got ${JSON.stringify(resBlocks)}`);
-  }
-  if (typeof arch.consistency !== 'boolean') throw archError('lag', 'consistency must be true or false');
-  const parsed: LagArch = {
-    scale: positiveInt(arch, 'lag', 'scale'),
-    lrSize: positiveInt(arch, 'lag', 'lrSize'),
-    noiseChannels: positiveInt(arch, 'lag', 'noiseChannels'),
-    channels: positiveInt(arch, 'lag', 'channels'),
-    resBlocks,
-    stageChannels: positiveIntList(arch, 'lag', 'stageChannels'),
-    consistency: arch.consistency,
-  };
+  const { scale, lrSize, noiseChannels, channels, resBlocks, stageChannels, consistency } = arch as unknown as LagArch;
+  const parsed: LagArch = { scale, lrSize, noiseChannels, channels, resBlocks, stageChannels: [...stageChannels], consistency };
   if (2 ** parsed.stageChannels.length !== parsed.scale) {
     throw archError('lag', `scale ${parsed.scale} needs log2(scale) stages, got ${parsed.stageChannels.length}`);
   }

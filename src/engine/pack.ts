@@ -1,13 +1,13 @@
 // Loading a pack (docs/pack-format.md): pack.json -> validated manifest and architecture -> shards fetched with
 // byte progress (or read from the PackStore) -> sha256 verified -> float16 decoded -> weights checked against the
 // shapes the architecture requires. Every failure is an EngineError with a protocol code and the file at fault.
-import { asRecord } from './arch';
 import { EngineError, describeError } from './errors';
 import { decodeFloat16 } from './float16';
 import { parseLagArch, lagWeightShapes, type LagArch } from './lag';
 import { FC7_LEVEL, FC8_LEVEL, LEVELS, LEVEL_NAMES, levelSize } from './levels';
 import type { WeightShape } from './ops';
 import type { PackStore } from './packStore';
+import { packSchemaProblem } from './packSchema';
 import type { LevelInfo, LoadStage, PackSummary } from './protocol';
 import { packDigest, sha256Hex } from './sha256';
 import { parseSpArch, spWeightShapes, type SpArch } from './sp';
@@ -80,89 +80,78 @@ export interface LoadPackOptions {
 
 const MANIFEST_FILE = 'pack.json';
 
+/** pack.json is read as a stream and refused past this size (the committed packs' are under 64 KB). */
+export const MAX_MANIFEST_BYTES = 1024 * 1024;
+/** All shards together; the schema bounds each shard (4 MiB) and their count (64). */
+export const MAX_PACK_BYTES = 200 * 1024 * 1024;
+
 function formatError(message: string, file = MANIFEST_FILE): EngineError {
   return new EngineError('pack-format', message, file);
-}
-
-function isPositiveInt(v: unknown): v is number {
-  return typeof v === 'number' && Number.isInteger(v) && v >= 1;
 }
 
 function shapeText(shape: readonly number[]): string {
   return `[${shape.join(', ')}]`;
 }
 
-/** Checks pack.json's structure and the consistency of its architecture; returns the parsed architecture. */
+function mib(bytes: number): string {
+  return `${Math.round((bytes / (1024 * 1024)) * 10) / 10} MiB`;
+}
+
+/**
+ * Checks pack.json against docs/pack.schema.json (types and bounds, through the generated validator), then the rules
+ * between fields that a schema cannot state; returns the parsed architecture.
+ */
 export function validateManifest(json: unknown): { manifest: PackManifest; arch: PackArchitecture } {
-  const pack = asRecord(json, '(top level)');
-  if (pack.format !== PACK_FORMAT) {
-    throw formatError(`pack.json format is ${JSON.stringify(pack.format)}, expected "${PACK_FORMAT}"`);
+  // The version gate comes first: a manifest of another version is not judged by this version's schema.
+  const top =
+    json !== null && typeof json === 'object' && !Array.isArray(json) ? (json as Record<string, unknown>) : {};
+  if (top.format !== undefined && top.format !== PACK_FORMAT) {
+    throw formatError(`pack.json format is ${JSON.stringify(top.format)}, expected "${PACK_FORMAT}"`);
   }
-  if (pack.formatVersion !== PACK_FORMAT_VERSION) {
+  if (top.formatVersion !== undefined && top.formatVersion !== PACK_FORMAT_VERSION) {
     throw formatError(
-      `pack.json has formatVersion ${JSON.stringify(pack.formatVersion)}; this app reads version ${PACK_FORMAT_VERSION}. ` +
+      `pack.json has formatVersion ${JSON.stringify(top.formatVersion)}; this app reads version ${PACK_FORMAT_VERSION}. ` +
         'Re-export the pack with a matching scripts/export.py or update the app.',
     );
   }
-  for (const key of ['id', 'title', 'digest']) {
-    if (typeof pack[key] !== 'string' || pack[key] === '') throw formatError(`pack.json field "${key}" must be a non-empty string`);
+  const problem = packSchemaProblem(json);
+  if (problem !== null) throw formatError(problem);
+  const manifest = json as PackManifest;
+  const { imageSize } = manifest;
+  const levels = validateLevels(manifest.levels, imageSize);
+  const totalBytes = Object.values(manifest.shards).reduce((sum, s) => sum + s.bytes, 0);
+  if (totalBytes > MAX_PACK_BYTES) {
+    throw formatError(`pack.json lists ${mib(totalBytes)} of shards; a pack may hold at most ${mib(MAX_PACK_BYTES)}`);
   }
-  if (!/^[0-9a-f]{64}$/.test(pack.digest as string)) throw formatError('pack.json digest must be 64 lowercase hex digits');
-  if (typeof pack.preview !== 'boolean') throw formatError('pack.json field "preview" must be true or false');
-  if (!isPositiveInt(pack.imageSize)) throw formatError('pack.json field "imageSize" must be a positive integer');
-  const imageSize = pack.imageSize;
-  if (!Array.isArray(pack.classNames) || pack.classNames.length < 2 || pack.classNames.some((c) => typeof c !== 'string')) {
-    throw formatError('pack.json field "classNames" must list at least 2 class names');
-  }
-  const levels = validateLevels(pack.levels, imageSize);
-  const models = asRecord(pack.models, 'models');
-  for (const key of MODEL_KEYS) {
-    const model = asRecord(models[key], `models.${key}`);
-    asRecord(model.arch, `models.${key}.arch`);
-    if (!Array.isArray(model.weightsManifest) || model.weightsManifest.length === 0) {
-      throw formatError(`pack.json models.${key}.weightsManifest must be a non-empty list`);
-    }
-  }
-  const shards = asRecord(pack.shards, 'shards');
-  for (const [file, entry] of Object.entries(shards)) {
-    const shard = asRecord(entry, `shards["${file}"]`);
-    if (typeof shard.bytes !== 'number' || !Number.isInteger(shard.bytes) || shard.bytes < 0) {
-      throw formatError(`pack.json shards["${file}"].bytes must be a byte count`);
-    }
-    if (typeof shard.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(shard.sha256)) {
-      throw formatError(`pack.json shards["${file}"].sha256 must be 64 lowercase hex digits`);
-    }
-  }
-  const manifest = { ...pack, provenance: pack.provenance ?? {}, metrics: pack.metrics ?? {} } as unknown as PackManifest;
-  manifest.levels = levels;
 
   const vgg = parseVggArch(manifest.models.vgg.arch);
-  if (vgg.imageSize !== imageSize) throw formatError(`models.vgg.arch.imageSize ${vgg.imageSize} != imageSize ${imageSize}`);
+  if (vgg.imageSize !== imageSize)
+    throw formatError(`models.vgg.arch.imageSize ${vgg.imageSize} != imageSize ${imageSize}`);
   if (vgg.numClasses !== manifest.classNames.length) {
     throw formatError(`models.vgg.arch.numClasses ${vgg.numClasses} != ${manifest.classNames.length} classNames`);
   }
   vgg.widths.forEach((width, b) => {
-    if (levels[b].channels !== width) throw formatError(`level ${levels[b].name} has ${levels[b].channels} channels, VGG block ${b + 1} has ${width}`);
+    if (levels[b].channels !== width)
+      throw formatError(`level ${levels[b].name} has ${levels[b].channels} channels, VGG block ${b + 1} has ${width}`);
   });
   const [fc7, fc8] = [levels[FC7_LEVEL], levels[FC8_LEVEL]];
-  if (fc7.channels !== vgg.fcWidth) throw formatError(`level fc7 has ${fc7.channels} channels, VGG fcWidth is ${vgg.fcWidth}`);
-  if (fc8.channels !== vgg.numClasses) throw formatError(`level fc8 has ${fc8.channels} channels, VGG has ${vgg.numClasses} classes`);
+  if (fc7.channels !== vgg.fcWidth)
+    throw formatError(`level fc7 has ${fc7.channels} channels, VGG fcWidth is ${vgg.fcWidth}`);
+  if (fc8.channels !== vgg.numClasses)
+    throw formatError(`level fc8 has ${fc8.channels} channels, VGG has ${vgg.numClasses} classes`);
   const sp = parseSpArch(manifest.models.sp.arch, levels, imageSize);
-  if (sp.numClasses !== vgg.numClasses) throw formatError(`models.sp.arch.numClasses ${sp.numClasses} != ${vgg.numClasses}`);
+  if (sp.numClasses !== vgg.numClasses)
+    throw formatError(`models.sp.arch.numClasses ${sp.numClasses} != ${vgg.numClasses}`);
   const lag = parseLagArch(manifest.models.lag.arch, imageSize);
-  return { manifest, arch: { vgg, sp, lag } };
+  return { manifest: { ...manifest, levels }, arch: { vgg, sp, lag } };
 }
 
-function validateLevels(value: unknown, imageSize: number): LevelInfo[] {
-  if (!Array.isArray(value) || value.length !== LEVEL_NAMES.length) {
-    throw formatError(`pack.json levels must list the ${LEVEL_NAMES.length} levels ${LEVEL_NAMES.join(', ')}`);
-  }
-  return value.map((raw, index) => {
-    const level = asRecord(raw, `levels[${index}]`);
+/** The schema has checked each level's fields; here each must sit at its place with the stride and size of imageSize. */
+function validateLevels(value: LevelInfo[], imageSize: number): LevelInfo[] {
+  return value.map((level, index) => {
     if (level.index !== index || level.name !== LEVEL_NAMES[index]) {
       throw formatError(`pack.json levels[${index}] must be { index: ${index}, name: "${LEVEL_NAMES[index]}" }`);
     }
-    if (!isPositiveInt(level.channels)) throw formatError(`pack.json levels[${index}].channels must be a positive integer`);
     const { stride } = LEVELS[index];
     const size = levelSize(LEVELS[index], imageSize);
     if (level.stride !== stride || level.size !== size) {
@@ -188,13 +177,8 @@ function bytesPerElement(weight: ManifestWeight): number {
   return dtype === 'float16' ? 2 : dtype === 'uint8' ? 1 : 4;
 }
 
-function isSupportedQuantization(q: ManifestWeight['quantization']): boolean {
-  if (q === undefined || q.dtype === 'float16') return true;
-  return q.dtype === 'uint8' && Number.isFinite(q.min) && Number.isFinite(q.scale) && q.scale > 0;
-}
-
 /**
- * Checks the weights manifests before any download: every weight the architecture needs is present with its exact
+ * Checks the weights manifests (whose entries the schema has checked) before any download: every weight the architecture needs is present with its exact
  * shape (code pack-shape, naming the weight), nothing unexpected is listed, and the byte counts add up.
  */
 export function checkWeightsManifest(manifest: PackManifest, arch: PackArchitecture): void {
@@ -202,19 +186,8 @@ export function checkWeightsManifest(manifest: PackManifest, arch: PackArchitect
   for (const key of MODEL_KEYS) {
     const listed = new Map<string, ManifestWeight>();
     for (const group of manifest.models[key].weightsManifest) {
-      if (!Array.isArray(group?.paths) || !Array.isArray(group?.weights) || group.paths.length === 0) {
-        throw formatError(`pack.json models.${key}.weightsManifest groups need "paths" and "weights"`);
-      }
       let groupBytes = 0;
       for (const weight of group.weights) {
-        if (typeof weight?.name !== 'string' || !Array.isArray(weight.shape) || weight.shape.some((d) => !Number.isInteger(d) || d < 0)) {
-          throw formatError(`pack.json models.${key}: malformed weight entry ${JSON.stringify(weight)}`);
-        }
-        if (weight.dtype !== 'float32' || !isSupportedQuantization(weight.quantization)) {
-          throw formatError(
-            `weight ${weight.name}: only float32 weights, optionally float16- or uint8 (min, scale)-quantized, are supported`,
-          );
-        }
         if (listed.has(weight.name)) throw formatError(`weight ${weight.name} is listed twice`);
         listed.set(weight.name, weight);
         groupBytes += weight.shape.reduce((a, b) => a * b, 1) * bytesPerElement(weight);
@@ -226,13 +199,19 @@ export function checkWeightsManifest(manifest: PackManifest, arch: PackArchitect
         shardBytes += shard.bytes;
       }
       if (shardBytes !== groupBytes) {
-        throw formatError(`models.${key}: shards ${group.paths.join(', ')} hold ${shardBytes} bytes, the weights need ${groupBytes}`);
+        throw formatError(
+          `models.${key}: shards ${group.paths.join(', ')} hold ${shardBytes} bytes, the weights need ${groupBytes}`,
+        );
       }
     }
     for (const { name, shape } of required[key]) {
       const weight = listed.get(name);
       if (!weight) {
-        throw new EngineError('pack-shape', `weight ${name} is missing; the ${key} architecture needs it with shape ${shapeText(shape)}`, MANIFEST_FILE);
+        throw new EngineError(
+          'pack-shape',
+          `weight ${name} is missing; the ${key} architecture needs it with shape ${shapeText(shape)}`,
+          MANIFEST_FILE,
+        );
       }
       if (weight.shape.length !== shape.length || weight.shape.some((d, i) => d !== shape[i])) {
         throw new EngineError(
@@ -244,7 +223,11 @@ export function checkWeightsManifest(manifest: PackManifest, arch: PackArchitect
       listed.delete(name);
     }
     for (const name of listed.keys()) {
-      throw new EngineError('pack-shape', `weight ${name} is not part of the ${key} architecture described in pack.json`, MANIFEST_FILE);
+      throw new EngineError(
+        'pack-shape',
+        `weight ${name} is not part of the ${key} architecture described in pack.json`,
+        MANIFEST_FILE,
+      );
     }
   }
 }
@@ -265,7 +248,74 @@ export function summarizePack(manifest: PackManifest, arch: PackArchitecture): P
   };
 }
 
-async function fetchManifest(url: string, fetchFn: typeof fetch, store: PackStore | null): Promise<{ text: string; offline: boolean }> {
+/** Thrown by readBodyCapped when a body runs past its cap; the caller turns it into its own message. */
+class BodyTooLarge extends Error {}
+
+/**
+ * Reads a response body as a stream and stops (cancelling the rest) as soon as it passes `cap` bytes, so an oversized
+ * or endless body is never held in memory. A Content-Length above the cap is refused before reading anything.
+ */
+async function readBodyCapped(
+  response: Response,
+  cap: number,
+  onBytes: (n: number) => void = () => {},
+): Promise<Uint8Array> {
+  const declared = Number(response.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > cap) {
+    await response.body?.cancel().catch(() => undefined);
+    throw new BodyTooLarge();
+  }
+  if (!response.body) {
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    if (bytes.byteLength > cap) throw new BodyTooLarge();
+    onBytes(bytes.byteLength);
+    return bytes;
+  }
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    length += value.byteLength;
+    if (length > cap) {
+      await reader.cancel().catch(() => undefined);
+      throw new BodyTooLarge();
+    }
+    chunks.push(value);
+    onBytes(value.byteLength);
+  }
+  const bytes = new Uint8Array(length);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return bytes;
+}
+
+const MANIFEST_TOO_LARGE = `pack.json is larger than ${mib(MAX_MANIFEST_BYTES)}, the most a pack manifest may be; it was not read further`;
+
+async function readManifestText(response: Response): Promise<string> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readBodyCapped(response, MAX_MANIFEST_BYTES);
+  } catch (error) {
+    if (error instanceof BodyTooLarge) throw formatError(MANIFEST_TOO_LARGE);
+    throw new EngineError('pack-not-found', `pack.json could not be read: ${describeError(error)}`, MANIFEST_FILE);
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw formatError('pack.json is not UTF-8 text');
+  }
+}
+
+async function fetchManifest(
+  url: string,
+  fetchFn: typeof fetch,
+  store: PackStore | null,
+): Promise<{ text: string; offline: boolean }> {
   let response: Response;
   try {
     response = await fetchFn(url, { cache: 'no-cache' });
@@ -281,32 +331,7 @@ async function fetchManifest(url: string, fetchFn: typeof fetch, store: PackStor
     }
     throw new EngineError('pack-not-found', `${url} answered HTTP ${response.status}`, MANIFEST_FILE);
   }
-  return { text: await response.text(), offline: false };
-}
-
-async function readBody(response: Response, onBytes: (n: number) => void): Promise<Uint8Array> {
-  if (!response.body) {
-    const bytes = new Uint8Array(await response.arrayBuffer());
-    onBytes(bytes.byteLength);
-    return bytes;
-  }
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let length = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    length += value.byteLength;
-    onBytes(value.byteLength);
-  }
-  const bytes = new Uint8Array(length);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return bytes;
+  return { text: await readManifestText(response), offline: false };
 }
 
 /** Loads, verifies and decodes a pack. `packUrl` is the URL of pack.json. */
@@ -318,6 +343,7 @@ export async function loadPack(packUrl: string, options: LoadPackOptions = {}): 
 
   progress('manifest', 0, 1);
   const { text, offline } = await fetchManifest(manifestUrl, fetchFn, store);
+  if (text.length > MAX_MANIFEST_BYTES) throw formatError(MANIFEST_TOO_LARGE);
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -354,15 +380,32 @@ export async function loadPack(packUrl: string, options: LoadPackOptions = {}): 
       response = await fetchFn(url);
     } catch (error) {
       const hint = offline ? ' (offline, and this shard is not in the cache)' : '';
-      throw new EngineError('pack-shard-missing', `could not fetch shard ${file}${hint}: ${describeError(error)}`, file);
+      throw new EngineError(
+        'pack-shard-missing',
+        `could not fetch shard ${file}${hint}: ${describeError(error)}`,
+        file,
+      );
     }
     if (!response.ok) {
       throw new EngineError('pack-shard-missing', `shard ${file} answered HTTP ${response.status}`, file);
     }
-    const bytes = await readBody(response, (n) => {
-      loadedBytes += n;
-      progress('download', Math.min(loadedBytes, totalBytes), totalBytes);
-    });
+    let bytes: Uint8Array;
+    try {
+      // Never more than pack.json says: a longer body is cut off at once, not buffered and then measured.
+      bytes = await readBodyCapped(response, expected.bytes, (n) => {
+        loadedBytes += n;
+        progress('download', Math.min(loadedBytes, totalBytes), totalBytes);
+      });
+    } catch (error) {
+      if (!(error instanceof BodyTooLarge)) {
+        throw new EngineError('pack-shard-missing', `shard ${file} could not be read: ${describeError(error)}`, file);
+      }
+      throw new EngineError(
+        'pack-checksum',
+        `shard ${file} is larger than the ${expected.bytes} bytes pack.json says; it was not read further`,
+        file,
+      );
+    }
     contents.set(file, bytes);
     fetchedFromNetwork.add(file);
   }
@@ -373,11 +416,19 @@ export async function loadPack(packUrl: string, options: LoadPackOptions = {}): 
     const bytes = contents.get(file)!;
     const expected = manifest.shards[file];
     if (bytes.byteLength !== expected.bytes) {
-      throw new EngineError('pack-checksum', `shard ${file} has ${bytes.byteLength} bytes; pack.json says ${expected.bytes}`, file);
+      throw new EngineError(
+        'pack-checksum',
+        `shard ${file} has ${bytes.byteLength} bytes; pack.json says ${expected.bytes}`,
+        file,
+      );
     }
     const actual = await sha256Hex(bytes);
     if (actual !== expected.sha256) {
-      throw new EngineError('pack-checksum', `shard ${file} is corrupted: sha256 ${actual}, pack.json says ${expected.sha256}`, file);
+      throw new EngineError(
+        'pack-checksum',
+        `shard ${file} is corrupted: sha256 ${actual}, pack.json says ${expected.sha256}`,
+        file,
+      );
     }
     progress('verify', ++verified, fetchedFromNetwork.size);
   }
@@ -387,7 +438,8 @@ export async function loadPack(packUrl: string, options: LoadPackOptions = {}): 
   if (store) {
     // Best effort: a full quota or a private mode must not fail a load that has succeeded.
     try {
-      for (const file of fetchedFromNetwork) await store.putShard(manifest.id, manifest.digest, file, contents.get(file)!);
+      for (const file of fetchedFromNetwork)
+        await store.putShard(manifest.id, manifest.digest, file, contents.get(file)!);
       await store.putManifest(manifestUrl, text);
       await store.pruneOtherDigests(manifest.id, manifest.digest);
     } catch {
@@ -403,9 +455,16 @@ export async function loadPack(packUrl: string, options: LoadPackOptions = {}): 
   };
 }
 
-function decodeWeights(manifest: PackManifest, contents: Map<string, Uint8Array>, progress: PackProgress): Map<string, DecodedWeight> {
+function decodeWeights(
+  manifest: PackManifest,
+  contents: Map<string, Uint8Array>,
+  progress: PackProgress,
+): Map<string, DecodedWeight> {
   const weights = new Map<string, DecodedWeight>();
-  const total = MODEL_KEYS.reduce((n, key) => n + manifest.models[key].weightsManifest.reduce((m, g) => m + g.weights.length, 0), 0);
+  const total = MODEL_KEYS.reduce(
+    (n, key) => n + manifest.models[key].weightsManifest.reduce((m, g) => m + g.weights.length, 0),
+    0,
+  );
   progress('decode', 0, total);
   for (const key of MODEL_KEYS) {
     for (const group of manifest.models[key].weightsManifest) {

@@ -1,7 +1,7 @@
 // The Semantic Pyramid generator (docs/pack-format.md, "Semantic Pyramid generator"; Shocher et al. 2020):
 // noise z + class y + the VGG features of chosen levels (gated per row by `on` and a painted mask) -> image.
 import * as tf from '@tensorflow/tfjs-core';
-import { archError, positiveInt, positiveIntList } from './arch';
+import { archError } from './arch';
 import { FC7_LEVEL, FC8_LEVEL, isInjectable } from './levels';
 import type { LevelInfo } from './protocol';
 import {
@@ -36,17 +36,10 @@ export interface SpArch {
   injections: SpInjection[];
 }
 
+/** `arch` has passed the pack schema (types, bounds, list lengths); this checks it against the levels and imageSize. */
 export function parseSpArch(arch: Record<string, unknown>, levels: LevelInfo[], imageSize: number): SpArch {
-  const channels = positiveIntList(arch, 'sp', 'channels');
-  const parsed: SpArch = {
-    zDim: positiveInt(arch, 'sp', 'zDim'),
-    numClasses: positiveInt(arch, 'sp', 'numClasses'),
-    baseSize: positiveInt(arch, 'sp', 'baseSize'),
-    channels,
-    levelChannels: positiveIntList(arch, 'sp', 'levelChannels', levels.length),
-    injections: [],
-  };
-  if (channels.length < 1) throw archError('sp', 'channels must not be empty');
+  const { zDim, numClasses, baseSize, channels, levelChannels, injections } = arch as unknown as SpArch;
+  const parsed: SpArch = { zDim, numClasses, baseSize, channels: [...channels], levelChannels: [...levelChannels], injections: [] };
   if (parsed.baseSize * 2 ** (channels.length - 1) !== imageSize) {
     throw archError('sp', `baseSize ${parsed.baseSize} * 2^${channels.length - 1} blocks != imageSize ${imageSize}`);
   }
@@ -55,14 +48,12 @@ export function parseSpArch(arch: Record<string, unknown>, levels: LevelInfo[], 
       throw archError('sp', `levelChannels[${i}] = ${c} but level ${levels[i].name} has ${levels[i].channels} channels`);
     }
   });
-  const injections = arch.injections;
-  if (!Array.isArray(injections)) throw archError('sp', 'injections must be a list of { level, stage }');
   for (const entry of injections) {
-    const level = levels.find((l) => l.name === entry?.level);
-    const stage = entry?.stage;
-    if (!level || level.size === null) throw archError('sp', `injection level ${JSON.stringify(entry?.level)} is not a spatial level`);
+    const level = levels.find((l) => l.name === entry.level);
+    const stage = entry.stage;
+    if (!level || level.size === null) throw archError('sp', `injection level ${JSON.stringify(entry.level)} is not a spatial level`);
     if (!isInjectable(level, imageSize)) throw archError('sp', `level ${level.name} is at full image resolution: it is never injected`);
-    if (!Number.isInteger(stage) || stage < 0 || stage >= channels.length) {
+    if (stage >= channels.length) {
       throw archError('sp', `injection stage ${JSON.stringify(stage)} of ${level.name} is out of range`);
     }
     const stageSize = parsed.baseSize * 2 ** stage;

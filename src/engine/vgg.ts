@@ -1,8 +1,7 @@
 // The VGG pyramid (docs/pack-format.md, "VGG pyramid"): 5 conv blocks with max-pooling, fc6, fc7, fc8.
 // Its 7 levels (pool1..pool5, fc7, fc8) are the semantic features the Semantic Pyramid generator is conditioned on.
 import * as tf from '@tensorflow/tfjs-core';
-import { archError, positiveInt, positiveIntList } from './arch';
-import { SPATIAL_LEVEL_COUNT } from './levels';
+import { archError } from './arch';
 import { conv, convShapes, dense, denseShapes, type WeightShape, type Weights } from './ops';
 
 export interface VggArch {
@@ -13,14 +12,10 @@ export interface VggArch {
   numClasses: number;
 }
 
+/** `arch` has passed the pack schema (types, bounds, one width and conv count per pooling block). */
 export function parseVggArch(arch: Record<string, unknown>): VggArch {
-  const parsed: VggArch = {
-    imageSize: positiveInt(arch, 'vgg', 'imageSize'),
-    widths: positiveIntList(arch, 'vgg', 'widths', SPATIAL_LEVEL_COUNT),
-    convsPerBlock: positiveIntList(arch, 'vgg', 'convsPerBlock', SPATIAL_LEVEL_COUNT),
-    fcWidth: positiveInt(arch, 'vgg', 'fcWidth'),
-    numClasses: positiveInt(arch, 'vgg', 'numClasses'),
-  };
+  const { imageSize, widths, convsPerBlock, fcWidth, numClasses } = arch as unknown as VggArch;
+  const parsed: VggArch = { imageSize, widths: [...widths], convsPerBlock: [...convsPerBlock], fcWidth, numClasses };
   if (parsed.imageSize % 32 !== 0) throw archError('vgg', `imageSize ${parsed.imageSize} is not a multiple of 32`);
   return parsed;
 }

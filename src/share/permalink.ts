@@ -15,8 +15,11 @@ export const PERMALINK_VERSION = 1;
 export const MAX_HASH_LENGTH = 256 * 1024;
 /** Largest model-resolution image a link may carry. */
 export const MAX_LINK_IMAGE_SIZE = 512;
-/** Links keep this many hex characters of the pack digest: enough to tell packs apart, short enough to read. */
-export const DIGEST_PREFIX_LENGTH = 16;
+/**
+ * Links carry the whole pack digest (sha256, lower-case hex): a prefix would let a link with a short or empty digest
+ * match any pack and hide that its samples came from other weights.
+ */
+export const PACK_DIGEST_LENGTH = 64;
 export const MAX_CLASS_INDEX = 9999;
 
 export { MAX_LAG_CANDIDATES, MAX_SAMPLES };
@@ -25,7 +28,7 @@ export type Mode = 'sp' | 'lag';
 
 export interface PermalinkState {
   packId: string;
-  /** Hex prefix of the pack digest the link was made with ('' when unknown). */
+  /** The digest of the pack the link was made with (64 hex digits; '' only in the defaults, which are no link). */
   packDigest: string;
   mode: Mode;
   level: number;
@@ -78,6 +81,8 @@ export type PermalinkErrorCode =
   | 'out-of-range'
   | 'bad-choice'
   | 'bad-text'
+  | 'bad-digest'
+  | 'missing-digest'
   | 'not-base64'
   | 'truncated'
   | 'not-png'
@@ -107,12 +112,13 @@ type FieldSpec =
   | { key: string; prop: StateKey; label: string; kind: 'bool' }
   | { key: string; prop: StateKey; label: string; kind: 'choice'; choices: readonly string[] }
   | { key: string; prop: StateKey; label: string; kind: 'text'; pattern: RegExp; maxLength: number; allowed: string }
-  | { key: string; prop: StateKey; label: string; kind: 'class' };
+  | { key: string; prop: StateKey; label: string; kind: 'class' }
+  | { key: string; prop: StateKey; label: string; kind: 'digest' };
 
 /** Scalar fields, in the order they are written. `v` comes first and the binary fields (mask, img) last. */
 export const PERMALINK_FIELDS: readonly FieldSpec[] = [
   { key: 'pack', prop: 'packId', label: 'pack id', kind: 'text', pattern: /^[a-z0-9][a-z0-9._-]*$/, maxLength: 64, allowed: 'lower-case letters, digits, ".", "_" and "-"' },
-  { key: 'digest', prop: 'packDigest', label: 'pack digest', kind: 'text', pattern: /^[0-9a-f]*$/, maxLength: 64, allowed: 'hexadecimal digits' },
+  { key: 'digest', prop: 'packDigest', label: 'pack digest', kind: 'digest' },
   { key: 'mode', prop: 'mode', label: 'mode', kind: 'choice', choices: ['sp', 'lag'] },
   { key: 'level', prop: 'level', label: 'level', kind: 'int', min: 0, max: LEVEL_COUNT - 1 },
   { key: 'cmp', prop: 'compare', label: 'compare switch', kind: 'bool' },
@@ -145,6 +151,7 @@ function encodeScalar(spec: FieldSpec, value: unknown): string {
       return value ? '1' : '0';
     case 'choice':
     case 'text':
+    case 'digest':
       return String(value);
     case 'class':
       return value === null ? 'auto' : String(value);
@@ -163,11 +170,6 @@ export function encodePermalink(state: PermalinkState): string {
   if (state.mask && state.imagePng) parts.push(`${MASK_KEY}=${encodeBase64Url(packMaskBits(state.mask))}`);
   if (state.imagePng) parts.push(`${IMAGE_KEY}=${encodeBase64Url(state.imagePng)}`);
   return parts.join('&');
-}
-
-/** The digest prefix stored in links. */
-export function digestPrefix(digest: string): string {
-  return digest.slice(0, DIGEST_PREFIX_LENGTH).toLowerCase();
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -232,6 +234,15 @@ function parseScalar(spec: FieldSpec, raw: string): ScalarResult {
       if (value > MAX_CLASS_INDEX) return fail('out-of-range', `${what} ${quote(raw)} must be at most ${MAX_CLASS_INDEX}`, spec.key);
       return { ok: true, value };
     }
+    case 'digest':
+      if (!/^[0-9a-f]*$/.test(raw)) {
+        return fail('bad-text', `${what} ${quote(raw)} contains characters that are not allowed (only lower-case hexadecimal digits)`, spec.key);
+      }
+      if (raw.length !== PACK_DIGEST_LENGTH) {
+        const length = raw.length === 0 ? 'is empty' : `has ${raw.length} hex digits`;
+        return fail('bad-digest', `${what} ${length}; a link carries all ${PACK_DIGEST_LENGTH} of them`, spec.key);
+      }
+      return { ok: true, value: raw };
   }
 }
 
@@ -251,14 +262,18 @@ export interface DecodeOptions {
 /** Parses and validates a hash ('#' optional). Never throws. An empty hash gives the defaults. */
 export function decodePermalink(hash: string, options: DecodeOptions = {}): DecodeResult {
   try {
-    return decodeUnsafe(hash, options);
+    return decodePermalinkUnguarded(hash, options);
   } catch (cause) {
     // Every rejection above is explicit; this only guards React against a bug in this file.
     return fail('malformed', `it could not be read (${cause instanceof Error ? cause.message : String(cause)})`);
   }
 }
 
-function decodeUnsafe(hash: string, options: DecodeOptions): DecodeResult {
+/**
+ * The decoder itself, without decodePermalink's catch-all: every rejection is an explicit result, so a throw from
+ * here is a bug (the property tests call this one so that such a bug cannot hide behind the guard).
+ */
+export function decodePermalinkUnguarded(hash: string, options: DecodeOptions = {}): DecodeResult {
   if (hash.length > MAX_HASH_LENGTH) {
     return fail('too-large', `it is ${Math.round(hash.length / 1024)} KB long, more than the ${MAX_HASH_LENGTH / 1024} KB limit`);
   }
@@ -324,6 +339,11 @@ function decodeUnsafe(hash: string, options: DecodeOptions): DecodeResult {
     }
     state.mask = unpackMaskBits(bytes.bytes, pixelCount);
   }
+  // Checked last, so a link that is broken elsewhere reports that first. Without a digest nothing could tell the
+  // reader that the link's samples came from other weights.
+  if (!values.has('digest')) {
+    return fail('missing-digest', `it does not say which pack weights made it (no digest=…, the ${PACK_DIGEST_LENGTH}-digit pack digest)`, 'digest');
+  }
   return { ok: true, state };
 }
 
@@ -352,9 +372,10 @@ export interface PackCheck {
 export function checkPermalinkAgainstPack(state: PermalinkState, pack: PackIdentity): PackCheck {
   const errors: PermalinkError[] = [];
   const warnings: string[] = [];
-  if (state.packDigest && !digestPrefix(pack.digest).startsWith(state.packDigest.slice(0, DIGEST_PREFIX_LENGTH))) {
+  if (state.packDigest !== pack.digest) {
+    const made = state.packDigest === '' ? 'no digest' : `digest ${state.packDigest.slice(0, 8)}…`;
     warnings.push(
-      `This link was made with different weights (digest ${state.packDigest.slice(0, 8)}…, now ${pack.digest.slice(0, 8)}…): ` +
+      `This link was made with different weights (${made}, now ${pack.digest.slice(0, 8)}…): ` +
         'it still runs, but the samples will not match what its author saw.',
     );
   }

@@ -6,7 +6,7 @@
 
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { BackendName, BackendRequest, RgbaImage } from '../engine/protocol';
-import { DEFAULT_PERMALINK_STATE, digestPrefix, type PermalinkState } from '../share/permalink';
+import { DEFAULT_PERMALINK_STATE, type PermalinkState } from '../share/permalink';
 import type { LoadProgress, TimedLagResult } from '../engine/protocol';
 import type { EngineApi } from './engineClient';
 import type { KeptPackStore } from './keptPacks';
@@ -124,7 +124,7 @@ export function toPermalinkState(state: PlaygroundState): PermalinkState {
   return {
     ...linkFieldsOf(state),
     packId: state.pack?.id ?? state.packStatus.packId ?? DEFAULT_PERMALINK_STATE.packId,
-    packDigest: state.pack ? digestPrefix(state.pack.digest) : '',
+    packDigest: state.pack?.digest ?? '',
     mask: state.mask,
     imagePng: state.source?.png ?? null,
   };

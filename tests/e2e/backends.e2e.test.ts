@@ -2,6 +2,7 @@
 // WebGL and WebGPU (both on SwiftShader here: slow, so the grid is small and the timeouts generous). The three
 // must agree within a small tolerance; the badge must name the forced backend (no silent fallback).
 import type { Browser } from 'playwright-core';
+import { isSoftwareRenderer } from '../../src/engine/backend';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { activeBackend, appUrl, launchBrowser, openApp, shareUrl, waitForGrid, waitForPackReady, withBackend, type AppPage, type Backend } from './helpers/app';
 import { expectCleanConsole, openReadyApp, setSamples, setSeed, uploadScene } from './helpers/flows';
@@ -53,13 +54,33 @@ async function runForced(backend: Backend): Promise<{ images: SampleImage[]; bad
 }
 
 describe('backends agree (compare grid, 7 levels x 2 samples)', () => {
-  it('automatic choice runs on wasm here (software GPUs are skipped)', async ({ annotate }) => {
+  it('automatic choice: a GPU backend on real GPU hardware, wasm when the GPUs are software renderers', async ({ annotate }) => {
     const app = await openApp(browser, appUrl(baseUrl));
     open.push(app);
     await waitForPackReady(app);
     const badge = await activeBackend(app.page);
-    expect(badge).toMatch(/^wasm\b/);
-    await annotate(`badge "${badge}"`);
+    // What this browser offers, described as the engine's backend choice reads it.
+    const gpus = await app.page.evaluate(async () => {
+      type Adapter = { isFallbackAdapter?: boolean; info?: Record<string, unknown> };
+      const gpu = (navigator as unknown as { gpu?: { requestAdapter(o: object): Promise<Adapter | null> } }).gpu;
+      const adapter = gpu ? await gpu.requestAdapter({ powerPreference: 'high-performance' }).catch(() => null) : null;
+      const info = adapter?.info ?? {};
+      const webgpu = adapter
+        ? {
+            fallback: adapter.isFallbackAdapter === true || info.isFallbackAdapter === true || /cpu/i.test(String(info.type ?? '')),
+            description: [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' '),
+          }
+        : null;
+      const gl = document.createElement('canvas').getContext('webgl2');
+      const debug = gl?.getExtension('WEBGL_debug_renderer_info');
+      const renderer = gl ? String(gl.getParameter(debug ? debug.UNMASKED_RENDERER_WEBGL : gl.RENDERER)) : null;
+      return { webgpu, renderer };
+    });
+    const hardwareWebGpu = gpus.webgpu !== null && !gpus.webgpu.fallback && !isSoftwareRenderer(gpus.webgpu.description);
+    const hardwareWebGl = gpus.renderer !== null && !isSoftwareRenderer(gpus.renderer);
+    const expected = hardwareWebGpu ? 'webgpu' : hardwareWebGl ? 'webgl' : 'wasm';
+    expect(badge, `WebGPU: ${JSON.stringify(gpus.webgpu)}; WebGL renderer: ${gpus.renderer}`).toMatch(new RegExp(`^${expected}\\b`));
+    await annotate(`badge "${badge}"; WebGPU ${gpus.webgpu ? gpus.webgpu.description || 'unnamed' : 'none'}, WebGL ${gpus.renderer ?? 'none'}`);
     await app.close();
   });
 

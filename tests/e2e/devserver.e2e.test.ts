@@ -32,6 +32,8 @@ describe('npm start (the Vite dev server)', () => {
     expect(policy).toContain("script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval'");
     expect(policy).toContain("default-src 'self'");
     expect(response.headers.get('cross-origin-embedder-policy')).toBe('require-corp');
+    expect(policy).toContain("frame-ancestors 'none'");
+    expect(response.headers.get('x-frame-options')).toBe('DENY');
 
     app = await openApp(browser, url!);
     // Violations in the page, recorded from the start of every load (Vite may reload the page once after optimising

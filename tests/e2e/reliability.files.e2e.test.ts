@@ -1,4 +1,4 @@
-// Issue #6, files: everything people drop, paste or choose, in real Chromium (WASM backend), one page for all
+// Reliability, files: everything people drop, paste or choose, in real Chromium (WASM backend), one page for all
 // cases. A refused file must leave a clear message in the banner and the app working (the next good image gives a
 // new grid); an accepted odd file must give a grid, with a note where the result is not what one might expect.
 import { describe, expect, inject, it } from 'vitest';

@@ -1,4 +1,4 @@
-// Issue #6, GPU runtime: the WebGL context lost and the WebGPU device lost in the middle of a generation, in
+// Reliability, GPU runtime: the WebGL context lost and the WebGPU device lost in the middle of a generation, in
 // Chromium on SwiftShader (the e2e helpers' flags: --enable-unsafe-webgpu --enable-unsafe-swiftshader). The loss is
 // caused inside the engine worker by test hooks prepended to its script (harness.ts GPU_HOOKS): armed, they lose
 // the device right after the generation's read-back was issued. The app must say so, finish that generation on
@@ -10,7 +10,7 @@ import { chromium } from 'playwright-core';
 import { CHROMIUM, activeBackend, launchBrowser, setNumber, waitForGrid, waitForPackReady, type AppPage } from './helpers/app';
 import type { SampleImage } from './helpers/pixels';
 import { goodPng } from './reliability-fixtures/files';
-import { RELIABILITY_ARGS, bannerMessages, expectBanner, expectNoPageErrors, fingerprint, newRelContext, type RelContext } from './reliability-fixtures/harness';
+import { DEFAULT_PACK_DIGEST, RELIABILITY_ARGS, bannerMessages, expectBanner, expectNoPageErrors, fingerprint, newRelContext, type RelContext } from './reliability-fixtures/harness';
 
 const baseUrl = inject('baseUrl');
 const SAMPLES = 2;
@@ -66,7 +66,7 @@ function engineTensors(app: AppPage): Promise<number> {
 async function loseMidGeneration(browser: Browser, backend: 'webgl' | 'webgpu') {
   const rel = await newRelContext(browser, { gpuHooks: true });
   contexts.push(rel);
-  const app = await rel.open(baseUrl, { backend, hash: `v=1&n=${SAMPLES}` });
+  const app = await rel.open(baseUrl, { backend, hash: `v=1&digest=${DEFAULT_PACK_DIGEST}&n=${SAMPLES}` });
   await waitForPackReady(app, 120_000);
   const first = await waitForGrid(app, { container: 'sample-grid', levels: [2], samples: SAMPLES, timeout: 120_000 });
   const badge = await activeBackend(app.page);

@@ -1,4 +1,4 @@
-// Issue #6, leaks, end to end: 1,000 generations in the real engine worker of the built app (Chromium, WASM
+// Reliability, leaks, end to end: 1,000 generations in the real engine worker of the built app (Chromium, WASM
 // backend), across the seven levels, compare-style multi-level requests and LAG, sent straight to the worker the
 // app started (as its EngineClient would) so that the run takes seconds, not the minutes of 1,000 UI round trips.
 // TF.js's tensor count and byte count (the worker's `memory` answer) must be flat after warm-up.

@@ -1,4 +1,4 @@
-// Issue #6, permalinks: links people pass around, broken in every way, in real Chromium (WASM backend). Links that
+// Reliability, permalinks: links people pass around, broken in every way, in real Chromium (WASM backend). Links that
 // open the app (a fresh page) and links pasted into a running app (hashchange) must each end with a clear message
 // (or a note, for a digest or pack mismatch) and the app still generating; markup in a link is text, never HTML.
 import { describe, expect, inject, it } from 'vitest';
@@ -14,6 +14,7 @@ import {
   fingerprint,
   shareReliabilityContext,
   openReady,
+  DEFAULT_PACK_DIGEST,
   type RelContext,
 } from './reliability-fixtures/harness';
 
@@ -109,7 +110,7 @@ describe('reliability: links pasted into a running app', () => {
   it('embedded image of the wrong size (16x16)', async ({ annotate }) => {
     const small = makePng(16, 16, 2, 8, () => [10, 200, 10]);
     await clearBanner(app.page);
-    await app.page.evaluate((h) => (window.location.hash = h), `v=1&seed=77&img=${b64(small)}`);
+    await app.page.evaluate((h) => (window.location.hash = h), `v=1&digest=${DEFAULT_PACK_DIGEST}&seed=77&img=${b64(small)}`);
     // The link is valid but its image does not fit the pack: the image is refused, the seed still applies.
     const text = await expectBanner(app, /its image is 16×16 but this pack works at 32×32; the image was not loaded/);
     await expect.poll(() => app.page.getByTestId('seed-input').inputValue()).toBe('77');
@@ -140,6 +141,15 @@ describe('reliability: links pasted into a running app', () => {
     await annotate(`${text} (flag ${state.flag}, injected elements ${state.injected})`);
   });
 
+  it('a pack digest that is missing, empty or short: refused, so no link hides that it came from other weights', async ({ annotate }) => {
+    const texts = [
+      await pasteLink('v=1&seed=5', /no digest=/),
+      await pasteLink('v=1&digest=&seed=5', /the pack digest is empty; a link carries all 64/),
+      await pasteLink(`v=1&digest=${DEFAULT_PACK_DIGEST.slice(0, 16)}&seed=5`, /the pack digest has 16 hex digits; a link carries all 64/),
+    ];
+    await annotate(texts.join(' | '));
+  });
+
   it('unknown field carrying markup', async ({ annotate }) => {
     await annotate(await pasteLink('v=1&<b>x</b>=1', /unknown field/));
   });
@@ -153,7 +163,7 @@ describe('reliability: links pasted into a running app', () => {
 
 describe('reliability: links that open the app', () => {
   it('a good link with its own image (control)', async ({ annotate }) => {
-    const { page } = await openLink(`v=1&seed=9&level=4&img=${b64(png32)}`, /^/, { level: 4 });
+    const { page } = await openLink(`v=1&digest=${DEFAULT_PACK_DIGEST}&seed=9&level=4&img=${b64(png32)}`, /^/, { level: 4 });
     expect(await bannerText(page.page)).toBe('');
     expect(await page.page.getByTestId('seed-input').inputValue()).toBe('9');
     await stillGenerates(page, 4);
@@ -169,14 +179,14 @@ describe('reliability: links that open the app', () => {
   });
 
   it('unknown pack: a note, runs with the default pack', async ({ annotate }) => {
-    const { text, page } = await openLink('v=1&pack=no-such-pack&seed=3', /asked for pack "no-such-pack", which is not available; it runs with "cifar10" instead/);
+    const { text, page } = await openLink(`v=1&pack=no-such-pack&digest=${DEFAULT_PACK_DIGEST}&seed=3`, /asked for pack "no-such-pack", which is not available; it runs with "cifar10" instead/);
     await stillGenerates(page);
     await annotate(text);
     await page.close();
   });
 
   it('pack digest mismatch: a note, still runs', async ({ annotate }) => {
-    const { text, page } = await openLink('v=1&pack=cifar10&digest=0123456789abcdef&seed=4', /made with different weights \(digest 01234567…/);
+    const { text, page } = await openLink(`v=1&pack=cifar10&digest=${'0123456789abcdef'.repeat(4)}&seed=4`, /made with different weights \(digest 01234567…/);
     expect(await bannerMessages(page.page)).not.toMatch(/Error/);
     await stillGenerates(page);
     await annotate(text);

@@ -1,4 +1,4 @@
-// Issue #6, packs: a copy of the tiny test pack (tests/fixtures/tiny) served with one fault each, through a
+// Reliability, packs: a copy of the tiny test pack (tests/fixtures/tiny) served with one fault each, through a
 // Playwright route on a fresh context (the engine worker's fetches go through it too). models/index.json lists
 // the faulty "tiny" first and the real cifar10 pack second: the banner must name the file at fault, and the app
 // must carry on with cifar10 and generate. A last case has no healthy pack at all.

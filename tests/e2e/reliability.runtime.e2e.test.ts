@@ -1,4 +1,4 @@
-// Issue #6, runtime: a forced WebGPU that this Chromium does not have, the engine worker dying mid-session,
+// Reliability, runtime: a forced WebGPU that this Chromium does not have, the engine worker dying mid-session,
 // a generation cancelled halfway, and rapid repeated clicks (no duplicate work, never a grid under settings it was
 // not made with). Real Chromium, WASM backend unless said otherwise.
 import type { Page } from 'playwright-core';
@@ -9,6 +9,7 @@ import { goodPng } from './reliability-fixtures/files';
 import {
   bannerMessages,
   clearBanner,
+  currentGrid,
   expectBanner,
   expectNoPageErrors,
   fingerprint,
@@ -89,17 +90,20 @@ describe('reliability: runtime', () => {
   it('a generation cancelled halfway (compare mode, seed changed after the first rows): no stale rows, the right grid', async ({ annotate }) => {
     const { app } = await openReady(rel, baseUrl);
     const allLevels = [0, 1, 2, 3, 4, 5, 6];
-    // 16 samples a row: 112 images in several batches, so the rest of the grid is still running when the seed
-    // changes even with WASM threads (with 6 a row the last batch could finish first and nothing was cancelled).
-    const samples = 16;
-    await setNumber(app.page, 'samples-input', samples);
+    const samples = 6;
+    const shown = fingerprint(await currentGrid(app));
     await setNumber(app.page, 'seed-input', 700);
+    await waitForGrid(app, { container: 'sample-grid', levels: [2], samples, notFingerprint: shown, timeout: 60_000 });
+    // Halfway by construction, whatever the machine's speed: the first row reaches the app, then the worker's
+    // replies are held until the seed has changed, and delivered after the cancel (the old rows must be dropped).
+    await app.page.evaluate(() => ((window as unknown as { __rel: { holdAfterRows: number } }).__rel.holdAfterRows = 1));
     await app.page.getByTestId('compare-toggle').click();
-    // As soon as the first row of the 7 is on screen, change the seed.
-    await app.page.waitForFunction((n) => document.querySelectorAll('[data-testid="compare-grid"] [data-testid="sample"]').length >= n, samples, { polling: 10, timeout: 60_000 });
+    await app.page.waitForFunction((n) => document.querySelectorAll('[data-testid="compare-grid"] [data-testid="sample"]').length >= n, samples, { timeout: 60_000 });
     const rowsAtCancel = await app.page.evaluate((n) => document.querySelectorAll('[data-testid="compare-grid"] [data-testid="sample"]').length / n, samples);
     const cancelsBefore = count(await postedTypes(app.page), 'cancel');
     await setNumber(app.page, 'seed-input', 701);
+    await waitForPosted(app.page, 'cancel', cancelsBefore + 1);
+    await app.page.evaluate(() => (window as unknown as { __rel: { releaseHeld(): void } }).__rel.releaseHeld());
     const grid = await waitForGrid(app, { container: 'compare-grid', levels: allLevels, samples, timeout: 60_000 });
     const cancels = count(await postedTypes(app.page), 'cancel') - cancelsBefore;
     // The same settings again, from scratch: the grid must be the same.
@@ -123,8 +127,11 @@ describe('reliability: runtime', () => {
     await waitForGrid(app, { container: 'sample-grid', levels: [4], samples: 6, timeout: 30_000 });
     const generatesBefore = count(await postedTypes(app.page), 'generate');
     for (let i = 0; i < 10; i++) await app.page.getByTestId('level-4').click({ delay: 0 });
-    await app.page.waitForTimeout(300);
-    const duplicate = count(await postedTypes(app.page), 'generate') - generatesBefore;
+    // A click that must generate, after them: once its request is posted, any request of the 10 would be too.
+    await app.page.getByTestId('level-3').click();
+    await waitForPosted(app.page, 'generate', generatesBefore + 1);
+    await waitForGrid(app, { container: 'sample-grid', levels: [3], samples: 6, timeout: 30_000 });
+    const duplicate = count(await postedTypes(app.page), 'generate') - generatesBefore - 1;
     expect(duplicate, 'generate requests for 10 clicks on the level already shown').toBe(0);
 
     await watchForStaleGrid(app.page);

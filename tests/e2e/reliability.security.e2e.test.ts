@@ -1,13 +1,13 @@
-// Issue #6, security: the built site's Content-Security-Policy (no inline scripts, no eval, workers and WASM
+// Reliability, security: the built site's Content-Security-Policy (no inline scripts, no eval, workers and WASM
 // allowed) as written and as enforced by Chromium, and no network request other than the app's own files during a
 // session that touches every feature (pack, WASM backend, generation, compare, LAG, an uploaded image, a link).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
-import { CONTENT_SECURITY_POLICY } from '../../scripts/node/headers.mjs';
+import { CONTENT_SECURITY_POLICY, META_CONTENT_SECURITY_POLICY } from '../../scripts/node/headers.mjs';
 import { waitForGrid } from './helpers/app';
 import { goodPng } from './reliability-fixtures/files';
-import { cspViolations, expectNoPageErrors, shareReliabilityContext, openReady, type RelContext } from './reliability-fixtures/harness';
+import { cspViolations, expectNoPageErrors, shareReliabilityContext, openReady, DEFAULT_PACK_DIGEST, type RelContext } from './reliability-fixtures/harness';
 
 const baseUrl = inject('baseUrl');
 const distDir = inject('distDir');
@@ -52,14 +52,18 @@ describe('reliability: security', () => {
     const inline = [...html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/gi)].filter(([, attrs, body]) => !/\bsrc=/.test(attrs) || body.trim() !== '');
     expect(inline.map((m) => m[0].slice(0, 80)), 'inline scripts in index.html').toEqual([]);
     expect(html).not.toMatch(/\son[a-z]+=/i); // no inline event handlers
-    // One policy everywhere: the <meta>, the header of scripts/node/headers.mjs, and the `_headers` file for static hosts.
-    expect([...directives].map(([n, v]) => [n, ...v].join(' ')).join('; ')).toBe(CONTENT_SECURITY_POLICY);
-    expect(readFileSync(join(distDir, '_headers'), 'utf8')).toContain(`  Content-Security-Policy: ${CONTENT_SECURITY_POLICY}\n`);
+    // One policy everywhere: the <meta> (less frame-ancestors, which only a header can carry), the header of
+    // scripts/node/headers.mjs, and the `_headers` file for static hosts.
+    expect([...directives].map(([n, v]) => [n, ...v].join(' ')).join('; ')).toBe(META_CONTENT_SECURITY_POLICY);
+    expect(CONTENT_SECURITY_POLICY).toBe(`${META_CONTENT_SECURITY_POLICY}; frame-ancestors 'none'`);
+    const staticHeaders = readFileSync(join(distDir, '_headers'), 'utf8');
+    expect(staticHeaders).toContain(`  Content-Security-Policy: ${CONTENT_SECURITY_POLICY}\n`);
+    expect(staticHeaders).toContain('  X-Frame-Options: DENY\n');
     await annotate([...directives].map(([n, v]) => `${n} ${v.join(' ')}`).join('; '));
   });
 
   it('a full session: only same-origin requests, no CSP violation; eval, inline scripts and remote loads are blocked', async ({ annotate }) => {
-    const { app } = await openReady(rel, baseUrl, { hash: 'v=1&seed=5' });
+    const { app } = await openReady(rel, baseUrl, { hash: `v=1&digest=${DEFAULT_PACK_DIGEST}&seed=5` });
     const page = app.page;
     // every feature once: a new image, compare, LAG
     await page.getByTestId('file-input').setInputFiles({ name: 'session.png', mimeType: 'image/png', buffer: goodPng(50) });
@@ -114,7 +118,7 @@ describe('reliability: security', () => {
       } catch (e) {
         out.fetch = (e as Error).name;
       }
-      await new Promise((done) => setTimeout(done, 200));
+      // An inserted inline script runs inside append() when allowed, so the flag is final here.
       out.inline = String(w.__inlineRan ?? 'blocked');
       return out;
     });

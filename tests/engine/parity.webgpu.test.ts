@@ -67,8 +67,10 @@ describe('WebGPU device loss', () => {
           batch: 2,
         });
 
-      activeWebGpuDevice!.destroy(); // what a driver reset or GPU process crash looks like to the page
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      const device = activeWebGpuDevice!;
+      device.destroy(); // what a driver reset or GPU process crash looks like to the page
+      // The engine's handler is attached to the same promise earlier, so it has run once this resolves.
+      await device.lost;
       await engine.extract('after-loss', { width: 32, height: 32, data: new Uint8ClampedArray(32 * 32 * 4).fill(200) });
 
       expect(changes).toHaveLength(1);

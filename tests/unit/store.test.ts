@@ -393,14 +393,14 @@ describe('links', () => {
     expect(decoded.state).toMatchObject({ packId: 'cifar10', mode: 'lag', level: 5, compare: true, seed: 123456, samples: 9, classIndex: 2, lagAmplitude: 0.3, lagCandidates: 12 });
     expect(decoded.state.mask).toEqual(mask);
     expect(decoded.state.imagePng).toEqual(get().source!.png);
-    expect(decoded.state.packDigest).toBe(get().pack!.digest.slice(0, 16));
+    expect(decoded.state.packDigest).toBe(get().pack!.digest);
   });
 
   it('applies a link at startup: settings, its pack, its image and mask', async () => {
     const ctx = setup({ packs: ['cifar10', 'tiny'] });
     const png = makeRgbaPng(32, 32);
     const mask = new Float32Array(32 * 32).fill(1);
-    const link = { ...decodeOk(`v=1&pack=tiny&level=4&seed=77&n=2&class=0`), imagePng: png, mask };
+    const link = { ...decodeOk(`v=1&pack=tiny&digest=${'4'.padEnd(64, 'a')}&level=4&seed=77&n=2&class=0`), imagePng: png, mask };
     await startAndAnalyse(ctx, link);
     expect(ctx.engine.loads).toEqual(['models/tiny/pack.json']);
     expect(ctx.prepared).toEqual(['png@32']);
@@ -412,14 +412,14 @@ describe('links', () => {
 
   it('opens a link made with other weights with a visible warning and still runs', async () => {
     const ctx = setup();
-    await startAndAnalyse(ctx, decodeOk('v=1&pack=cifar10&digest=ffffffffffffffff&level=1'));
+    await startAndAnalyse(ctx, decodeOk(`v=1&pack=cifar10&digest=${'f'.repeat(64)}&level=1`));
     expect(ctx.get().warnings.map((w) => w.message).join(' ')).toMatch(/different weights/);
     expect(ctx.engine.lastGenerate.request.levels).toEqual([1]);
   });
 
   it('drops the parts of a link the pack cannot use, with an error, and runs the rest', async () => {
     const ctx = setup();
-    const link = { ...decodeOk('v=1&class=7&level=3'), imagePng: makeRgbaPng(64, 64) };
+    const link = { ...decodeOk(`v=1&digest=${'7'.padEnd(64, 'a')}&class=7&level=3`), imagePng: makeRgbaPng(64, 64) };
     await startAndAnalyse(ctx, link);
     const messages = ctx.get().errors.map((e) => e.message).join(' ');
     expect(messages).toMatch(/class 7 does not exist/);
@@ -431,7 +431,7 @@ describe('links', () => {
 
   it('applies a link pasted later into the address bar', async () => {
     const { get, engine } = await readyStore();
-    await get().applyLink(decodeOk('v=1&level=6&seed=3'));
+    await get().applyLink(decodeOk(`v=1&digest=${'7'.padEnd(64, 'a')}&level=6&seed=3`));
     await flush();
     expect(engine.lastGenerate.request).toMatchObject({ levels: [6], seed: 3 });
   });

@@ -135,7 +135,7 @@ export const SCRIPTED_SVG = Buffer.from(
     '<script>window.__svgRan=1; parent.__svgRan=1;</script><rect width="40" height="40" fill="red"/></svg>\n',
 );
 
-/** A PNG with one byte of its image data flipped (CRC no longer matches). */
+/** A PNG with one byte of its image data flipped, so its CRC does not match. */
 export function corruptPng(png: Buffer): Buffer {
   const copy = Buffer.from(png);
   const idat = copy.indexOf('IDAT', 8, 'latin1');

@@ -1,12 +1,16 @@
-// Browser side of the reliability suite (tests/e2e/reliability.*.e2e.test.ts): Chromium launched with exactly the
-// flags of issue #6 (no WebGPU flag), one instrumented context per group of cases, and small waits on what the
-// page shows. Uses the e2e engineer's helpers (tests/e2e/helpers) without changing them.
+// Browser side of the reliability suite (tests/e2e/reliability.*.e2e.test.ts): Chromium launched without any WebGPU
+// flag (the browser most visitors have), one instrumented context per group of cases, and waits on what the page
+// shows. Builds on the shared e2e helpers (tests/e2e/helpers).
+import { readFileSync } from 'node:fs';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { decodeBase64Url } from '../../../src/share/base64url';
 import { CHROMIUM, appUrl, bannerText, describePage, readSamples, shareUrl, waitForGrid, waitForPackReady, type AppPage } from '../helpers/app';
 import { fingerprint, type SampleImage } from '../helpers/pixels';
 import { decodePng } from './files';
+
+/** The digest of the default pack (models/cifar10), which a hand-written link must carry to be applied. */
+export const DEFAULT_PACK_DIGEST: string = JSON.parse(readFileSync(new URL('../../../models/cifar10/pack.json', import.meta.url), 'utf8')).digest;
 
 export const RELIABILITY_ARGS = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
@@ -38,14 +42,50 @@ export function shareReliabilityContext(ready: (rel: RelContext) => void | Promi
  * does not apply to this script itself.
  */
 function instrument() {
-  const w = window as unknown as { __rel: { workers: Worker[]; posted: string[]; violations: string[]; lastFeatures: string | null } };
-  w.__rel = { workers: [], posted: [], violations: [], lastFeatures: null };
+  type Held = { worker: Worker; data: unknown };
+  const w = window as unknown as {
+    __rel: {
+      workers: Worker[];
+      posted: string[];
+      violations: string[];
+      lastFeatures: string | null;
+      /** When a number: that many more `row` messages reach the app, then every message from the worker is held. */
+      holdAfterRows: number | null;
+      held: Held[];
+      releaseHeld(): void;
+    };
+  };
+  w.__rel = {
+    workers: [],
+    posted: [],
+    violations: [],
+    lastFeatures: null,
+    holdAfterRows: null,
+    held: [],
+    releaseHeld() {
+      const held = w.__rel.held;
+      w.__rel.held = [];
+      w.__rel.holdAfterRows = null;
+      for (const { worker, data } of held) worker.dispatchEvent(new MessageEvent('message', { data }));
+    },
+  };
   document.addEventListener('securitypolicyviolation', (e) => w.__rel.violations.push(`${e.violatedDirective} ${e.blockedURI}`));
   const Native = window.Worker;
   class Recorded extends Native {
     constructor(url: string | URL, options?: WorkerOptions) {
       super(url, options);
       w.__rel.workers.push(this);
+      // Registered before the app's own listener, so it can keep a reply from the app until releaseHeld().
+      this.addEventListener('message', (event) => {
+        const rel = w.__rel;
+        if (rel.holdAfterRows === null) return;
+        if (rel.holdAfterRows > 0) {
+          if ((event.data as { type?: unknown } | null)?.type === 'row') rel.holdAfterRows--;
+          return;
+        }
+        event.stopImmediatePropagation();
+        rel.held.push({ worker: this, data: event.data });
+      });
     }
     postMessage(message: unknown, transfer?: unknown) {
       const typed = message as { type?: unknown; featuresId?: unknown } | null;
