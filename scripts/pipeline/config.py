@@ -51,6 +51,8 @@ class LagConfig:
     resBlocks: int = 4
     stageChannels: Tuple[int, ...] = (64, 32)
     consistency: bool = True
+    # How the image path and the back-projection upsample: "nearest" or "bilinear" (docs/pack-format.md).
+    upsample: str = "nearest"
 
 
 @dataclass

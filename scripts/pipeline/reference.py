@@ -137,11 +137,19 @@ def sp_generate(
     return _nhwc(out)
 
 
+def up_image(x: torch.Tensor, factor: int, mode: str) -> torch.Tensor:
+    """LAG's image-path upsampling: nearest, or bilinear with half-pixel centres and edge pixels repeated."""
+    if factor == 1 or mode == "nearest":
+        return up(x, factor)
+    return F.interpolate(x, scale_factor=factor, mode="bilinear", align_corners=False)
+
+
 @torch.no_grad()
 def lag_generate(
     w: Weights, arch: dict, lr_nhwc: torch.Tensor, noise_nhwc: torch.Tensor, amplitude: float
 ) -> torch.Tensor:
     lrelu = lambda t: F.leaky_relu(t, 0.2)  # noqa: E731
+    mode = arch.get("upsample", "nearest")
     lr = _nchw(lr_nhwc)
     h = lrelu(conv(torch.cat([lr, _nchw(noise_nhwc) * amplitude], 1), w, "lag.stem"))
     for i in range(1, arch["resBlocks"] + 1):
@@ -150,7 +158,7 @@ def lag_generate(
     for s in range(1, len(arch["stageChannels"]) + 1):
         h = lrelu(conv(up(h, 2), w, f"lag.stage{s}.conv_a"))
         h = lrelu(conv(h, w, f"lag.stage{s}.conv_b"))
-        rgb = up(rgb, 2) + conv(h, w, f"lag.stage{s}.to_rgb")
+        rgb = up_image(rgb, 2, mode) + conv(h, w, f"lag.stage{s}.to_rgb")
     if arch["consistency"]:
-        rgb = rgb + up(lr - F.avg_pool2d(rgb, arch["scale"]), arch["scale"])
+        rgb = rgb + up_image(lr - F.avg_pool2d(rgb, arch["scale"]), arch["scale"], mode)
     return _nhwc(rgb.clamp(-1, 1))

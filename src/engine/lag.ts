@@ -1,8 +1,15 @@
 // The LAG generator (docs/pack-format.md, "LAG generator"; Berthelot et al. 2020): a low-resolution image plus
 // noise -> a high-resolution candidate. Amplitude 0 gives the deterministic output.
+//
+// The arch's `upsample` picks the image path's upsampling (the RGB of each stage and the back-projection's
+// residual): "nearest" (also when absent) replicates pixels; "bilinear" uses half-pixel centres with edge pixels
+// repeated, which is PyTorch's F.interpolate(mode="bilinear", align_corners=False) on every TF.js backend.
 import * as tf from '@tensorflow/tfjs-core';
 import { archError } from './arch';
 import { avgPool, conv, convShapes, up, upsampleConv, type WeightShape, type Weights } from './ops';
+
+export const LAG_UPSAMPLE_MODES = ['nearest', 'bilinear'] as const;
+export type LagUpsample = (typeof LAG_UPSAMPLE_MODES)[number];
 
 export interface LagArch {
   scale: number;
@@ -12,12 +19,26 @@ export interface LagArch {
   resBlocks: number;
   stageChannels: number[];
   consistency: boolean;
+  upsample: LagUpsample;
 }
 
 /** `arch` has passed the pack schema (types and bounds); this checks the stages against the scale and imageSize. */
 export function parseLagArch(arch: Record<string, unknown>, imageSize: number): LagArch {
   const { scale, lrSize, noiseChannels, channels, resBlocks, stageChannels, consistency } = arch as unknown as LagArch;
-  const parsed: LagArch = { scale, lrSize, noiseChannels, channels, resBlocks, stageChannels: [...stageChannels], consistency };
+  const upsample = arch.upsample === undefined ? 'nearest' : arch.upsample; // packs exported before the field
+  if (!LAG_UPSAMPLE_MODES.includes(upsample as LagUpsample)) {
+    throw archError('lag', `upsample must be one of ${LAG_UPSAMPLE_MODES.join(', ')}, got ${JSON.stringify(arch.upsample)}`);
+  }
+  const parsed: LagArch = {
+    scale,
+    lrSize,
+    noiseChannels,
+    channels,
+    resBlocks,
+    stageChannels: [...stageChannels],
+    consistency,
+    upsample: upsample as LagUpsample,
+  };
   if (2 ** parsed.stageChannels.length !== parsed.scale) {
     throw archError('lag', `scale ${parsed.scale} needs log2(scale) stages, got ${parsed.stageChannels.length}`);
   }
@@ -54,6 +75,12 @@ export function lagDownscale(arch: LagArch, image: tf.Tensor4D): tf.Tensor4D {
   return avgPool(image, arch.scale);
 }
 
+/** The image path's upsampling by an integer factor (`upsample` of the arch). */
+export function upsampleImage(x: tf.Tensor4D, factor: number, mode: LagUpsample): tf.Tensor4D {
+  if (factor === 1 || mode === 'nearest') return up(x, factor);
+  return tf.image.resizeBilinear(x, [x.shape[1] * factor, x.shape[2] * factor], false, true);
+}
+
 /** lr [B, L, L, 3], noise [B, L, L, noiseChannels], amplitude in [0, 1] -> [B, S, S, 3] in [-1, 1]. */
 export function lagGenerate(
   w: Weights,
@@ -70,11 +97,12 @@ export function lagGenerate(
   for (let s = 1; s <= arch.stageChannels.length; s++) {
     h = upsampleConv(h, w, `lag.stage${s}.conv_a`, 'leakyrelu'); // lrelu(conv3x3(up(h, 2)))
     h = conv(h, w, `lag.stage${s}.conv_b`, 'leakyrelu');
-    rgb = tf.add(up(rgb, 2), conv(h, w, `lag.stage${s}.to_rgb`));
+    rgb = tf.add(upsampleImage(rgb, 2, arch.upsample), conv(h, w, `lag.stage${s}.to_rgb`));
   }
   if (arch.consistency) {
-    // Back-projection: the output, average-pooled by `scale`, equals lr (before clipping).
-    rgb = tf.add(rgb, up(tf.sub(lr, avgPool(rgb, arch.scale)), arch.scale));
+    // Back-projection: with nearest upsampling the output, average-pooled by `scale`, equals lr (before
+    // clipping); with bilinear it comes close (docs/pack-format.md).
+    rgb = tf.add(rgb, upsampleImage(tf.sub(lr, avgPool(rgb, arch.scale)), arch.scale, arch.upsample));
   }
   return tf.clipByValue(rgb, -1, 1);
 }

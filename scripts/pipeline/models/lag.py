@@ -2,6 +2,12 @@
 
 Latent Adversarial Generator (Berthelot et al. 2020): a low-resolution image plus noise -> high-resolution
 candidates; amplitude 0 gives the deterministic output. The discriminator is used in training only.
+
+The arch's `upsample` ("nearest" when absent) picks how the image path (the input, then each stage's RGB) and the
+back-projection's residual are upsampled. "nearest" replicates pixels: the learned residuals must hide a block grid
+of `scale` x `scale` pixels. "bilinear" (half-pixel centres, edge pixels repeated: PyTorch's align_corners=False,
+TF.js's halfPixelCenters=true) starts from a smooth image; its back-projection is then close to, not exactly,
+consistent with the input (tests/python/test_lag_upsample.py measures how close).
 """
 from __future__ import annotations
 
@@ -15,6 +21,15 @@ import torch.nn.functional as F
 
 from pipeline.config import LagConfig, LagDConfig
 from pipeline.models.common import up
+
+UPSAMPLE_MODES = ("nearest", "bilinear")
+
+
+def upsample_image(x: torch.Tensor, factor: int, mode: str) -> torch.Tensor:
+    """The image path's upsampling by an integer factor: `up` for "nearest", half-pixel bilinear for "bilinear"."""
+    if factor == 1 or mode == "nearest":
+        return up(x, factor)
+    return F.interpolate(x, scale_factor=factor, mode="bilinear", align_corners=False)
 
 
 def lrelu(x: torch.Tensor) -> torch.Tensor:
@@ -51,6 +66,9 @@ class LAGGenerator(nn.Module):
         self.cfg = cfg
         self.scale, self.lr_size, self.noise_channels = cfg.scale, cfg.lrSize, cfg.noiseChannels
         self.consistency = cfg.consistency
+        self.upsample = cfg.upsample
+        if self.upsample not in UPSAMPLE_MODES:
+            raise ValueError(f"LAG upsample must be one of {UPSAMPLE_MODES}, got {self.upsample!r}")
         self.stem = nn.Conv2d(3 + cfg.noiseChannels, cfg.channels, 3, padding=1)
         for i in range(1, cfg.resBlocks + 1):
             self.add_module(f"res{i}", LAGResBlock(cfg.channels))
@@ -85,9 +103,9 @@ class LAGGenerator(nn.Module):
             stage = getattr(self, f"stage{s}")
             h = lrelu(stage.conv_a(up(h, 2)))
             h = lrelu(stage.conv_b(h))
-            rgb = up(rgb, 2) + stage.to_rgb(h)
+            rgb = upsample_image(rgb, 2, self.upsample) + stage.to_rgb(h)
         if self.consistency if project is None else project:
-            rgb = rgb + up(lr - F.avg_pool2d(rgb, self.scale), self.scale)
+            rgb = rgb + upsample_image(lr - F.avg_pool2d(rgb, self.scale), self.scale, self.upsample)
         return rgb.clamp(-1, 1)
 
 

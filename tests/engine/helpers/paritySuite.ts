@@ -49,7 +49,9 @@ export function defineParitySuite(options: ParityOptions): void {
         const { summary } = await engine.loadPack({ packUrl: `${server.url}${fixture.packDir}/pack.json` });
         expect(summary.id).toBe(fixture.packId);
         expect(summary.digest).toBe(fixture.digest);
-      });
+        // A cap, not a wait: loading warms every model up at the pack's size, which on SwiftShader (shaders on a
+        // loaded CPU) can take minutes for the 128 px pack.
+      }, 600_000);
 
       afterAll(async () => {
         engine?.dispose();
