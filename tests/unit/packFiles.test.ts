@@ -18,7 +18,7 @@ const TINY64 = join(__dirname, '../fixtures/tiny64');
 const packBytes = () =>
   Object.fromEntries(
     readdirSync(TINY64)
-      .filter((n) => n === 'pack.json' || n.endsWith('.bin'))
+      .filter((n) => n === 'pack.json' || /\.shard\d+of\d+\.bin$/.test(n))
       .map((n) => [n, new Uint8Array(readFileSync(join(TINY64, n)))]),
   );
 

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { EngineError } from '../../src/engine/errors';
 import type { KeptPackInfo, KeptPackStore } from '../../src/engine/packStore';
 import type { LoadProgress, PackSummary } from '../../src/engine/protocol';
-import { digestPrefix, type PermalinkState, DEFAULT_PERMALINK_STATE } from '../../src/share/permalink';
+import { type PermalinkState, DEFAULT_PERMALINK_STATE } from '../../src/share/permalink';
 import type { EngineApi, EngineEvent } from '../../src/state/engineClient';
 import type { PackFileSet } from '../../src/state/packFiles';
 import { createPlaygroundStore, toPermalinkState, type PlaygroundEnv } from '../../src/state/store';
@@ -178,7 +178,7 @@ describe('packs opened from files', () => {
     const link: PermalinkState = {
       ...DEFAULT_PERMALINK_STATE,
       packId: 'mine64',
-      packDigest: digestPrefix(OPENED.digest),
+      packDigest: OPENED.digest,
       seed: 42,
       imagePng: makeRgbaPng(64, 64),
     };
@@ -200,13 +200,13 @@ describe('packs opened from files', () => {
     const link: PermalinkState = {
       ...DEFAULT_PERMALINK_STATE,
       packId: 'mine64',
-      packDigest: digestPrefix(OPENED.digest),
+      packDigest: OPENED.digest,
       seed: 42,
       imagePng: makeRgbaPng(64, 64),
     };
     const { get, prepared } = await started(new MemoryKeptStore(), link);
     expect(get().pack?.id).toBe('cifar10');
-    expect(get().packNeeded).toEqual({ id: 'mine64', digest: digestPrefix(OPENED.digest), title: null });
+    expect(get().packNeeded).toEqual({ id: 'mine64', digest: OPENED.digest, title: null });
     expect(get().shareReady).toBe(false); // the address keeps the link meanwhile
     // Meanwhile the link runs on the bundled pack, saying so; its 64 px image does not fit that pack.
     expect(get().seed).toBe(42);
@@ -228,7 +228,7 @@ describe('packs opened from files', () => {
     expect(get().shareReady).toBe(true);
     expect(toPermalinkState(get())).toMatchObject({
       packId: 'mine64',
-      packDigest: digestPrefix(OPENED.digest),
+      packDigest: OPENED.digest,
       seed: 42,
     });
   });

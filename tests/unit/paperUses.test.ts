@@ -10,9 +10,11 @@ import {
 import { encodeAnimationGif, pingPongOrder } from '../../src/ui/components/InterpolationExport';
 import type { RgbaImage } from '../../src/engine/protocol';
 
+const DIGEST = 'a'.repeat(64);
+
 describe('interpolation in the permalink', () => {
   it('a link without the interpolation fields opens with interpolation off and the defaults', () => {
-    const result = decodePermalink('v=1&pack=cifar10&mode=sp&level=3&seed=9');
+    const result = decodePermalink(`v=1&pack=cifar10&digest=${DIGEST}&mode=sp&level=3&seed=9`);
     expect(result.ok).toBe(true);
     if (!result.ok) return;
     expect(result.state).toMatchObject({
@@ -28,6 +30,7 @@ describe('interpolation in the permalink', () => {
   it('endpoints and frame count round-trip', () => {
     const state = {
       ...DEFAULT_PERMALINK_STATE,
+      packDigest: DIGEST,
       interpolate: true,
       seed: 4,
       seedB: 4000000000,

@@ -14,6 +14,7 @@ import {
   type DecodeResult,
   type PermalinkState,
 } from '../../src/share/permalink';
+import { MAX_INTERP_FRAMES, MIN_INTERP_FRAMES } from '../../src/engine/interpolation';
 import { inspectPng } from '../../src/share/pngBytes';
 import { makeRgbaPng } from './helpers/png';
 
@@ -49,6 +50,10 @@ const stateArb: fc.Arbitrary<PermalinkState> = fc
     // The link keeps 3 decimals, so a valid amplitude is a whole number of thousandths.
     lagAmplitude: fc.integer({ min: 0, max: 1000 }).map((k) => k / 1000),
     lagCandidates: fc.integer({ min: 1, max: MAX_LAG_CANDIDATES }),
+    interpolate: fc.boolean(),
+    seedB: fc.integer({ min: 0, max: 0xffffffff }),
+    classB: fc.option(fc.integer({ min: 0, max: MAX_CLASS_INDEX }), { nil: null }),
+    interpFrames: fc.integer({ min: MIN_INTERP_FRAMES, max: MAX_INTERP_FRAMES }),
     image: fc.option(imageArb, { nil: null }),
   })
   .map(({ image, ...scalars }) => ({ ...scalars, imagePng: image?.png ?? null, mask: image?.mask ?? null }));
