@@ -11,7 +11,7 @@ import type { LoadProgress, TimedLagResult } from '../engine/protocol';
 import type { EngineApi } from './engineClient';
 import type { Notices, SliceContext } from './slices/context';
 import { createPackSlice, type PackActions, type PackState } from './slices/pack';
-import { createRunsSlice, type RunsState } from './slices/runs';
+import { createRunsSlice, type RunsActions, type RunsState } from './slices/runs';
 import { createSettingsSlice, linkFieldsOf, type Settings, type SettingsActions } from './slices/settings';
 import { createSourceSlice, type SourceActions, type SourceState } from './slices/source';
 
@@ -62,6 +62,8 @@ export interface PackStatus {
   loaded: number;
   total: number;
   message: string;
+  /** Set once loaded: every shard came from the pack cache. */
+  fromCache?: boolean;
 }
 
 export interface BackendStatus {
@@ -81,18 +83,18 @@ export interface GridResult {
   levels: number[];
   samples: number;
   rows: Partial<Record<number, RgbaImage[]>>;
-  status: 'running' | 'done' | 'error';
+  status: 'running' | 'done' | 'error' | 'stopped';
   ms: number | null;
 }
 
 export interface LagView {
   key: string;
   candidates: number;
-  status: 'running' | 'done' | 'error';
+  status: 'running' | 'done' | 'error' | 'stopped';
   result: TimedLagResult | null;
 }
 
-export interface PlaygroundState extends Settings, SettingsActions, SourceState, SourceActions, PackState, PackActions, RunsState {
+export interface PlaygroundState extends Settings, SettingsActions, SourceState, SourceActions, PackState, PackActions, RunsState, RunsActions {
   errors: Notice[];
   warnings: Notice[];
   reportError(kind: NoticeKind, message: string): void;
