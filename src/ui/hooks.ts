@@ -1,25 +1,29 @@
 import { useEffect, useMemo, useRef } from 'react';
 import { decodePermalink } from '../share/permalink';
 import type { PlaygroundStore } from '../state/store';
+import { getPreferences } from './preferences';
 import { hashForState, shareUrlFor } from './shareUrl';
 import { isTypingTarget, keyLikeOf, shortcutFor } from './shortcuts';
 import { usePlayground } from './storeContext';
 
-/** R re-rolls, 1-7 pick a level, C toggles compare — not while typing in a field. */
-export function useKeyboardShortcuts(store: PlaygroundStore) {
+/** R re-rolls, 1-7 pick a level, C toggles compare, ? opens the help — not while typing in a field, not in a
+ * dialog, and not at all when single-key shortcuts are turned off. */
+export function useKeyboardShortcuts(store: PlaygroundStore, onHelp: () => void = () => {}) {
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
+      if (!getPreferences().shortcuts || document.querySelector('dialog[open]')) return;
       const action = shortcutFor(keyLikeOf(event));
       if (!action) return;
       const state = store.getState();
-      if (action.type === 'reroll') state.rerollSeed();
+      if (action.type === 'help') onHelp();
+      else if (action.type === 'reroll') state.rerollSeed();
       else if (action.type === 'toggleCompare') state.toggleCompare();
       else state.setLevel(action.level);
       event.preventDefault();
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
-  }, [store]);
+  }, [store, onHelp]);
 }
 
 /** Pasting an image anywhere (outside text fields) opens it; pasting text explains what is expected. */
