@@ -12,6 +12,7 @@ import { SharePanel } from './components/SharePanel';
 import { useHashSync, useKeyboardShortcuts, usePasteImages } from './hooks';
 import { usePlaygroundStore } from './storeContext';
 import { useStopOnEscape } from './keys';
+import { useScrollToResultsOnPhones } from './phone';
 
 export function App() {
   const store = usePlaygroundStore();
@@ -20,6 +21,7 @@ export function App() {
   useKeyboardShortcuts(store, openHelp);
   usePasteImages(store);
   useStopOnEscape(store);
+  useScrollToResultsOnPhones(store);
   const shareUrl = useHashSync(store);
   return (
     <div className="app">

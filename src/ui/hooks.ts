@@ -48,19 +48,36 @@ export function usePasteImages(store: PlaygroundStore) {
   }, [store]);
 }
 
+/** True once the results the current settings call for are on the screen (or have failed or been stopped). */
+function resultsSettled(s: ReturnType<PlaygroundStore['getState']>): boolean {
+  const status = s.mode === 'sp' ? s.grid?.status : s.lag?.status;
+  return status !== undefined && status !== 'running';
+}
+
 /**
- * Keeps the URL hash equal to the current state (replaceState, no history spam) once startup has settled, and
- * applies links pasted into the address bar. Returns the full share URL.
+ * Keeps the URL hash equal to the current state once startup has settled, and applies links pasted into the
+ * address bar and the hashes Back and Forward return to. A change made after the previous settings had settled
+ * (their results shown) gets a history entry of its own; changes while results are still coming replace the
+ * current entry, so a burst of edits is one step of Back. Returns the full share URL.
  */
 export function useHashSync(store: PlaygroundStore): string | null {
   const ready = usePlayground((s) => s.shareReady);
   const hash = usePlayground((s) => (s.shareReady ? hashForState(s) : null));
+  const settled = usePlayground(resultsSettled);
   const lastWritten = useRef<string | null>(null);
+  /** The current history entry's settings have been shown: the next change pushes a new entry. */
+  const entrySettled = useRef(false);
+
+  useEffect(() => {
+    if (settled) entrySettled.current = true;
+  }, [settled]);
 
   useEffect(() => {
     if (!ready || hash === null) return;
     if (window.location.hash.slice(1) !== hash) {
-      history.replaceState(history.state, '', `#${hash}`);
+      if (entrySettled.current && lastWritten.current !== null) history.pushState(null, '', `#${hash}`);
+      else history.replaceState(history.state, '', `#${hash}`);
+      entrySettled.current = false;
     }
     lastWritten.current = hash;
   }, [ready, hash]);
@@ -69,6 +86,8 @@ export function useHashSync(store: PlaygroundStore): string | null {
     const onHashChange = () => {
       const current = window.location.hash.slice(1);
       if (current === lastWritten.current) return;
+      // A hash reached by Back/Forward (or typed) is the entry itself: applying it must not push another.
+      entrySettled.current = false;
       const result = decodePermalink(current);
       if (result.ok) return void store.getState().applyLink(result.state);
       store.getState().reportError('link', result.error.message);
