@@ -2,6 +2,7 @@ import { useCallback, useState } from 'react';
 import { ActivityBar } from './components/ActivityBar';
 import { HelpContext } from './components/DisplayControls';
 import { HelpPanel } from './components/HelpPanel';
+import { UpdateNotice } from './components/UpdateNotice';
 import { ControlsPanel } from './components/ControlsPanel';
 import { ErrorBoundary } from './components/ErrorBoundary';
 import { Header } from './components/Header';
@@ -29,6 +30,7 @@ export function App() {
         <Header />
       </HelpContext>
       <NoticeBanner />
+      <UpdateNotice />
       <ActivityBar />
       <main className="layout">
         <ErrorBoundary name="input pane">
