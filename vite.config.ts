@@ -4,6 +4,7 @@ import react from '@vitejs/plugin-react';
 import { cpSync, createReadStream, existsSync, statSync } from 'node:fs';
 import { extname, resolve, sep } from 'node:path';
 import { CONTENT_SECURITY_POLICY, FRAMING_HEADERS, ISOLATION_HEADERS, META_CONTENT_SECURITY_POLICY } from './scripts/node/headers.mjs';
+import { offlineApp } from './scripts/node/pwa.mjs';
 
 // Where Debian's chromium keeps SwiftShader (libvulkan + the Vulkan ICD), for the webgpu test project.
 const swiftShaderDir = process.env.SWIFTSHADER_DIR ?? '/usr/lib/chromium';
@@ -86,7 +87,8 @@ const modelPacks: Plugin = {
 export default defineConfig({
   // Relative base: the built site works from any static host and any sub-path.
   base: './',
-  plugins: [react(), cspInBuild, modelPacks],
+  // offlineApp: the service worker (sw.js) and web manifest that make the built app installable and usable offline.
+  plugins: [react(), cspInBuild, modelPacks, offlineApp()],
   // models/ is served as static files next to the app (packs are fetched, never bundled).
   publicDir: 'public',
   server: { headers: { ...ISOLATION_HEADERS, ...FRAMING_HEADERS, 'Content-Security-Policy': devContentSecurityPolicy } },

@@ -45,6 +45,8 @@ export interface LoadPackRequest {
   fetch?: typeof fetch;
   store?: PackStore | null;
   onProgress?: (stage: LoadStage, loaded: number, total: number) => void;
+  /** Aborts the fetches and stops the load before it replaces the current pack. */
+  signal?: AbortSignal;
 }
 
 /** Raw tensors as plain arrays (the parity tests and the engine's own caches use these). */
@@ -112,11 +114,16 @@ export class PyramidEngine {
       store: request.store,
       baseUrl: request.baseUrl,
       onProgress: request.onProgress,
+      signal: request.signal,
     });
+    // Past this point the pack replaces the current one; a stop that comes later lets it finish.
+    if (request.signal?.aborted) throw new CancelledError('pack load stopped');
     this.disposeBackendTensors();
     this.features.clear(); // features of another pack's VGG are meaningless for this one
     this.pack = loaded;
+    request.onProgress?.('upload', 0, 1);
     this.uploadWeights(loaded);
+    request.onProgress?.('upload', 1, 1);
     request.onProgress?.('warmup', 0, 1);
     await this.recovery.run(() => this.warmUp());
     request.onProgress?.('warmup', 1, 1);

@@ -1,7 +1,7 @@
 // Loading a pack (docs/pack-format.md): pack.json -> validated manifest and architecture -> shards fetched with
 // byte progress (or read from the PackStore) -> sha256 verified -> float16 decoded -> weights checked against the
 // shapes the architecture requires. Every failure is an EngineError with a protocol code and the file at fault.
-import { EngineError, describeError } from './errors';
+import { CancelledError, EngineError, describeError } from './errors';
 import { decodeFloat16 } from './float16';
 import { parseLagArch, lagWeightShapes, type LagArch } from './lag';
 import { FC7_LEVEL, FC8_LEVEL, LEVELS, LEVEL_NAMES, levelSize } from './levels';
@@ -67,7 +67,7 @@ export interface LoadedPack {
   fromCache: boolean;
 }
 
-export type PackProgressStage = Exclude<LoadStage, 'warmup'>;
+export type PackProgressStage = Exclude<LoadStage, 'upload' | 'warmup'>;
 export type PackProgress = (stage: PackProgressStage, loaded: number, total: number) => void;
 
 export interface LoadPackOptions {
@@ -76,6 +76,12 @@ export interface LoadPackOptions {
   onProgress?: PackProgress;
   /** Base for a relative packUrl (the page URL; a worker's own location is not the page's). */
   baseUrl?: string;
+  /** Stops the load: the shard fetches are aborted and the load rejects with a CancelledError. */
+  signal?: AbortSignal;
+}
+
+function throwIfStopped(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new CancelledError('pack load stopped');
 }
 
 const MANIFEST_FILE = 'pack.json';
@@ -245,6 +251,7 @@ export function summarizePack(manifest: PackManifest, arch: PackArchitecture): P
     spZDim: arch.sp.zDim,
     bytes: Object.values(manifest.shards).reduce((sum, s) => sum + s.bytes, 0),
     metrics: manifest.metrics,
+    provenance: manifest.provenance,
   };
 }
 
@@ -340,6 +347,7 @@ export async function loadPack(packUrl: string, options: LoadPackOptions = {}): 
   const store = options.store ?? null;
   const progress: PackProgress = options.onProgress ?? (() => {});
   const manifestUrl = new URL(packUrl, options.baseUrl ?? globalThis.location?.href).href;
+  const { signal } = options;
 
   progress('manifest', 0, 1);
   const { text, offline } = await fetchManifest(manifestUrl, fetchFn, store);
@@ -365,6 +373,7 @@ export async function loadPack(packUrl: string, options: LoadPackOptions = {}): 
   const contents = new Map<string, Uint8Array>();
   const fetchedFromNetwork = new Set<string>();
   for (const file of files) {
+    throwIfStopped(signal);
     const expected = manifest.shards[file];
     const cached = await store?.getShard(manifest.id, manifest.digest, file).catch(() => undefined);
     if (cached && cached.byteLength === expected.bytes && (await sha256Hex(cached)) === expected.sha256) {
@@ -377,8 +386,9 @@ export async function loadPack(packUrl: string, options: LoadPackOptions = {}): 
     const url = new URL(file, manifestUrl).href;
     let response: Response;
     try {
-      response = await fetchFn(url);
+      response = await fetchFn(url, signal ? { signal } : undefined);
     } catch (error) {
+      throwIfStopped(signal);
       const hint = offline ? ' (offline, and this shard is not in the cache)' : '';
       throw new EngineError(
         'pack-shard-missing',
@@ -397,6 +407,7 @@ export async function loadPack(packUrl: string, options: LoadPackOptions = {}): 
         progress('download', Math.min(loadedBytes, totalBytes), totalBytes);
       });
     } catch (error) {
+      throwIfStopped(signal);
       if (!(error instanceof BodyTooLarge)) {
         throw new EngineError('pack-shard-missing', `shard ${file} could not be read: ${describeError(error)}`, file);
       }
@@ -410,6 +421,7 @@ export async function loadPack(packUrl: string, options: LoadPackOptions = {}): 
     fetchedFromNetwork.add(file);
   }
 
+  throwIfStopped(signal);
   progress('verify', 0, fetchedFromNetwork.size);
   let verified = 0;
   for (const file of fetchedFromNetwork) {
@@ -433,6 +445,7 @@ export async function loadPack(packUrl: string, options: LoadPackOptions = {}): 
     progress('verify', ++verified, fetchedFromNetwork.size);
   }
 
+  throwIfStopped(signal);
   const weights = decodeWeights(manifest, contents, progress);
 
   if (store) {

@@ -33,6 +33,8 @@ export interface PackSummary {
   spZDim: number;
   bytes: number;
   metrics?: Record<string, unknown>;
+  /** How the pack was made (pack.json `provenance`: script, commit, dataset, device, training time...). */
+  provenance?: Record<string, unknown>;
 }
 
 /** A grid request: the engine, the worker and the UI client all use this one shape. */
@@ -79,12 +81,13 @@ export type InterpolateRequest =
   /** LAG on one image: its noise map slerped from seedA's to seedB's. */
   | { model: 'lag'; frames: number; seedA: number; seedB: number; image: RgbaImage; amplitude: number };
 
-/** The stages of loading a pack, in order; `warmup` runs the new weights once on a GPU backend. */
-export type LoadStage = 'manifest' | 'download' | 'verify' | 'decode' | 'warmup';
+/** The stages of loading a pack, in order; `upload` puts the weights on the backend, `warmup` runs them once on a
+ * GPU backend. */
+export type LoadStage = 'manifest' | 'download' | 'verify' | 'decode' | 'upload' | 'warmup';
 
 export interface LoadProgress {
   stage: LoadStage;
-  /** Bytes (download, verify, decode) or steps (warmup) done of `total`. */
+  /** Bytes (download, decode), shards (verify) or steps (upload, warmup) done of `total`. */
   loaded: number;
   total: number;
 }

@@ -1,9 +1,10 @@
 // The worker's message handling, separate from the Worker global so tests can drive it directly in Node.
 //
-// Ordering: requests run one at a time, in arrival order (TF.js work is not interleaved). Cancellation is decided
-// on arrival, though: a `generate` supersedes every earlier `generate`, a `lag` every earlier `lag`, and `cancel`
-// marks a request; a superseded or cancelled request stops before its next batch (or before it starts) and ends
-// with an `error` message of code `cancelled`. No error ends the worker: each becomes an `error` message.
+// Ordering: requests run one at a time, in arrival order (TF.js work is not interleaved). `cancel` acts on arrival,
+// though: it marks a request, which stops before its next batch (or before it starts), and aborts a pack load's
+// shard fetches; the request ends with an `error` message of code `cancelled`. Deciding that a request is stale
+// (superseded by a newer one) is the UI client's job, which sends `cancel` for it; this host never guesses.
+// No error ends the worker: each becomes an `error` message.
 import { CancelledError, EngineError, describeError } from './errors';
 import { PyramidEngine } from './engine';
 import { FILES_PACK_URL, filesFetch } from './packFilesSource';
@@ -34,10 +35,9 @@ export class WorkerHost {
   private readonly options: WorkerHostOptions;
   private readonly engine: PyramidEngine;
   private queue: Promise<void> = Promise.resolve();
-  private latestGenerate = -1;
-  private latestLag = -1;
-  private latestInterpolate = -1;
   private readonly cancelled = new Set<number>();
+  /** One per pack load not yet finished, so that `cancel` can abort its fetches. */
+  private readonly packLoadAborts = new Map<number, AbortController>();
   private baseUrl?: string;
 
   constructor(post: Post, options: WorkerHostOptions = {}) {
@@ -64,17 +64,12 @@ export class WorkerHost {
     }
     // Decisions that must not wait behind running work.
     switch (message.type) {
-      case 'generate':
-        this.latestGenerate = message.requestId;
-        break;
-      case 'lag':
-        this.latestLag = message.requestId;
-        break;
-      case 'interpolate':
-        this.latestInterpolate = message.requestId;
+      case 'loadPack':
+        this.packLoadAborts.set(message.requestId, new AbortController());
         break;
       case 'cancel':
         this.cancelled.add(message.requestId);
+        this.packLoadAborts.get(message.requestId)?.abort();
         return Promise.resolve();
     }
     const run = this.queue.then(() => this.handle(message));
@@ -82,9 +77,6 @@ export class WorkerHost {
     return run;
   }
 
-  private isCancelled(requestId: number, latest: () => number): boolean {
-    return this.cancelled.has(requestId) || latest() !== requestId;
-  }
 
   private async handle(message: ToWorker): Promise<void> {
     const requestId = 'requestId' in message ? message.requestId : undefined;
@@ -98,7 +90,10 @@ export class WorkerHost {
       const workerCode = code === 'restarted' || code === 'worker-lost' ? 'internal' : code;
       this.post({ type: 'error', requestId, code: workerCode, message: engineError.message, file: engineError.file });
     } finally {
-      if (requestId !== undefined) this.cancelled.delete(requestId);
+      if (requestId !== undefined) {
+        this.cancelled.delete(requestId);
+        this.packLoadAborts.delete(requestId);
+      }
     }
   }
 
@@ -118,10 +113,13 @@ export class WorkerHost {
       case 'loadPack': {
         const { requestId } = message;
         const { files } = message;
+        const signal = this.packLoadAborts.get(requestId)?.signal;
+        if (signal?.aborted) throw new CancelledError('cancelled before it started');
         // An opened pack is read from its files and kept by the page (by digest), not in the URL-keyed cache.
         const store = files ? null : this.options.store !== undefined ? this.options.store : await openCacheStoragePackStore();
         const { summary, fromCache } = await this.engine.loadPack({
           packUrl: files ? FILES_PACK_URL : message.packUrl,
+          signal,
           baseUrl: this.baseUrl,
           fetch: files ? filesFetch(files) : this.options.fetch,
           store,
@@ -137,8 +135,8 @@ export class WorkerHost {
       }
       case 'generate': {
         const { requestId } = message;
-        const isCancelled = () => this.isCancelled(requestId, () => this.latestGenerate);
-        if (isCancelled()) throw new CancelledError('superseded before it started');
+        const isCancelled = () => this.cancelled.has(requestId);
+        if (isCancelled()) throw new CancelledError('cancelled before it started');
         const started = performance.now();
         await this.engine.generate(
           message,
@@ -150,8 +148,8 @@ export class WorkerHost {
       }
       case 'lag': {
         const { requestId } = message;
-        const isCancelled = () => this.isCancelled(requestId, () => this.latestLag);
-        if (isCancelled()) throw new CancelledError('superseded before it started');
+        const isCancelled = () => this.cancelled.has(requestId);
+        if (isCancelled()) throw new CancelledError('cancelled before it started');
         const started = performance.now();
         const result = await this.engine.lag(message, isCancelled);
         const images = [result.lr, ...result.candidates, result.stdMap];
@@ -160,8 +158,8 @@ export class WorkerHost {
       }
       case 'interpolate': {
         const { requestId } = message;
-        const isCancelled = () => this.isCancelled(requestId, () => this.latestInterpolate);
-        if (isCancelled()) throw new CancelledError('superseded before it started');
+        const isCancelled = () => this.cancelled.has(requestId);
+        if (isCancelled()) throw new CancelledError('cancelled before it started');
         const started = performance.now();
         const frames = await this.engine.interpolate(message, isCancelled);
         this.post({ type: 'interpolated', requestId, frames, ms: performance.now() - started }, transferablesOf(frames));

@@ -1,6 +1,8 @@
 // The UI's only door to the engine worker. It numbers requests, turns replies into promises (and row streams),
-// cancels superseded work, drops replies that belong to stale requests, and restarts a crashed worker, replaying
-// the pack load and the current image's features so that the app carries on.
+// drops replies that belong to stale requests, and restarts a crashed worker, replaying the pack load and the
+// current image's features so that the app carries on. It is the one layer that decides a request is superseded
+// (a newer generate, LAG or pack load replaces the older one of its kind) or stopped (cancel): it then sends the
+// worker a `cancel` for it, and the worker only honours those.
 
 import type {
   BackendRequest,
@@ -51,9 +53,14 @@ export interface EngineApi {
   lag(request: LagRequest): Promise<TimedLagResult>;
   /** The frames between two samples; a newer call supersedes an older one. */
   interpolate(request: InterpolateRequest): Promise<{ frames: RgbaImage[]; ms: number }>;
+  /** Stops the running request of that kind, if any: its promise rejects with code `cancelled`. */
+  cancel(kind: CancellableKind): void;
 }
 
 type PackFiles = Record<string, Uint8Array>;
+
+/** The kinds of request a person can stop (Stop button, Escape); a newer request of a kind supersedes the older. */
+export type CancellableKind = 'generate' | 'lag' | 'loadPack' | 'interpolate';
 
 type Pending =
   | { kind: 'loadPack'; packUrl: string; onProgress?: (p: LoadProgress) => void; resolve: (v: { pack: PackSummary; fromCache: boolean }) => void; reject: (e: Error) => void }
@@ -76,10 +83,13 @@ export class EngineClient implements EngineApi {
   private nextFeaturesId = 1;
   private readonly pending = new Map<number, Pending>();
   private readonly listeners = new Set<(event: EngineEvent) => void>();
-  /** The newest generate / lag request; an older one is cancelled when a new one starts. */
-  private currentGenerate: number | null = null;
-  private currentLag: number | null = null;
-  private currentInterpolate: number | null = null;
+  /** The newest request of each cancellable kind; an older one is cancelled when a new one starts. */
+  private readonly current: Record<CancellableKind, number | null> = {
+    generate: null,
+    lag: null,
+    loadPack: null,
+    interpolate: null,
+  };
   /** What a restarted worker must be given again. */
   private lastPackUrl: string | null = null;
   private lastPackFiles: PackFiles | undefined = undefined;
@@ -115,8 +125,10 @@ export class EngineClient implements EngineApi {
     this.lastPackFiles = files;
     // Features belong to the previous pack's VGG.
     this.lastFeatures = null;
+    this.supersede('loadPack');
     return new Promise<{ pack: PackSummary; fromCache: boolean }>((resolve, reject) => {
       const requestId = this.send((id) => ({ type: 'loadPack', requestId: id, packUrl, ...(files ? { files } : {}) }));
+      this.current.loadPack = requestId;
       // A refused pack leaves the worker on the previous one: a restart must replay that one, not the refused one.
       const rejectAndRestore = (error: Error) => {
         if (this.lastPackUrl === packUrl && this.lastPackFiles === files && this.lastFeatures === null) {
@@ -151,30 +163,34 @@ export class EngineClient implements EngineApi {
   }
 
   generate(request: GenerateRequest, onRow: (level: number, images: RgbaImage[]) => void) {
-    this.supersede(this.currentGenerate);
+    this.supersede('generate');
     return new Promise<{ ms: number }>((resolve, reject) => {
       const requestId = this.send((id) => ({ type: 'generate', requestId: id, ...request }));
-      this.currentGenerate = requestId;
+      this.current.generate = requestId;
       this.pending.set(requestId, { kind: 'generate', onRow, resolve, reject });
     });
   }
 
   lag(request: LagRequest) {
-    this.supersede(this.currentLag);
+    this.supersede('lag');
     return new Promise<TimedLagResult>((resolve, reject) => {
       const requestId = this.send((id) => ({ type: 'lag', requestId: id, ...request }));
-      this.currentLag = requestId;
+      this.current.lag = requestId;
       this.pending.set(requestId, { kind: 'lag', resolve, reject });
     });
   }
 
   interpolate(request: InterpolateRequest) {
-    this.supersede(this.currentInterpolate);
+    this.supersede('interpolate');
     return new Promise<{ frames: RgbaImage[]; ms: number }>((resolve, reject) => {
       const requestId = this.send((id) => ({ type: 'interpolate', requestId: id, ...request }));
-      this.currentInterpolate = requestId;
+      this.current.interpolate = requestId;
       this.pending.set(requestId, { kind: 'interpolate', resolve, reject });
     });
+  }
+
+  cancel(kind: CancellableKind): void {
+    this.stopRequest(kind, 'Stopped.');
   }
 
   /** Stops the worker for good (page teardown). */
@@ -205,13 +221,19 @@ export class EngineClient implements EngineApi {
     return requestId;
   }
 
-  private supersede(requestId: number | null) {
+  private supersede(kind: CancellableKind) {
+    this.stopRequest(kind, 'Superseded by a newer request.');
+  }
+
+  private stopRequest(kind: CancellableKind, reason: string) {
+    const requestId = this.current[kind];
+    this.current[kind] = null;
     if (requestId === null) return;
     const entry = this.pending.get(requestId);
     if (!entry) return;
     this.pending.delete(requestId);
     this.post({ type: 'cancel', requestId });
-    entry.reject(new EngineError('cancelled', 'Superseded by a newer request.'));
+    entry.reject(new EngineError('cancelled', reason));
   }
 
   private settleWithError(requestId: number, error: Error) {
@@ -262,9 +284,10 @@ export class EngineClient implements EngineApi {
       else if (entry.kind === 'extract' && entry.featuresId === this.lastFeatures?.featuresId) waitingExtract = entry;
       else entry.reject(new EngineError('restarted', 'The engine restarted.'));
     }
-    this.currentGenerate = null;
-    this.currentLag = null;
-    this.currentInterpolate = null;
+    this.current.generate = null;
+    this.current.lag = null;
+    this.current.loadPack = null;
+    this.current.interpolate = null;
 
     this.spawn();
     const replays: Promise<unknown>[] = [];
@@ -274,6 +297,7 @@ export class EngineClient implements EngineApi {
       replays.push(
         new Promise((resolve, reject) => {
           const requestId = this.send((id) => ({ type: 'loadPack', requestId: id, packUrl, ...(files ? { files } : {}) }));
+          this.current.loadPack = requestId;
           this.pending.set(requestId, {
             kind: 'loadPack',
             packUrl,
@@ -328,6 +352,7 @@ export class EngineClient implements EngineApi {
       }
       case 'packLoaded': {
         const entry = this.take(message.requestId, 'loadPack');
+        if (entry && this.current.loadPack === message.requestId) this.current.loadPack = null;
         entry?.resolve({ pack: message.pack, fromCache: message.fromCache });
         return;
       }
@@ -344,19 +369,19 @@ export class EngineClient implements EngineApi {
       }
       case 'generated': {
         const entry = this.take(message.requestId, 'generate');
-        if (entry && this.currentGenerate === message.requestId) this.currentGenerate = null;
+        if (entry && this.current.generate === message.requestId) this.current.generate = null;
         entry?.resolve({ ms: message.ms });
         return;
       }
       case 'lagResult': {
         const entry = this.take(message.requestId, 'lag');
-        if (entry && this.currentLag === message.requestId) this.currentLag = null;
+        if (entry && this.current.lag === message.requestId) this.current.lag = null;
         entry?.resolve({ lr: message.lr, candidates: message.candidates, stdMap: message.stdMap, maxStd: message.maxStd, ms: message.ms });
         return;
       }
       case 'interpolated': {
         const entry = this.take(message.requestId, 'interpolate');
-        if (entry && this.currentInterpolate === message.requestId) this.currentInterpolate = null;
+        if (entry && this.current.interpolate === message.requestId) this.current.interpolate = null;
         entry?.resolve({ frames: message.frames, ms: message.ms });
         return;
       }

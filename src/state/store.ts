@@ -13,7 +13,7 @@ import type { KeptPackStore } from './keptPacks';
 import type { Notices, SliceContext } from './slices/context';
 import { createInterpolationSlice, type InterpolationActions, type InterpolationState } from './slices/interpolation';
 import { createPackSlice, type PackActions, type PackState } from './slices/pack';
-import { createRunsSlice, type RunsState } from './slices/runs';
+import { createRunsSlice, type RunsActions, type RunsState } from './slices/runs';
 import { createSettingsSlice, linkFieldsOf, type Settings, type SettingsActions } from './slices/settings';
 import { createSourceSlice, type SourceActions, type SourceState } from './slices/source';
 
@@ -68,6 +68,8 @@ export interface PackStatus {
   loaded: number;
   total: number;
   message: string;
+  /** Set once loaded: every shard came from the pack cache. */
+  fromCache?: boolean;
 }
 
 export interface BackendStatus {
@@ -87,14 +89,14 @@ export interface GridResult {
   levels: number[];
   samples: number;
   rows: Partial<Record<number, RgbaImage[]>>;
-  status: 'running' | 'done' | 'error';
+  status: 'running' | 'done' | 'error' | 'stopped';
   ms: number | null;
 }
 
 export interface LagView {
   key: string;
   candidates: number;
-  status: 'running' | 'done' | 'error';
+  status: 'running' | 'done' | 'error' | 'stopped';
   result: TimedLagResult | null;
 }
 
@@ -106,6 +108,7 @@ export interface PlaygroundState
     PackState,
     PackActions,
     RunsState,
+    RunsActions,
     InterpolationState,
     InterpolationActions {
   errors: Notice[];

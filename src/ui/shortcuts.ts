@@ -1,7 +1,8 @@
-// Keyboard shortcuts: R re-rolls the seed, 1-7 pick a level, C toggles compare. Never while typing.
+// Keyboard shortcuts: R re-rolls the seed, 1-7 pick a level, C toggles compare, ? opens the help. Never while
+// typing, and never when a person has turned single-key shortcuts off (src/ui/preferences.ts).
 import { LEVEL_COUNT } from '../engine/levels';
 
-export type ShortcutAction = { type: 'reroll' } | { type: 'level'; level: number } | { type: 'toggleCompare' };
+export type ShortcutAction = { type: 'reroll' } | { type: 'level'; level: number } | { type: 'toggleCompare' } | { type: 'help' };
 
 export interface KeyLike {
   key: string;
@@ -36,6 +37,7 @@ export function shortcutFor(event: KeyLike): ShortcutAction | null {
   const key = event.key.toLowerCase();
   if (key === 'r') return { type: 'reroll' };
   if (key === 'c') return { type: 'toggleCompare' };
+  if (key === '?') return { type: 'help' };
   const digit = /^[1-9]$/.test(key) ? Number(key) : 0;
   if (digit >= 1 && digit <= LEVEL_COUNT) return { type: 'level', level: digit - 1 };
   return null;

@@ -33,7 +33,7 @@ describe('worker host', () => {
     const load = ofRequest(1);
     expect(load.at(-1)).toMatchObject({ type: 'packLoaded', fromCache: false, pack: { id: 'tiny', imageSize: 32 } });
     const stages = new Set(load.filter((m) => m.type === 'progress').map((m) => (m as { stage: string }).stage));
-    expect([...stages]).toEqual(['manifest', 'download', 'verify', 'decode', 'warmup']);
+    expect([...stages]).toEqual(['manifest', 'download', 'verify', 'decode', 'upload', 'warmup']);
     expect(ofRequest(2)).toMatchObject([{ type: 'extracted', featuresId: 'a' }]);
   });
 
@@ -44,13 +44,45 @@ describe('worker host', () => {
     expect(reply.map((m) => (m as { level?: number }).level).slice(0, 2)).toEqual([0, 6]);
   });
 
-  it('a later generate supersedes an earlier one, which ends with `cancelled`', async () => {
-    const first = host.receive({ type: 'generate', requestId: 10, featuresId: 'a', levels: [0, 1, 2, 3, 4, 5, 6], samples: 2, seed: 1, classIndex: 0 });
+  // Superseding is the client's decision (it sends `cancel`); the host runs every request it is not told to stop.
+  it('a later generate does not cancel an earlier one; a `cancel` for a queued one stops it before it starts', async () => {
+    const first = host.receive({ type: 'generate', requestId: 10, featuresId: 'a', levels: [0, 1], samples: 2, seed: 1, classIndex: 0 });
     const second = host.receive({ type: 'generate', requestId: 11, featuresId: 'a', levels: [2], samples: 2, seed: 1, classIndex: 0 });
-    await Promise.all([first, second]);
-    expect(ofRequest(10).filter((m) => m.type === 'row')).toHaveLength(0);
-    expect(ofRequest(10).at(-1)).toMatchObject({ type: 'error', code: 'cancelled' });
-    expect(ofRequest(11).map((m) => m.type)).toEqual(['row', 'generated']);
+    const third = host.receive({ type: 'generate', requestId: 12, featuresId: 'a', levels: [3], samples: 2, seed: 1, classIndex: 0 });
+    await host.receive({ type: 'cancel', requestId: 11 });
+    await Promise.all([first, second, third]);
+    expect(ofRequest(10).map((m) => m.type)).toEqual(['row', 'row', 'generated']);
+    expect(ofRequest(11)).toMatchObject([{ type: 'error', code: 'cancelled' }]);
+    expect(ofRequest(12).map((m) => m.type)).toEqual(['row', 'generated']);
+  });
+
+  it('cancel aborts a pack load in its shard fetches, and the loaded pack stays usable', async () => {
+    const signals: AbortSignal[] = [];
+    let hangShards = false;
+    // Shard requests hang while `hangShards` is set, until their signal aborts them (as a browser fetch does).
+    const fetchWithHang: typeof fetch = (input, init) => {
+      const url = String(input);
+      if (!hangShards || !url.endsWith('.bin')) return fetch(input, init);
+      const signal = init?.signal;
+      if (!signal) return Promise.reject(new Error('a shard fetch without an AbortSignal'));
+      signals.push(signal);
+      return new Promise((_, reject) => signal.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError'))));
+    };
+    const own: FromWorker[] = [];
+    const loader = new WorkerHost((m) => own.push(m), { baseUrl: server.url, store: null, fetch: fetchWithHang });
+    await loader.receive({ type: 'init', backend: 'cpu' });
+    await loader.receive({ type: 'loadPack', requestId: 1, packUrl: 'tests/fixtures/tiny/pack.json' });
+    expect(own.at(-1)).toMatchObject({ type: 'packLoaded' });
+    hangShards = true;
+    const loading = loader.receive({ type: 'loadPack', requestId: 2, packUrl: 'tests/fixtures/tiny/pack.json' });
+    while (signals.length === 0) await new Promise((r) => setTimeout(r, 1));
+    await loader.receive({ type: 'cancel', requestId: 2 });
+    await loading;
+    expect(signals[0].aborted).toBe(true);
+    expect(own.filter((m) => 'requestId' in m && m.requestId === 2).at(-1)).toMatchObject({ type: 'error', code: 'cancelled' });
+    await loader.receive({ type: 'extract', requestId: 3, featuresId: 'x', image });
+    await loader.receive({ type: 'generate', requestId: 4, featuresId: 'x', levels: [1], samples: 1, seed: 1, classIndex: 0 });
+    expect(own.filter((m) => 'requestId' in m && m.requestId === 4).map((m) => m.type)).toEqual(['row', 'generated']);
   });
 
   it('cancel stops a running request between batches', async () => {

@@ -90,6 +90,32 @@ describe('EngineClient', () => {
     expect(freshRows).toEqual([2]);
   });
 
+  it('cancel(kind) stops the running request of that kind only, and a new pack load supersedes the older one', async () => {
+    const { client, worker } = setup();
+    const postedBefore = worker().posted.length;
+    client.cancel('generate');
+    expect(worker().posted).toHaveLength(postedBefore); // nothing running: nothing sent
+    const generating = client.generate({ featuresId: 'f', levels: [0], samples: 1, seed: 1, classIndex: 0 }, () => {});
+    const lagging = client.lag({ image: image(), candidates: 1, seed: 1, amplitude: 0 });
+    const generateId = worker().last('generate').requestId;
+    client.cancel('generate');
+    expect(worker().last('cancel')).toEqual({ type: 'cancel', requestId: generateId });
+    expect(await generating.catch((e) => e)).toMatchObject({ code: 'cancelled' });
+    const lagId = worker().last('lag').requestId;
+    const result = { lr: image(), candidates: [image()], stdMap: image(), maxStd: 0, ms: 1 };
+    worker().reply({ type: 'lagResult', requestId: lagId, ...result });
+    await expect(lagging).resolves.toEqual(result);
+
+    const first = client.loadPack('/models/a/pack.json');
+    const firstId = worker().last('loadPack').requestId;
+    const second = client.loadPack('/models/b/pack.json');
+    expect(worker().last('cancel')).toEqual({ type: 'cancel', requestId: firstId });
+    expect(isSupersededFailure(await first.catch((e) => e))).toBe(true);
+    client.cancel('loadPack');
+    expect(worker().last('cancel')).toEqual({ type: 'cancel', requestId: worker().last('loadPack').requestId });
+    expect(await second.catch((e) => e)).toMatchObject({ code: 'cancelled' });
+  });
+
   it('supersedes LAG requests independently of generate requests', async () => {
     const { client, worker } = setup();
     const generating = client.generate({ featuresId: 'f', levels: [0], samples: 1, seed: 1, classIndex: 0 }, () => {});

@@ -53,6 +53,7 @@ class InstantEngine implements EngineApi {
   interpolate() {
     return new Promise<never>(() => {});
   }
+  cancel() {}
 }
 
 /** Kept packs in memory, shared by the stores of one test as Cache Storage is shared by reloads. */

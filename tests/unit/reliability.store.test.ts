@@ -30,6 +30,7 @@ function setup(options: { packs: Record<string, PackSummary | Error>; index?: un
     },
     lag: async () => ({ lr: img(8), candidates: [img(32)], stdMap: img(32), maxStd: 0, ms: 1 }),
     interpolate: async (request) => ({ frames: Array.from({ length: request.frames }, () => img(32)), ms: 1 }),
+    cancel() {},
   };
   const scheduled: (() => void)[] = [];
   const source = (name: string): PreparedSource => ({ name, originalUrl: `blob:${name}`, image: img(32), png: makeRgbaPng(32, 32), ...(options.notes ? { notes: options.notes } : {}) });

@@ -83,6 +83,9 @@ class FakeEngine implements EngineApi {
     this.interpolations.push({ request, done });
     return done.promise;
   }
+  cancel() {
+    // Stopping is covered by tests/unit/stop.test.ts, with an engine that holds its answers.
+  }
   get lastGenerate() {
     return this.generates[this.generates.length - 1];
   }

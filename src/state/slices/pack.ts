@@ -16,6 +16,7 @@ import type { PackFileSet } from '../packFiles';
 import { packCandidates, parsePackIndex, type PackIndex } from '../packIndex';
 import type { BackendStatus, PackStatus, PlaygroundState } from '../store';
 import { describe, type SliceContext } from './context';
+import { isStoppedFailure } from './runs';
 import { settingsOfLink } from './settings';
 import { withNotes } from './source';
 
@@ -99,12 +100,12 @@ export function createPackSlice(ctx: SliceContext): PackState & PackActions {
     }
   };
 
-  const onPackLoaded = async (pack: PackSummary) => {
+  const onPackLoaded = async (pack: PackSummary, fromCache: boolean) => {
     const s = get();
     const samePixels = s.pack?.imageSize === pack.imageSize;
     set({
       pack,
-      packStatus: { phase: 'ready', packId: pack.id, stage: null, loaded: pack.bytes, total: pack.bytes, message: '' },
+      packStatus: { phase: 'ready', packId: pack.id, stage: null, loaded: pack.bytes, total: pack.bytes, message: '', fromCache },
       classOverride: s.classOverride !== null && s.classOverride < pack.classNames.length ? s.classOverride : null,
       featuresId: null,
       prediction: null,
@@ -153,7 +154,7 @@ export function createPackSlice(ctx: SliceContext): PackState & PackActions {
     for (const id of ids) {
       set({ packStatus: { phase: 'loading', packId: id, stage: 'manifest', loaded: 0, total: 0, message: '' } });
       try {
-        const { pack } = await env.engine.loadPack(env.packUrl(id), (progress) => {
+        const { pack, fromCache } = await env.engine.loadPack(env.packUrl(id), (progress) => {
           if (token !== packLoadToken) return;
           set({
             packStatus: {
@@ -168,12 +169,13 @@ export function createPackSlice(ctx: SliceContext): PackState & PackActions {
         });
         if (token !== packLoadToken) return;
         set({ packOrigin: { kind: 'bundled', id } });
-        await onPackLoaded(pack);
+        await onPackLoaded(pack, fromCache);
         // A pack the index lists but the server does not have is worth a note (a link's unknown pack has its own).
         for (const note of missing) notices.push('warnings', 'pack', note);
         return;
       } catch (error) {
         if (token !== packLoadToken) return;
+        if (isStoppedFailure(error)) return packLoadStopped(id);
         const reason = describePackFailure(error);
         failures.push(`${id}: ${reason}`);
         if (errorCode(error) !== 'pack-not-found')
@@ -250,7 +252,7 @@ export function createPackSlice(ctx: SliceContext): PackState & PackActions {
       set({ packNeeded: null });
     }
     set({ packOrigin: { kind: 'opened', digest: pack.digest } });
-    await onPackLoaded(pack);
+    await onPackLoaded(pack, false);
     if (options.keep) await keep(pack, files);
     return pack;
   };
@@ -301,6 +303,17 @@ export function createPackSlice(ctx: SliceContext): PackState & PackActions {
     if (!needed) return;
     neededLink = link;
     set({ packNeeded: needed, shareReady: false });
+  };
+
+  /** A stopped load leaves the previous pack in use, or, when there is none, a state that offers to load again. */
+  const packLoadStopped = (id: string) => {
+    const pack = get().pack;
+    if (pack) {
+      set({ packStatus: { phase: 'ready', packId: pack.id, stage: null, loaded: pack.bytes, total: pack.bytes, message: '' } });
+      notices.push('warnings', 'pack', `Loading the model pack "${id}" was stopped; "${pack.title}" stays in use.`);
+    } else {
+      set({ packStatus: { phase: 'error', packId: id, stage: null, loaded: 0, total: 0, message: 'Loading was stopped.' }, shareReady: true });
+    }
   };
 
   const onEngineEvent = (event: EngineEvent) => {

@@ -3,6 +3,7 @@
 // and a late answer whose key is not the current one is dropped. Superseding the request itself is the engine
 // client's job (src/state/engineClient.ts).
 import { LEVEL_COUNT } from '../../engine/levels';
+import { EngineError } from '../../engine/errors';
 import { isSupersededFailure } from '../engineClient';
 import type { GridResult, LagView, PlaygroundState } from '../store';
 import { describe, type RunsInternals, type SliceContext } from './context';
@@ -11,6 +12,24 @@ import type { Settings } from './settings';
 export interface RunsState {
   grid: GridResult | null;
   lag: LagView | null;
+}
+
+export interface RunsActions {
+  /** Stops what is running (a pack load, a grid or a LAG request). Rows already finished stay; none is half drawn. */
+  stop(): void;
+  /** Runs the current settings again (after a stop or a failure). */
+  runAgain(): void;
+}
+
+/** A request stopped on purpose (the Stop button), as opposed to superseded by a client restart. */
+export function isStoppedFailure(error: unknown): boolean {
+  return error instanceof EngineError && error.code === 'cancelled';
+}
+
+/** True while something a person can stop is running. */
+export function isStoppable(s: Pick<PlaygroundState, 'packStatus' | 'mode' | 'grid' | 'lag'>): boolean {
+  if (s.packStatus.phase === 'loading') return true;
+  return s.mode === 'sp' ? s.grid?.status === 'running' : s.lag?.status === 'running';
 }
 
 /** Key of a result whose settings changed and whose replacement has not been requested yet. */
@@ -26,7 +45,7 @@ export function effectiveClass(state: Pick<PlaygroundState, 'classOverride' | 'p
   return state.classOverride ?? state.prediction?.classIndex ?? null;
 }
 
-export function createRunsSlice(ctx: SliceContext): { state: RunsState; internals: RunsInternals } {
+export function createRunsSlice(ctx: SliceContext): { state: RunsState & RunsActions; internals: RunsInternals } {
   const { set, get, env, versions } = ctx;
   const spKey = (s: PlaygroundState, classIndex: number) =>
     ['sp', s.featuresId, requestedLevels(s).join(','), s.samples, s.seed, classIndex, versions.mask].join('|');
@@ -102,8 +121,23 @@ export function createRunsSlice(ctx: SliceContext): { state: RunsState; internal
     else runLag(s, force);
   };
 
+  const stop = () => {
+    const s = get();
+    if (s.packStatus.phase === 'loading') env.engine.cancel('loadPack');
+    if (s.grid?.status === 'running') {
+      env.engine.cancel('generate');
+      // Rows arrive whole, so the finished ones are complete; the unfinished ones leave the grid.
+      const levels = s.grid.levels.filter((level) => s.grid!.rows[level]);
+      set({ grid: { ...s.grid, levels, status: 'stopped' } });
+    }
+    if (s.lag?.status === 'running') {
+      env.engine.cancel('lag');
+      set({ lag: { ...s.lag, status: 'stopped' } });
+    }
+  };
+
   return {
-    state: { grid: null, lag: null },
+    state: { grid: null, lag: null, stop, runAgain: () => run(true) },
     internals: {
       run,
       settingsChanged: (patch) => {

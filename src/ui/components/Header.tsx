@@ -1,24 +1,23 @@
+import { useState } from 'react';
 import type { BackendRequest } from '../../engine/protocol';
 import type { PackStatus } from '../../state/store';
 import { BACKEND_CHOICES, urlWithBackend } from '../backendQuery';
+import { STAGE_LABELS } from '../loadProgress';
 import { usePlayground } from '../storeContext';
 import { PackNeededNote, PackPicker } from './PackPicker';
 
-function formatBytes(bytes: number): string {
-  if (bytes >= 1048576) return `${(bytes / 1048576).toFixed(1)} MB`;
-  return `${Math.max(0, Math.round(bytes / 1024))} KB`;
-}
+import { DisplayControls } from './DisplayControls';
 
 export function packStatusText(status: PackStatus, title: string | null): string {
   switch (status.phase) {
     case 'idle':
       return 'Starting…';
-    case 'loading': {
-      const bytes = status.total > 0 ? ` ${formatBytes(status.loaded)} / ${formatBytes(status.total)} (${Math.round((100 * status.loaded) / status.total)}%)` : '';
-      return `Loading pack ${status.packId ?? ''}: ${status.stage ?? ''}${bytes}`;
-    }
+    // The status is a live region: it names the stage only, so it is announced once per stage, not per chunk (the
+    // activity bar shows the bytes).
+    case 'loading':
+      return `Loading pack ${status.packId ?? ''}: ${status.stage ? STAGE_LABELS[status.stage] : ''}`;
     case 'ready':
-      return `Pack ready: ${title ?? status.packId}`;
+      return `Pack ready: ${title ?? status.packId}${status.fromCache ? ' (from cache)' : ''}`;
     case 'error':
       return 'No pack loaded';
   }
@@ -27,13 +26,11 @@ export function packStatusText(status: PackStatus, title: string | null): string
 function PackStatusLine() {
   const status = usePlayground((s) => s.packStatus);
   const pack = usePlayground((s) => s.pack);
-  const progress = status.phase === 'loading' && status.total > 0 ? status.loaded / status.total : null;
   return (
     <div className="pack-status-line">
       <span data-testid="pack-status" className={`pack-status ${status.phase}`} aria-live="polite">
         {packStatusText(status, pack?.title ?? null)}
       </span>
-      {progress !== null && <progress value={progress} max={1} aria-label="Pack download progress" />}
       {pack?.preview && status.phase === 'ready' && (
         <span className="preview-notice" data-testid="preview-notice">
           preview pack (CPU-trained): samples are rough
@@ -45,6 +42,8 @@ function PackStatusLine() {
 
 function BackendControls() {
   const backend = usePlayground((s) => s.backend);
+  // The choice applies with the button (the page reloads on that backend), never on change alone (WCAG 3.2.2).
+  const [chosen, setChosen] = useState<BackendRequest>(backend.requested);
   return (
     <div className="backend-controls">
       <span className="backend-badge" data-testid="backend-badge" title={backend.detail || undefined} aria-label={`Compute backend: ${backend.active ?? 'starting'}`}>
@@ -53,10 +52,7 @@ function BackendControls() {
       </span>
       <label className="inline-field">
         <span>Force backend</span>
-        <select
-          value={backend.requested}
-          onChange={(e) => window.location.assign(urlWithBackend(window.location.href, e.target.value as BackendRequest))}
-        >
+        <select data-testid="backend-select" value={chosen} onChange={(e) => setChosen(e.target.value as BackendRequest)}>
           {BACKEND_CHOICES.map((choice) => (
             <option key={choice} value={choice}>
               {choice === 'auto' ? 'automatic' : choice}
@@ -64,6 +60,14 @@ function BackendControls() {
           ))}
         </select>
       </label>
+      <button
+        type="button"
+        data-testid="backend-apply"
+        disabled={chosen === backend.requested}
+        onClick={() => window.location.assign(urlWithBackend(window.location.href, chosen))}
+      >
+        Apply and reload
+      </button>
     </div>
   );
 }
@@ -80,6 +84,7 @@ export function Header() {
         <div className="header-controls">
           <PackPicker />
           <BackendControls />
+          <DisplayControls />
         </div>
         <PackNeededNote />
       </div>

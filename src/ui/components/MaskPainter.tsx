@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState, type PointerEvent } from 'react';
 import type { RgbaImage } from '../../engine/protocol';
+import { useMaskHistory } from '../maskHistory';
 import { RgbaCanvas } from './RgbaCanvas';
 
 interface Props {
@@ -35,8 +36,12 @@ function drawOverlay(canvas: HTMLCanvasElement, mask: Float32Array | null, size:
 }
 
 /** The model-size input with a paintable mask on top: "keep the source's features here". */
-export function MaskPainter({ image, mask, onCommit }: Props) {
+export function MaskPainter({ image, mask, onCommit: applyMask }: Props) {
   const size = image.width;
+  const history = useMaskHistory(image, mask, applyMask);
+  const onCommit = history.commit;
+  // Phones fold the tools away until wanted, so that the samples stay near the top.
+  const [toolsOpen, setToolsOpen] = useState(() => !globalThis.matchMedia?.('(max-width: 700px)').matches);
   const overlayRef = useRef<HTMLCanvasElement>(null);
   const working = useRef<Float32Array | null>(null);
   const painting = useRef(false);
@@ -90,6 +95,8 @@ export function MaskPainter({ image, mask, onCommit }: Props) {
           onPointerCancel={finish}
         />
       </div>
+      <details className="mask-tools-fold" open={toolsOpen} onToggle={(e) => setToolsOpen(e.currentTarget.open)} data-testid="mask-tools-fold">
+      <summary>Mask tools</summary>
       <div className="mask-tools" role="group" aria-label="Mask painting">
         <button type="button" aria-pressed={enabled} onClick={() => setEnabled(!enabled)} data-testid="paint-toggle">
           {enabled ? 'Painting on' : 'Paint mask'}
@@ -110,8 +117,15 @@ export function MaskPainter({ image, mask, onCommit }: Props) {
         <button type="button" disabled={!mask} onClick={() => onCommit(null)} data-testid="mask-clear">
           Clear mask
         </button>
+        <button type="button" disabled={!history.canUndo} onClick={history.undo} data-testid="mask-undo">
+          Undo
+        </button>
+        <button type="button" disabled={!history.canRedo} onClick={history.redo} data-testid="mask-redo">
+          Redo
+        </button>
       </div>
       <p className="hint">{mask ? 'Features are kept where painted (bright); the generator fills in the dimmed rest.' : 'Paint regions to keep their features; the generator re-invents the rest.'}</p>
+      </details>
     </div>
   );
 }

@@ -7,8 +7,10 @@ import { composeSheet, upscaleNearest } from '../pixels';
 import { usePlayground, usePlaygroundStore } from '../storeContext';
 import { InterpolationStrip } from './InterpolationStrip';
 import { PendingCell, RgbaCanvas } from './RgbaCanvas';
+import { SampleZoomProvider, ZoomableSample } from './SampleZoom';
 
 function GridRow({ level, label, source, images, samples }: { level: number; label: string; source: RgbaImage; images: RgbaImage[] | undefined; samples: number }) {
+  const seed = usePlayground((s) => s.seed);
   return (
     <div className="grid-row" role="row" data-row-level={level}>
       <div className="row-label" role="rowheader">
@@ -18,7 +20,7 @@ function GridRow({ level, label, source, images, samples }: { level: number; lab
         <RgbaCanvas image={source} label="Source image" className="source-cell" />
         {Array.from({ length: samples }, (_, index) =>
           images?.[index] ? (
-            <RgbaCanvas key={index} image={images[index]} label={`${label}, sample ${index + 1}`} testId="sample" level={level} index={index} />
+            <ZoomableSample key={index} target={{ image: images[index], levelLabel: label, seed, index }} label={`${label}, sample ${index + 1}`} level={level} />
           ) : (
             <PendingCell key={index} label={`${label}, sample ${index + 1}, generating`} />
           ),
@@ -35,6 +37,7 @@ function GridStatus({ grid }: { grid: GridResult | null }) {
   else if (!grid) text = '';
   else if (grid.status === 'running') text = `Generating… ${Object.keys(grid.rows).length} of ${grid.levels.length} rows`;
   else if (grid.status === 'done') text = `Generated in ${Math.round(grid.ms ?? 0)} ms`;
+  else if (grid.status === 'stopped') text = `Stopped with ${grid.levels.length} finished row${grid.levels.length === 1 ? '' : 's'}.`;
   else text = 'Generation failed.';
   return (
     <p className="grid-status" aria-live="polite" data-testid="grid-status">
@@ -80,13 +83,14 @@ function SemanticPyramidResults() {
 function LagResults({ lag }: { lag: LagViewState | null }) {
   const source = usePlayground((s) => s.source);
   const scale = usePlayground((s) => s.pack?.lag.scale ?? 4);
+  const seed = usePlayground((s) => s.seed);
   const upscaled = useMemo(() => (lag?.result ? upscaleNearest(lag.result.lr, scale) : null), [lag?.result, scale]);
   if (!source) return <p className="empty">Open an image to start.</p>;
   const result = lag?.result;
   return (
     <>
       <p className="grid-status" aria-live="polite" data-testid="grid-status">
-        {!lag ? '' : lag.status === 'running' ? 'Generating candidates…' : lag.status === 'done' ? `Generated in ${Math.round(result?.ms ?? 0)} ms` : 'LAG failed.'}
+        {!lag ? '' : lag.status === 'running' ? 'Generating candidates…' : lag.status === 'done' ? `Generated in ${Math.round(result?.ms ?? 0)} ms` : lag.status === 'stopped' ? 'Stopped.' : 'LAG failed.'}
       </p>
       <div className="lag-view" data-testid="lag-view">
         <div className="lag-inputs">
@@ -105,9 +109,9 @@ function LagResults({ lag }: { lag: LagViewState | null }) {
         </div>
         <h3>Candidates</h3>
         <div className="cells lag-candidates">
-          {Array.from({ length: lag?.candidates ?? 0 }, (_, index) =>
+          {Array.from({ length: lag?.status === 'stopped' ? 0 : (lag?.candidates ?? 0) }, (_, index) =>
             result?.candidates[index] ? (
-              <RgbaCanvas key={index} image={result.candidates[index]} label={`Candidate ${index + 1}`} testId="sample" level="lag" index={index} />
+              <ZoomableSample key={index} target={{ image: result.candidates[index], levelLabel: 'LAG candidate', seed, index }} label={`Candidate ${index + 1}`} level="lag" />
             ) : (
               <PendingCell key={index} label={`Candidate ${index + 1}, generating`} />
             ),
@@ -163,7 +167,7 @@ export function ResultsPane() {
         <h2 id="results-heading">{mode === 'lag' ? 'LAG candidates' : 'Samples'}</h2>
         <DownloadButton />
       </div>
-      {mode === 'lag' ? <LagResults lag={lag} /> : <SemanticPyramidResults />}
+      <SampleZoomProvider>{mode === 'lag' ? <LagResults lag={lag} /> : <SemanticPyramidResults />}</SampleZoomProvider>
       <InterpolationStrip />
     </section>
   );
