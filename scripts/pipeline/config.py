@@ -235,9 +235,11 @@ def train_config(size: int, smoke: bool) -> TrainConfig:
             batch_cls=16,
             batch_sp=8,
             batch_lag=8,
-            minutes_cls=1.0,
-            minutes_sp=1.0,
-            minutes_lag=1.0,
+            # The step caps end a smoke run; the time budgets are only a backstop, long enough for a slow or busy
+            # machine to reach the caps.
+            minutes_cls=60.0,
+            minutes_sp=60.0,
+            minutes_lag=60.0,
             steps_cls=4,
             steps_sp=4,
             steps_lag=4,
