@@ -32,6 +32,8 @@ export default tseslint.config(
         'error',
         { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
       ],
+      // `let { app, grid } = ...` where only `grid` is reassigned is one declaration, not two.
+      'prefer-const': ['error', { destructuring: 'all' }],
     },
   },
   {

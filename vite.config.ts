@@ -3,7 +3,12 @@ import { defineConfig, type Connect, type Plugin } from 'vite';
 import react from '@vitejs/plugin-react';
 import { cpSync, createReadStream, existsSync, statSync } from 'node:fs';
 import { extname, resolve, sep } from 'node:path';
-import { CONTENT_SECURITY_POLICY, FRAMING_HEADERS, ISOLATION_HEADERS, META_CONTENT_SECURITY_POLICY } from './scripts/node/headers.mjs';
+import {
+  CONTENT_SECURITY_POLICY,
+  FRAMING_HEADERS,
+  ISOLATION_HEADERS,
+  META_CONTENT_SECURITY_POLICY,
+} from './scripts/node/headers.mjs';
 import { offlineApp } from './scripts/node/pwa.mjs';
 
 // Where Debian's chromium keeps SwiftShader (libvulkan + the Vulkan ICD), for the webgpu test project.
@@ -91,8 +96,12 @@ export default defineConfig({
   plugins: [react(), cspInBuild, modelPacks, offlineApp()],
   // models/ is served as static files next to the app (packs are fetched, never bundled).
   publicDir: 'public',
-  server: { headers: { ...ISOLATION_HEADERS, ...FRAMING_HEADERS, 'Content-Security-Policy': devContentSecurityPolicy } },
-  preview: { headers: { ...ISOLATION_HEADERS, ...FRAMING_HEADERS, 'Content-Security-Policy': CONTENT_SECURITY_POLICY } },
+  server: {
+    headers: { ...ISOLATION_HEADERS, ...FRAMING_HEADERS, 'Content-Security-Policy': devContentSecurityPolicy },
+  },
+  preview: {
+    headers: { ...ISOLATION_HEADERS, ...FRAMING_HEADERS, 'Content-Security-Policy': CONTENT_SECURITY_POLICY },
+  },
   worker: { format: 'es' },
   test: {
     environment: 'node',

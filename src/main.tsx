@@ -53,13 +53,18 @@ store.subscribe((state) => {
 });
 
 const { backend, invalid } = backendFromQuery(window.location.search);
-if (invalid) store.getState().reportWarning('backend', `Unknown backend "${invalid}" in the address; choosing automatically (webgpu, webgl, wasm or cpu can be forced).`);
+if (invalid)
+  store
+    .getState()
+    .reportWarning(
+      'backend',
+      `Unknown backend "${invalid}" in the address; choosing automatically (webgpu, webgl, wasm or cpu can be forced).`,
+    );
 
 const link = decodePermalink(window.location.hash);
 if (!link.ok) store.getState().reportError('link', link.error.message);
 const hasLink = link.ok && window.location.hash.length > 1;
 void store.getState().startup({ backend, link: hasLink && link.ok ? link.state : null });
-
 
 const root = document.getElementById('root');
 if (root) {

@@ -128,7 +128,9 @@ async function probeWebGpu(onLost?: BackendLossHandler): Promise<Candidate> {
       if (!(await tf.setBackend('webgpu'))) throw new Error('the TF.js webgpu backend did not initialize');
       activeWebGpuDevice = device;
       deliberateWebGpuTeardown = false;
-      const lostReason = device.lost.then((lost) => `WebGPU device lost (${lost.reason ?? 'unknown'}): ${lost.message ?? ''}`.trim());
+      const lostReason = device.lost.then((lost) =>
+        `WebGPU device lost (${lost.reason ?? 'unknown'}): ${lost.message ?? ''}`.trim(),
+      );
       webGpuLost = lostReason;
       void lostReason.then((reason) => {
         if (activeWebGpuDevice === device) activeWebGpuDevice = null;
@@ -154,7 +156,9 @@ function probeWebGl(onLost?: BackendLossHandler): Candidate {
   if (!gl) return { ok: false, detail: 'WebGL 2 is not available' };
   const debugInfo = gl.getExtension('WEBGL_debug_renderer_info');
   const renderer = String(
-    (debugInfo && gl.getParameter(debugInfo.UNMASKED_RENDERER_WEBGL)) || gl.getParameter(gl.RENDERER) || 'unknown renderer',
+    (debugInfo && gl.getParameter(debugInfo.UNMASKED_RENDERER_WEBGL)) ||
+      gl.getParameter(gl.RENDERER) ||
+      'unknown renderer',
   );
   gl.getExtension('WEBGL_lose_context')?.loseContext(); // free the probe context; TF.js makes its own
   const software = isSoftwareRenderer(renderer);
@@ -228,10 +232,13 @@ let threadedModuleAbandoned = false;
  */
 export function claimUncaughtWasmThreadError(message: string, filename?: string): boolean {
   // Emscripten rethrows a helper thread's ErrorEvent from its `onerror`, which arrives as "[object ErrorEvent]".
-  const fromHelperThread = (filename ?? '').startsWith('blob:') || /worker sent an error|\[object ErrorEvent\]/i.test(message);
+  const fromHelperThread =
+    (filename ?? '').startsWith('blob:') || /worker sent an error|\[object ErrorEvent\]/i.test(message);
   if (threadStart) {
     threadStart.fail(
-      message && !/\[object /.test(message) ? `a helper thread failed: ${message}` : 'a helper thread failed with an uncaught error',
+      message && !/\[object /.test(message)
+        ? `a helper thread failed: ${message}`
+        : 'a helper thread failed with an uncaught error',
     );
     return true;
   }
@@ -269,7 +276,12 @@ async function withThreadedStartPatches<T>(
   Object.defineProperty(Object.prototype, slot, {
     configurable: true,
     set(this: object, value: unknown) {
-      Object.defineProperty(this, slot, { value: value instanceof Blob ? absolute : value, writable: true, enumerable: true, configurable: true });
+      Object.defineProperty(this, slot, {
+        value: value instanceof Blob ? absolute : value,
+        writable: true,
+        enumerable: true,
+        configurable: true,
+      });
     },
   });
   // The helper threads are recorded so that a failed start can terminate them.
@@ -293,7 +305,9 @@ async function withThreadedStartPatches<T>(
 
 /** A small convolution big enough for XNNPACK to use its thread pool; resolves once it has run. */
 async function exerciseWasm(): Promise<void> {
-  const out = tf.tidy(() => tf.conv2d(tf.ones([1, 16, 16, 16]) as tf.Tensor4D, tf.ones([3, 3, 16, 16]) as tf.Tensor4D, 1, 'same'));
+  const out = tf.tidy(() =>
+    tf.conv2d(tf.ones([1, 16, 16, 16]) as tf.Tensor4D, tf.ones([3, 3, 16, 16]) as tf.Tensor4D, 1, 'same'),
+  );
   try {
     await out.data();
   } finally {
@@ -334,7 +348,8 @@ async function startWasm(options: WasmOptions): Promise<void> {
   const requested = Math.max(1, Math.min(MAX_WASM_THREADS, Math.floor(options.threads ?? defaultWasmThreads())));
   // tfjs decides by this flag: SharedArrayBuffer transferable and WASM threads validate (false in Node, and on a
   // page that is not cross-origin isolated).
-  const canThread = requested > 1 && !isNode && threadedScriptUrl !== null && (await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT'));
+  const canThread =
+    requested > 1 && !isNode && threadedScriptUrl !== null && (await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT'));
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
   if (!canThread || !simd) {
     tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
@@ -354,7 +369,12 @@ async function startWasm(options: WasmOptions): Promise<void> {
   const helperThreads: Worker[] = [];
   try {
     await withThreadedStartPatches(threadedScriptUrl!, requested, helperThreads, async () => {
-      const ok = await withTimeout(tf.setBackend('wasm'), WASM_THREAD_START_TIMEOUT_MS, 'starting the threaded module', failure);
+      const ok = await withTimeout(
+        tf.setBackend('wasm'),
+        WASM_THREAD_START_TIMEOUT_MS,
+        'starting the threaded module',
+        failure,
+      );
       if (!ok) throw new Error('the threaded module did not initialize');
     });
     await withTimeout(exerciseWasm(), WASM_THREAD_START_TIMEOUT_MS, 'a first threaded convolution', failure);
@@ -390,7 +410,11 @@ async function wasmDetail(): Promise<string> {
   return `WASM${simd ? ' with SIMD' : ' without SIMD'}, ${threads} thread${threads === 1 ? '' : 's'}${note}`;
 }
 
-async function probe(name: BackendName, onLost?: BackendLossHandler, wasmOptions: WasmOptions = {}): Promise<Candidate> {
+async function probe(
+  name: BackendName,
+  onLost?: BackendLossHandler,
+  wasmOptions: WasmOptions = {},
+): Promise<Candidate> {
   switch (name) {
     case 'webgpu':
       return probeWebGpu(onLost);
@@ -417,7 +441,9 @@ async function probe(name: BackendName, onLost?: BackendLossHandler, wasmOptions
 export async function activateBackend(request: BackendRequest, options: ActivateOptions = {}): Promise<BackendInfo> {
   const exclude = options.exclude ?? new Set<BackendName>();
   const forced = request === 'auto' ? null : request;
-  const order = (forced ? [forced, ...AUTO_ORDER.filter((b) => b !== forced)] : [...AUTO_ORDER]).filter((b) => !exclude.has(b));
+  const order = (forced ? [forced, ...AUTO_ORDER.filter((b) => b !== forced)] : [...AUTO_ORDER]).filter(
+    (b) => !exclude.has(b),
+  );
   if (order.length === 0) order.push('cpu');
   const preferred = forced ?? AUTO_ORDER.find((b) => !exclude.has(b)) ?? 'cpu';
   const notes: string[] = [];
@@ -438,7 +464,9 @@ export async function activateBackend(request: BackendRequest, options: Activate
       continue;
     }
     const detail = name === 'wasm' ? await wasmDetail() : candidate.detail;
-    return name === preferred ? { backend: name, detail } : { backend: name, detail, fellBackFrom: preferred, reason: notes.join('; ') };
+    return name === preferred
+      ? { backend: name, detail }
+      : { backend: name, detail, fellBackFrom: preferred, reason: notes.join('; ') };
   }
   throw new Error(`no TF.js backend could start: ${notes.join('; ')}`);
 }

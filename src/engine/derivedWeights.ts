@@ -17,7 +17,8 @@ export function deriveWeights(arch: PackArchitecture, w: Weights): DerivedWeight
   const derived = new Map<string, tf.Tensor>();
   const superseded: string[] = [];
   for (const layer of [...spUpsampleConvLayers(arch.sp), ...lagUpsampleConvLayers(arch.lag)]) {
-    for (const [name, kernel] of derivePhaseKernels(layer, w(`${layer}.kernel`) as tf.Tensor4D)) derived.set(name, kernel);
+    for (const [name, kernel] of derivePhaseKernels(layer, w(`${layer}.kernel`) as tf.Tensor4D))
+      derived.set(name, kernel);
     superseded.push(`${layer}.kernel`);
   }
   return { derived, superseded };

@@ -12,7 +12,17 @@ import { standardNormal, standardNormalBatch } from './noise';
 import { loadPack, type LoadedPack } from './pack';
 import { BackendRecovery } from './recovery';
 import type { PackStore } from './packStore';
-import type { BackendName, BackendRequest, GenerateRequest, InterpolateRequest, LagRequest, LagResult, LoadStage, PackSummary, RgbaImage } from './protocol';
+import type {
+  BackendName,
+  BackendRequest,
+  GenerateRequest,
+  InterpolateRequest,
+  LagRequest,
+  LagResult,
+  LoadStage,
+  PackSummary,
+  RgbaImage,
+} from './protocol';
 import { softmax, spreadAcrossCandidates, validateGenerate, validateLag } from './requestChecks';
 import { spGenerate } from './sp';
 import { vggPyramid } from './vgg';
@@ -198,7 +208,10 @@ export class PyramidEngine {
       await this.extract(id, image);
       const all = pack.manifest.levels.map((_, l) => l);
       await this.generate({ featuresId: id, seed: 0, classIndex: 0, levels: [0], samples: shapes.samples }, () => {});
-      await this.generate({ featuresId: id, seed: 0, classIndex: 0, levels: all, samples: shapes.compareSamples }, () => {});
+      await this.generate(
+        { featuresId: id, seed: 0, classIndex: 0, levels: all, samples: shapes.compareSamples },
+        () => {},
+      );
       await this.lag({ image, candidates: shapes.lagCandidates, seed: 0, amplitude: 1 });
     } finally {
       this.dropFeatures(id);
@@ -250,7 +263,12 @@ export class PyramidEngine {
   }
 
   /** LAG forward on `batch` low-resolution images and noise maps. */
-  async runLag(inputs: { lr: Float32Array; noise: Float32Array; amplitude: number; batch: number }): Promise<Float32Array> {
+  async runLag(inputs: {
+    lr: Float32Array;
+    noise: Float32Array;
+    amplitude: number;
+    batch: number;
+  }): Promise<Float32Array> {
     const pack = this.requirePack();
     const { lrSize, noiseChannels } = pack.arch.lag;
     const out = tf.tidy(() =>
@@ -280,7 +298,8 @@ export class PyramidEngine {
   async extract(featuresId: string, image: RgbaImage): Promise<number[]> {
     const pack = this.requirePack();
     const size = pack.manifest.imageSize;
-    if (typeof featuresId !== 'string' || featuresId === '') throw new EngineError('bad-input', 'featuresId must be a non-empty string');
+    if (typeof featuresId !== 'string' || featuresId === '')
+      throw new EngineError('bad-input', 'featuresId must be a non-empty string');
     const pixels = rgbaToSigned(image, size); // bad-input for a wrong size, zero size or non-byte data
     const { levels, tensors } = await this.recovery.run(async () => {
       const tensors = tf.tidy(() => vggPyramid(this.weight, pack.arch.vgg, tf.tensor4d(pixels, [1, size, size, 3])));
@@ -355,13 +374,30 @@ export class PyramidEngine {
   }
 
   private generateBatch(request: GenerateRequest, batch: { level: number; sample: number }[]): Promise<Float32Array> {
-    const z = standardNormalBatch(request.seed, 'sp', batch.map((job) => job.sample), this.requirePack().arch.sp.zDim);
+    const z = standardNormalBatch(
+      request.seed,
+      'sp',
+      batch.map((job) => job.sample),
+      this.requirePack().arch.sp.zDim,
+    );
     const classes = batch.map(() => request.classIndex);
-    return this.spBatch(request.featuresId, batch.map((job) => job.level), z, classes, request.mask);
+    return this.spBatch(
+      request.featuresId,
+      batch.map((job) => job.level),
+      z,
+      classes,
+      request.mask,
+    );
   }
 
   /** One SP batch on kept features (batch 1, broadcast): row r at level levels[r], with z row r and class row r. */
-  private async spBatch(featuresId: string, levels: number[], z: Float32Array, classes: number[] | number[][], mask?: Float32Array): Promise<Float32Array> {
+  private async spBatch(
+    featuresId: string,
+    levels: number[],
+    z: Float32Array,
+    classes: number[] | number[][],
+    mask?: Float32Array,
+  ): Promise<Float32Array> {
     const pack = this.requirePack();
     const { levels: levelTable, imageSize: size } = pack.manifest;
     const features = this.featureTensors(featuresId);
@@ -420,7 +456,9 @@ export class PyramidEngine {
     const times = frameTimes(request.frames);
     const noiseStream = request.model === 'sp' ? 'sp' : 'lag';
     const noiseSize = request.model === 'sp' ? sp.zDim : lag.lrSize * lag.lrSize * lag.noiseChannels;
-    const [noiseA, noiseB] = [request.seedA, request.seedB].map((seed) => standardNormal(seed, noiseStream, 0, noiseSize));
+    const [noiseA, noiseB] = [request.seedA, request.seedB].map((seed) =>
+      standardNormal(seed, noiseStream, 0, noiseSize),
+    );
     const lr = request.model === 'lag' ? await this.lagInput(request.image) : null;
     await this.recovery.ready();
     const frames: RgbaImage[] = [];
@@ -433,10 +471,21 @@ export class PyramidEngine {
       batchTimes.forEach((t, i) => noise.set(slerp(noiseA, noiseB, t), i * noiseSize));
       const values = await this.recovery.run(async () => {
         if (request.model === 'lag') {
-          return this.runLag({ lr: repeatRows(lr!, batchTimes.length), noise, amplitude: request.amplitude, batch: batchTimes.length });
+          return this.runLag({
+            lr: repeatRows(lr!, batchTimes.length),
+            noise,
+            amplitude: request.amplitude,
+            batch: batchTimes.length,
+          });
         }
         const classes = classWeightRows(request.classA, request.classB, batchTimes, sp.numClasses);
-        return this.spBatch(request.featuresId, batchTimes.map(() => request.level), noise, classes, request.mask);
+        return this.spBatch(
+          request.featuresId,
+          batchTimes.map(() => request.level),
+          noise,
+          classes,
+          request.mask,
+        );
       });
       batchTimes.forEach((_, i) => frames.push(signedToRgba(values, size, size, i * size * size * 3)));
     }
@@ -482,7 +531,12 @@ function classInput(classes: number[] | number[][]): tf.Tensor1D | tf.Tensor2D {
  * the backend, split on the host.
  */
 async function readTogether(tensors: tf.Tensor[]): Promise<HostTensor[]> {
-  const joined = tf.tidy(() => tf.concat(tensors.map((t) => tf.reshape(t, [-1])), 0));
+  const joined = tf.tidy(() =>
+    tf.concat(
+      tensors.map((t) => tf.reshape(t, [-1])),
+      0,
+    ),
+  );
   let values: Float32Array;
   try {
     values = (await joined.data()) as Float32Array;

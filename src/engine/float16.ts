@@ -34,9 +34,15 @@ const littleEndianPlatform = new Uint8Array(new Uint16Array([1]).buffer)[0] === 
  * Decodes `count` little-endian float16 values starting at `byteOffset` of `bytes` into a new Float32Array.
  * Works for any offset alignment and on big-endian platforms (via DataView there).
  */
-export function decodeFloat16(bytes: Uint8Array, byteOffset = 0, count = (bytes.byteLength - byteOffset) >> 1): Float32Array {
+export function decodeFloat16(
+  bytes: Uint8Array,
+  byteOffset = 0,
+  count = (bytes.byteLength - byteOffset) >> 1,
+): Float32Array {
   if (byteOffset < 0 || byteOffset + count * 2 > bytes.byteLength) {
-    throw new RangeError(`float16 range [${byteOffset}, ${byteOffset + count * 2}) is outside ${bytes.byteLength} bytes`);
+    throw new RangeError(
+      `float16 range [${byteOffset}, ${byteOffset + count * 2}) is outside ${bytes.byteLength} bytes`,
+    );
   }
   const lookup = decodeTable();
   const out = new Float32Array(count);

@@ -20,7 +20,10 @@ export function validateRgba(image: unknown, expectedSize?: number): RgbaImage {
     throw new EngineError('bad-input', `image is ${width}x${height}; the pack needs ${expectedSize}x${expectedSize}`);
   }
   if (data.length !== width! * height! * 4) {
-    throw new EngineError('bad-input', `image data has ${data.length} bytes; ${width}x${height} RGBA needs ${width! * height! * 4}`);
+    throw new EngineError(
+      'bad-input',
+      `image data has ${data.length} bytes; ${width}x${height} RGBA needs ${width! * height! * 4}`,
+    );
   }
   return image as RgbaImage;
 }

@@ -27,7 +27,10 @@ export function parseLagArch(arch: Record<string, unknown>, imageSize: number): 
   const { scale, lrSize, noiseChannels, channels, resBlocks, stageChannels, consistency } = arch as unknown as LagArch;
   const upsample = arch.upsample === undefined ? 'nearest' : arch.upsample; // packs exported before the field
   if (!LAG_UPSAMPLE_MODES.includes(upsample as LagUpsample)) {
-    throw archError('lag', `upsample must be one of ${LAG_UPSAMPLE_MODES.join(', ')}, got ${JSON.stringify(arch.upsample)}`);
+    throw archError(
+      'lag',
+      `upsample must be one of ${LAG_UPSAMPLE_MODES.join(', ')}, got ${JSON.stringify(arch.upsample)}`,
+    );
   }
   const parsed: LagArch = {
     scale,

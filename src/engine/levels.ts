@@ -47,7 +47,13 @@ export function isInjectable(level: { size: number | null }, imageSize: number):
 }
 
 /** The table as the protocol's LevelInfo, before a pack (which adds channels and sizes) is loaded. */
-export const DEFAULT_LEVELS: LevelInfo[] = LEVELS.map(({ index, name, stride }) => ({ index, name, stride, channels: 0, size: null }));
+export const DEFAULT_LEVELS: LevelInfo[] = LEVELS.map(({ index, name, stride }) => ({
+  index,
+  name,
+  stride,
+  channels: 0,
+  size: null,
+}));
 
 export function levelLabel(level: Pick<LevelInfo, 'index'>): string {
   return LEVELS[level.index].label;

@@ -61,11 +61,16 @@ export function derivePhaseKernels(layer: string, kernel: tf.Tensor4D): Map<stri
   const derived = new Map<string, tf.Tensor4D>();
   tf.tidy(() => {
     const sumTaps = (taps: readonly number[], axis: 0 | 1): tf.Tensor4D => {
-      const parts = taps.map((t) => (axis === 0 ? tf.slice(kernel, [t, 0, 0, 0], [1, -1, -1, -1]) : tf.slice(kernel, [0, t, 0, 0], [-1, 1, -1, -1])));
+      const parts = taps.map((t) =>
+        axis === 0 ? tf.slice(kernel, [t, 0, 0, 0], [1, -1, -1, -1]) : tf.slice(kernel, [0, t, 0, 0], [-1, 1, -1, -1]),
+      );
       return parts.length === 1 ? parts[0] : tf.addN(parts);
     };
     for (const [a, b] of PHASES) {
-      const rows = tf.concat(PHASE_TAP_GROUPS[a].map((taps) => sumTaps(taps, 0)), 0) as tf.Tensor4D; // [2, 3, in, out]
+      const rows = tf.concat(
+        PHASE_TAP_GROUPS[a].map((taps) => sumTaps(taps, 0)),
+        0,
+      ) as tf.Tensor4D; // [2, 3, in, out]
       const cols = PHASE_TAP_GROUPS[b].map((taps) => {
         const parts = taps.map((t) => tf.slice(rows, [0, t, 0, 0], [-1, 1, -1, -1]));
         return parts.length === 1 ? parts[0] : tf.addN(parts);
@@ -82,7 +87,12 @@ export function derivePhaseKernels(layer: string, kernel: tf.Tensor4D): Map<stri
  * 2x2 conv on the low-resolution x with the padding that puts its taps where the 3x3 conv had them; the phases
  * are then interleaved into the 2x image.
  */
-export function upsampleConv(x: tf.Tensor4D, w: Weights, layer: string, activation: Activation = 'linear'): tf.Tensor4D {
+export function upsampleConv(
+  x: tf.Tensor4D,
+  w: Weights,
+  layer: string,
+  activation: Activation = 'linear',
+): tf.Tensor4D {
   const bias = w(`${layer}.bias`);
   const phases = PHASES.map(([a, b]) =>
     tf.fused.conv2d({
@@ -110,7 +120,8 @@ export function upsampleConv(x: tf.Tensor4D, w: Weights, layer: string, activati
  */
 export function interleavePhases(phases: tf.Tensor4D[]): tf.Tensor4D {
   const [batch, height, width, channels] = phases[0].shape;
-  const rowPhase = (a: number) => tf.reshape(tf.stack([phases[2 * a], phases[2 * a + 1]], 3), [batch, height, 2 * width, channels]);
+  const rowPhase = (a: number) =>
+    tf.reshape(tf.stack([phases[2 * a], phases[2 * a + 1]], 3), [batch, height, 2 * width, channels]);
   return tf.reshape(tf.stack([rowPhase(0), rowPhase(1)], 2), [batch, 2 * height, 2 * width, channels]);
 }
 

@@ -2,7 +2,14 @@
 // WebGPU device or WebGL context is announced late (often after the step that hit it failed), so a failed step asks
 // the backend whether it was lost before the error counts, and a step still waiting when the loss is announced is
 // abandoned (a read on a lost WebGL context never settles).
-import { AUTO_ORDER, activateBackend, backendLossReason, releaseBackend, type BackendInfo, type WasmOptions } from './backend';
+import {
+  AUTO_ORDER,
+  activateBackend,
+  backendLossReason,
+  releaseBackend,
+  type BackendInfo,
+  type WasmOptions,
+} from './backend';
 import { EngineError } from './errors';
 import type { BackendName, BackendRequest } from './protocol';
 

@@ -10,7 +10,8 @@ export const MAX_SAMPLES = 16;
 export const MAX_LAG_CANDIDATES = 16;
 
 export function validateGenerate(request: GenerateRequest, levelCount: number, numClasses: number, size: number): void {
-  if (!Array.isArray(request.levels) || request.levels.length === 0) throw new EngineError('bad-input', 'levels must not be empty');
+  if (!Array.isArray(request.levels) || request.levels.length === 0)
+    throw new EngineError('bad-input', 'levels must not be empty');
   for (const level of request.levels) {
     if (!Number.isInteger(level) || level < 0 || level >= levelCount) {
       throw new EngineError('bad-input', `level ${level} is not in 0..${levelCount - 1}`);
@@ -22,15 +23,20 @@ export function validateGenerate(request: GenerateRequest, levelCount: number, n
   if (!Number.isInteger(request.classIndex) || request.classIndex < 0 || request.classIndex >= numClasses) {
     throw new EngineError('bad-input', `classIndex ${request.classIndex} is not in 0..${numClasses - 1}`);
   }
-  if (!Number.isInteger(request.seed)) throw new EngineError('bad-input', `seed must be an integer, got ${request.seed}`);
+  if (!Number.isInteger(request.seed))
+    throw new EngineError('bad-input', `seed must be an integer, got ${request.seed}`);
   if (typeof request.featuresId !== 'string' || request.featuresId === '') {
     throw new EngineError('bad-input', 'featuresId must be a non-empty string');
   }
   if (request.mask !== undefined && request.mask !== null) {
     const mask = request.mask as unknown;
-    if (!(mask instanceof Float32Array) && !Array.isArray(mask)) throw new EngineError('bad-input', 'mask must be a Float32Array');
+    if (!(mask instanceof Float32Array) && !Array.isArray(mask))
+      throw new EngineError('bad-input', 'mask must be a Float32Array');
     if (request.mask.length !== size * size) {
-      throw new EngineError('bad-input', `mask has ${request.mask.length} values; ${size}x${size} needs ${size * size}`);
+      throw new EngineError(
+        'bad-input',
+        `mask has ${request.mask.length} values; ${size}x${size} needs ${size * size}`,
+      );
     }
     for (let i = 0; i < request.mask.length; i++) {
       const v = request.mask[i];
@@ -41,12 +47,16 @@ export function validateGenerate(request: GenerateRequest, levelCount: number, n
 
 export function validateLag(request: LagRequest): void {
   if (!Number.isInteger(request.candidates) || request.candidates < 1 || request.candidates > MAX_LAG_CANDIDATES) {
-    throw new EngineError('bad-input', `candidates must be an integer in 1..${MAX_LAG_CANDIDATES}, got ${request.candidates}`);
+    throw new EngineError(
+      'bad-input',
+      `candidates must be an integer in 1..${MAX_LAG_CANDIDATES}, got ${request.candidates}`,
+    );
   }
   if (!(request.amplitude >= 0 && request.amplitude <= 1)) {
     throw new EngineError('bad-input', `amplitude must be in [0, 1], got ${request.amplitude}`);
   }
-  if (!Number.isInteger(request.seed)) throw new EngineError('bad-input', `seed must be an integer, got ${request.seed}`);
+  if (!Number.isInteger(request.seed))
+    throw new EngineError('bad-input', `seed must be an integer, got ${request.seed}`);
 }
 
 /** Softmax in float64 (the class prediction shown in the app). */
@@ -62,7 +72,11 @@ export function softmax(logits: ArrayLike<number>): number[] {
  * Per-pixel standard deviation across `count` RGB images (population std per channel, averaged over the three
  * channels), in [-1, 1] units; and its maximum.
  */
-export function spreadAcrossCandidates(images: Float32Array, count: number, pixels: number): { std: Float32Array; maxStd: number } {
+export function spreadAcrossCandidates(
+  images: Float32Array,
+  count: number,
+  pixels: number,
+): { std: Float32Array; maxStd: number } {
   const std = new Float32Array(pixels);
   let maxStd = 0;
   const stride = pixels * 3;

@@ -39,26 +39,41 @@ export interface SpArch {
 /** `arch` has passed the pack schema (types, bounds, list lengths); this checks it against the levels and imageSize. */
 export function parseSpArch(arch: Record<string, unknown>, levels: LevelInfo[], imageSize: number): SpArch {
   const { zDim, numClasses, baseSize, channels, levelChannels, injections } = arch as unknown as SpArch;
-  const parsed: SpArch = { zDim, numClasses, baseSize, channels: [...channels], levelChannels: [...levelChannels], injections: [] };
+  const parsed: SpArch = {
+    zDim,
+    numClasses,
+    baseSize,
+    channels: [...channels],
+    levelChannels: [...levelChannels],
+    injections: [],
+  };
   if (parsed.baseSize * 2 ** (channels.length - 1) !== imageSize) {
     throw archError('sp', `baseSize ${parsed.baseSize} * 2^${channels.length - 1} blocks != imageSize ${imageSize}`);
   }
   parsed.levelChannels.forEach((c, i) => {
     if (c !== levels[i].channels) {
-      throw archError('sp', `levelChannels[${i}] = ${c} but level ${levels[i].name} has ${levels[i].channels} channels`);
+      throw archError(
+        'sp',
+        `levelChannels[${i}] = ${c} but level ${levels[i].name} has ${levels[i].channels} channels`,
+      );
     }
   });
   for (const entry of injections) {
     const level = levels.find((l) => l.name === entry.level);
     const stage = entry.stage;
-    if (!level || level.size === null) throw archError('sp', `injection level ${JSON.stringify(entry.level)} is not a spatial level`);
-    if (!isInjectable(level, imageSize)) throw archError('sp', `level ${level.name} is at full image resolution: it is never injected`);
+    if (!level || level.size === null)
+      throw archError('sp', `injection level ${JSON.stringify(entry.level)} is not a spatial level`);
+    if (!isInjectable(level, imageSize))
+      throw archError('sp', `level ${level.name} is at full image resolution: it is never injected`);
     if (stage >= channels.length) {
       throw archError('sp', `injection stage ${JSON.stringify(stage)} of ${level.name} is out of range`);
     }
     const stageSize = parsed.baseSize * 2 ** stage;
     if (stageSize % level.size !== 0 || !isPowerOfTwo(stageSize / level.size)) {
-      throw archError('sp', `level ${level.name} (size ${level.size}) cannot be injected at stage ${stage} (size ${stageSize})`);
+      throw archError(
+        'sp',
+        `level ${level.name} (size ${level.size}) cannot be injected at stage ${stage} (size ${stageSize})`,
+      );
     }
     parsed.injections.push({ level: level.name, stage });
   }
@@ -124,8 +139,10 @@ export function spGenerate(w: Weights, arch: SpArch, levels: LevelInfo[], inputs
 
   const { baseSize, channels } = arch;
   let flat = dense(z, w, 'sp.z_dense');
-  if (levelUsed[FC7_LEVEL]) flat = tf.add(flat, tf.mul(levelMask(FC7_LEVEL), dense(features[FC7_LEVEL] as tf.Tensor2D, w, 'sp.fc7_dense')));
-  if (levelUsed[FC8_LEVEL]) flat = tf.add(flat, tf.mul(levelMask(FC8_LEVEL), dense(features[FC8_LEVEL] as tf.Tensor2D, w, 'sp.fc8_dense')));
+  if (levelUsed[FC7_LEVEL])
+    flat = tf.add(flat, tf.mul(levelMask(FC7_LEVEL), dense(features[FC7_LEVEL] as tf.Tensor2D, w, 'sp.fc7_dense')));
+  if (levelUsed[FC8_LEVEL])
+    flat = tf.add(flat, tf.mul(levelMask(FC8_LEVEL), dense(features[FC8_LEVEL] as tf.Tensor2D, w, 'sp.fc8_dense')));
   let h = tf.reshape(flat, [batch, baseSize, baseSize, channels[0]]) as tf.Tensor4D; // dense output is NHWC-ordered
 
   for (let stage = 0; stage < channels.length; stage++) {

@@ -14,7 +14,15 @@ import type { FromWorker, RgbaImage, ToWorker } from './protocol';
 export type Post = (message: FromWorker, transfer?: Transferable[]) => void;
 
 const KNOWN_TYPES: ReadonlySet<string> = new Set<ToWorker['type']>([
-  'init', 'loadPack', 'extract', 'generate', 'lag', 'cancel', 'dispose', 'memory', 'interpolate',
+  'init',
+  'loadPack',
+  'extract',
+  'generate',
+  'lag',
+  'cancel',
+  'dispose',
+  'memory',
+  'interpolate',
 ]);
 
 export interface WorkerHostOptions {
@@ -52,7 +60,11 @@ export class WorkerHost {
 
   /** Accepts one message; returns a promise that settles when it has been handled (tests await it). */
   receive(message: ToWorker): Promise<void> {
-    if (typeof message !== 'object' || message === null || !KNOWN_TYPES.has((message as { type?: unknown }).type as string)) {
+    if (
+      typeof message !== 'object' ||
+      message === null ||
+      !KNOWN_TYPES.has((message as { type?: unknown }).type as string)
+    ) {
       const requestId = (message as { requestId?: unknown } | null)?.requestId;
       this.post({
         type: 'error',
@@ -77,14 +89,12 @@ export class WorkerHost {
     return run;
   }
 
-
   private async handle(message: ToWorker): Promise<void> {
     const requestId = 'requestId' in message ? message.requestId : undefined;
     try {
       await this.dispatch(message);
     } catch (error) {
-      const engineError =
-        error instanceof EngineError ? error : new EngineError('internal', describeError(error));
+      const engineError = error instanceof EngineError ? error : new EngineError('internal', describeError(error));
       // Restarts and a lost worker are the client's news; inside the worker they can only be a bug.
       const { code } = engineError;
       const workerCode = code === 'restarted' || code === 'worker-lost' ? 'internal' : code;
@@ -116,7 +126,11 @@ export class WorkerHost {
         const signal = this.packLoadAborts.get(requestId)?.signal;
         if (signal?.aborted) throw new CancelledError('cancelled before it started');
         // An opened pack is read from its files and kept by the page (by digest), not in the URL-keyed cache.
-        const store = files ? null : this.options.store !== undefined ? this.options.store : await openCacheStoragePackStore();
+        const store = files
+          ? null
+          : this.options.store !== undefined
+            ? this.options.store
+            : await openCacheStoragePackStore();
         const { summary, fromCache } = await this.engine.loadPack({
           packUrl: files ? FILES_PACK_URL : message.packUrl,
           signal,
@@ -153,7 +167,10 @@ export class WorkerHost {
         const started = performance.now();
         const result = await this.engine.lag(message, isCancelled);
         const images = [result.lr, ...result.candidates, result.stdMap];
-        this.post({ type: 'lagResult', requestId, ...result, ms: performance.now() - started }, transferablesOf(images));
+        this.post(
+          { type: 'lagResult', requestId, ...result, ms: performance.now() - started },
+          transferablesOf(images),
+        );
         return;
       }
       case 'interpolate': {
@@ -162,7 +179,10 @@ export class WorkerHost {
         if (isCancelled()) throw new CancelledError('cancelled before it started');
         const started = performance.now();
         const frames = await this.engine.interpolate(message, isCancelled);
-        this.post({ type: 'interpolated', requestId, frames, ms: performance.now() - started }, transferablesOf(frames));
+        this.post(
+          { type: 'interpolated', requestId, frames, ms: performance.now() - started },
+          transferablesOf(frames),
+        );
         return;
       }
       case 'dispose':

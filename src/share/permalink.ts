@@ -117,7 +117,15 @@ type FieldSpec =
 
 /** Scalar fields, in the order they are written. `v` comes first and the binary fields (mask, img) last. */
 export const PERMALINK_FIELDS: readonly FieldSpec[] = [
-  { key: 'pack', prop: 'packId', label: 'pack id', kind: 'text', pattern: /^[a-z0-9][a-z0-9._-]*$/, maxLength: 64, allowed: 'lower-case letters, digits, ".", "_" and "-"' },
+  {
+    key: 'pack',
+    prop: 'packId',
+    label: 'pack id',
+    kind: 'text',
+    pattern: /^[a-z0-9][a-z0-9._-]*$/,
+    maxLength: 64,
+    allowed: 'lower-case letters, digits, ".", "_" and "-"',
+  },
   { key: 'digest', prop: 'packDigest', label: 'pack digest', kind: 'digest' },
   { key: 'mode', prop: 'mode', label: 'mode', kind: 'choice', choices: ['sp', 'lag'] },
   { key: 'level', prop: 'level', label: 'level', kind: 'int', min: 0, max: LEVEL_COUNT - 1 },
@@ -131,7 +139,14 @@ export const PERMALINK_FIELDS: readonly FieldSpec[] = [
   { key: 'interp', prop: 'interpolate', label: 'interpolation switch', kind: 'bool' },
   { key: 'seed2', prop: 'seedB', label: 'second seed', kind: 'int', min: 0, max: 0xffffffff },
   { key: 'class2', prop: 'classB', label: 'second class', kind: 'class' },
-  { key: 'frames', prop: 'interpFrames', label: 'interpolation frame count', kind: 'int', min: MIN_INTERP_FRAMES, max: MAX_INTERP_FRAMES },
+  {
+    key: 'frames',
+    prop: 'interpFrames',
+    label: 'interpolation frame count',
+    kind: 'int',
+    min: MIN_INTERP_FRAMES,
+    max: MAX_INTERP_FRAMES,
+  },
 ];
 const VERSION_KEY = 'v';
 const MASK_KEY = 'mask';
@@ -200,14 +215,22 @@ function parseScalar(spec: FieldSpec, raw: string): ScalarResult {
     case 'float': {
       const pattern = spec.kind === 'int' ? UNSIGNED_INTEGER : UNSIGNED_DECIMAL;
       if (raw.startsWith('-') && pattern.test(raw.slice(1))) {
-        return fail('out-of-range', `${what} ${quote(raw)} is negative; it must be between ${spec.min} and ${spec.max}`, spec.key);
+        return fail(
+          'out-of-range',
+          `${what} ${quote(raw)} is negative; it must be between ${spec.min} and ${spec.max}`,
+          spec.key,
+        );
       }
       if (!pattern.test(raw)) {
         const kind = spec.kind === 'int' ? 'a whole number' : 'a number';
         return fail('not-a-number', `${what} ${quote(raw)} is not ${kind}`, spec.key);
       }
       if (raw.length > MAX_NUMBER_TEXT) {
-        return fail('out-of-range', `${what} ${quote(raw)} is far too large; it must be between ${spec.min} and ${spec.max}`, spec.key);
+        return fail(
+          'out-of-range',
+          `${what} ${quote(raw)} is far too large; it must be between ${spec.min} and ${spec.max}`,
+          spec.key,
+        );
       }
       const value = Number(raw);
       if (!Number.isFinite(value) || value < spec.min || value > spec.max) {
@@ -222,21 +245,32 @@ function parseScalar(spec: FieldSpec, raw: string): ScalarResult {
       if (spec.choices.includes(raw)) return { ok: true, value: raw };
       return fail('bad-choice', `${what} ${quote(raw)} must be one of ${spec.choices.join(', ')}`, spec.key);
     case 'text':
-      if (raw.length > spec.maxLength) return fail('bad-text', `${what} is longer than ${spec.maxLength} characters`, spec.key);
+      if (raw.length > spec.maxLength)
+        return fail('bad-text', `${what} is longer than ${spec.maxLength} characters`, spec.key);
       if (!spec.pattern.test(raw)) {
-        return fail('bad-text', `${what} ${quote(raw)} contains characters that are not allowed (only ${spec.allowed})`, spec.key);
+        return fail(
+          'bad-text',
+          `${what} ${quote(raw)} contains characters that are not allowed (only ${spec.allowed})`,
+          spec.key,
+        );
       }
       return { ok: true, value: raw };
     case 'class': {
       if (raw === 'auto') return { ok: true, value: null };
-      if (!UNSIGNED_INTEGER.test(raw)) return fail('not-a-number', `${what} ${quote(raw)} must be "auto" or a class number`, spec.key);
+      if (!UNSIGNED_INTEGER.test(raw))
+        return fail('not-a-number', `${what} ${quote(raw)} must be "auto" or a class number`, spec.key);
       const value = raw.length > MAX_NUMBER_TEXT ? Infinity : Number(raw);
-      if (value > MAX_CLASS_INDEX) return fail('out-of-range', `${what} ${quote(raw)} must be at most ${MAX_CLASS_INDEX}`, spec.key);
+      if (value > MAX_CLASS_INDEX)
+        return fail('out-of-range', `${what} ${quote(raw)} must be at most ${MAX_CLASS_INDEX}`, spec.key);
       return { ok: true, value };
     }
     case 'digest':
       if (!/^[0-9a-f]*$/.test(raw)) {
-        return fail('bad-text', `${what} ${quote(raw)} contains characters that are not allowed (only lower-case hexadecimal digits)`, spec.key);
+        return fail(
+          'bad-text',
+          `${what} ${quote(raw)} contains characters that are not allowed (only lower-case hexadecimal digits)`,
+          spec.key,
+        );
       }
       if (raw.length !== PACK_DIGEST_LENGTH) {
         const length = raw.length === 0 ? 'is empty' : `has ${raw.length} hex digits`;
@@ -246,11 +280,16 @@ function parseScalar(spec: FieldSpec, raw: string): ScalarResult {
   }
 }
 
-function decodeBytes(raw: string, key: string, label: string): { ok: true; bytes: Uint8Array } | { ok: false; error: PermalinkError } {
+function decodeBytes(
+  raw: string,
+  key: string,
+  label: string,
+): { ok: true; bytes: Uint8Array } | { ok: false; error: PermalinkError } {
   const decoded = decodeBase64Url(raw);
   if (decoded === 'bad-character') return fail('not-base64', `the ${label} is not valid base64url text`, key);
   if (decoded === 'bad-length') return fail('truncated', `the ${label} has been cut short`, key);
-  if (decoded === 'non-canonical') return fail('not-base64', `the ${label} ends with stray bits (it was edited or cut)`, key);
+  if (decoded === 'non-canonical')
+    return fail('not-base64', `the ${label} ends with stray bits (it was edited or cut)`, key);
   return { ok: true, bytes: decoded };
 }
 
@@ -275,7 +314,10 @@ export function decodePermalink(hash: string, options: DecodeOptions = {}): Deco
  */
 export function decodePermalinkUnguarded(hash: string, options: DecodeOptions = {}): DecodeResult {
   if (hash.length > MAX_HASH_LENGTH) {
-    return fail('too-large', `it is ${Math.round(hash.length / 1024)} KB long, more than the ${MAX_HASH_LENGTH / 1024} KB limit`);
+    return fail(
+      'too-large',
+      `it is ${Math.round(hash.length / 1024)} KB long, more than the ${MAX_HASH_LENGTH / 1024} KB limit`,
+    );
   }
   const body = hash.startsWith('#') ? hash.slice(1) : hash;
   const state: PermalinkState = { ...DEFAULT_PERMALINK_STATE };
@@ -286,7 +328,8 @@ export function decodePermalinkUnguarded(hash: string, options: DecodeOptions = 
     const eq = part.indexOf('=');
     if (eq <= 0) return fail('malformed', `${quote(part)} is not a key=value pair`);
     const key = part.slice(0, eq);
-    if (!KNOWN_KEYS.has(key)) return fail('unknown-field', `it contains an unknown field ${quote(key)}`, key.slice(0, 24));
+    if (!KNOWN_KEYS.has(key))
+      return fail('unknown-field', `it contains an unknown field ${quote(key)}`, key.slice(0, 24));
     if (values.has(key)) return fail('duplicate-field', `the field "${key}" appears twice`, key);
     values.set(key, part.slice(eq + 1));
   }
@@ -294,7 +337,11 @@ export function decodePermalinkUnguarded(hash: string, options: DecodeOptions = 
   const version = values.get(VERSION_KEY);
   if (version === undefined) return fail('missing-version', 'it has no schema version (v=…)', VERSION_KEY);
   if (version !== String(PERMALINK_VERSION)) {
-    return fail('unknown-version', `it uses schema version ${quote(version)}, but this app reads version ${PERMALINK_VERSION}`, VERSION_KEY);
+    return fail(
+      'unknown-version',
+      `it uses schema version ${quote(version)}, but this app reads version ${PERMALINK_VERSION}`,
+      VERSION_KEY,
+    );
   }
 
   for (const spec of PERMALINK_FIELDS) {
@@ -312,15 +359,24 @@ export function decodePermalinkUnguarded(hash: string, options: DecodeOptions = 
     const png = inspectPng(bytes.bytes);
     if (!png.ok) {
       if (png.problem === 'not-png') return fail('not-png', 'the image is not a PNG', IMAGE_KEY);
-      if (png.problem === 'truncated') return fail('truncated', `the image has been cut short (${png.detail})`, IMAGE_KEY);
+      if (png.problem === 'truncated')
+        return fail('truncated', `the image has been cut short (${png.detail})`, IMAGE_KEY);
       return fail('corrupt-png', `the image is damaged (${png.detail})`, IMAGE_KEY);
     }
     const { width, height } = png.header;
     if (width !== height || width > MAX_LINK_IMAGE_SIZE) {
-      return fail('wrong-image-size', `the image is ${width}×${height}; it must be square and at most ${MAX_LINK_IMAGE_SIZE} px`, IMAGE_KEY);
+      return fail(
+        'wrong-image-size',
+        `the image is ${width}×${height}; it must be square and at most ${MAX_LINK_IMAGE_SIZE} px`,
+        IMAGE_KEY,
+      );
     }
     if (options.expectedImageSize !== undefined && width !== options.expectedImageSize) {
-      return fail('wrong-image-size', `the image is ${width}×${height} but this pack works at ${options.expectedImageSize}×${options.expectedImageSize}`, IMAGE_KEY);
+      return fail(
+        'wrong-image-size',
+        `the image is ${width}×${height} but this pack works at ${options.expectedImageSize}×${options.expectedImageSize}`,
+        IMAGE_KEY,
+      );
     }
     state.imagePng = bytes.bytes;
   }
@@ -333,7 +389,12 @@ export function decodePermalinkUnguarded(hash: string, options: DecodeOptions = 
     const bytes = decodeBytes(rawMask, MASK_KEY, 'mask');
     if (!bytes.ok) return bytes;
     const expectedLength = Math.ceil(pixelCount / 8);
-    if (bytes.bytes.length < expectedLength) return fail('truncated', `the mask has been cut short (${bytes.bytes.length} of ${expectedLength} bytes)`, MASK_KEY);
+    if (bytes.bytes.length < expectedLength)
+      return fail(
+        'truncated',
+        `the mask has been cut short (${bytes.bytes.length} of ${expectedLength} bytes)`,
+        MASK_KEY,
+      );
     if (bytes.bytes.length > expectedLength || !hasOnlyZeroPadding(bytes.bytes, pixelCount)) {
       return fail('bad-mask', `the mask does not match the ${size}×${size} image`, MASK_KEY);
     }
@@ -342,7 +403,11 @@ export function decodePermalinkUnguarded(hash: string, options: DecodeOptions = 
   // Checked last, so a link that is broken elsewhere reports that first. Without a digest nothing could tell the
   // reader that the link's samples came from other weights.
   if (!values.has('digest')) {
-    return fail('missing-digest', `it does not say which pack weights made it (no digest=…, the ${PACK_DIGEST_LENGTH}-digit pack digest)`, 'digest');
+    return fail(
+      'missing-digest',
+      `it does not say which pack weights made it (no digest=…, the ${PACK_DIGEST_LENGTH}-digit pack digest)`,
+      'digest',
+    );
   }
   return { ok: true, state };
 }
@@ -380,7 +445,9 @@ export function checkPermalinkAgainstPack(state: PermalinkState, pack: PackIdent
     );
   }
   if (state.packId !== pack.id) {
-    warnings.push(`This link asked for pack "${state.packId}", which is not available; it runs with "${pack.id}" instead.`);
+    warnings.push(
+      `This link asked for pack "${state.packId}", which is not available; it runs with "${pack.id}" instead.`,
+    );
   }
   if (state.classIndex !== null && state.classIndex >= pack.classCount) {
     errors.push({

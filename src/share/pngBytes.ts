@@ -40,7 +40,9 @@ function readUint32(bytes: Uint8Array, at: number): number {
 }
 
 /** Walks every chunk, checks lengths and CRCs, and requires IHDR first, at least one IDAT and IEND last. */
-export function inspectPng(bytes: Uint8Array): { ok: true; header: PngHeader } | { ok: false; problem: PngProblem; detail: string } {
+export function inspectPng(
+  bytes: Uint8Array,
+): { ok: true; header: PngHeader } | { ok: false; problem: PngProblem; detail: string } {
   if (bytes.length < PNG_SIGNATURE.length || PNG_SIGNATURE.some((b, i) => bytes[i] !== b)) {
     return { ok: false, problem: 'not-png', detail: 'the data does not start with the PNG signature' };
   }
@@ -49,7 +51,8 @@ export function inspectPng(bytes: Uint8Array): { ok: true; header: PngHeader } |
   let sawData = false;
   let chunkIndex = 0;
   while (true) {
-    if (at + 12 > bytes.length) return { ok: false, problem: 'truncated', detail: 'the PNG ends before its IEND chunk' };
+    if (at + 12 > bytes.length)
+      return { ok: false, problem: 'truncated', detail: 'the PNG ends before its IEND chunk' };
     const length = readUint32(bytes, at);
     const type = String.fromCharCode(bytes[at + 4], bytes[at + 5], bytes[at + 6], bytes[at + 7]);
     const dataStart = at + 8;
@@ -62,13 +65,15 @@ export function inspectPng(bytes: Uint8Array): { ok: true; header: PngHeader } |
       return { ok: false, problem: 'corrupt', detail: `the ${type} chunk fails its checksum` };
     }
     if (chunkIndex === 0) {
-      if (type !== 'IHDR' || length !== 13) return { ok: false, problem: 'corrupt', detail: 'the PNG does not start with a valid IHDR chunk' };
+      if (type !== 'IHDR' || length !== 13)
+        return { ok: false, problem: 'corrupt', detail: 'the PNG does not start with a valid IHDR chunk' };
       const width = readUint32(bytes, dataStart);
       const height = readUint32(bytes, dataStart + 4);
       const bitDepth = bytes[dataStart + 8];
       const colorType = bytes[dataStart + 9];
       if (width === 0 || height === 0) return { ok: false, problem: 'corrupt', detail: 'the PNG has a zero size' };
-      if (!VALID_DEPTHS[colorType]?.includes(bitDepth)) return { ok: false, problem: 'corrupt', detail: 'the PNG has an invalid pixel format' };
+      if (!VALID_DEPTHS[colorType]?.includes(bitDepth))
+        return { ok: false, problem: 'corrupt', detail: 'the PNG has an invalid pixel format' };
       header = { width, height, bitDepth, colorType };
     } else if (type === 'IHDR') {
       return { ok: false, problem: 'corrupt', detail: 'the PNG has two IHDR chunks' };

@@ -47,7 +47,11 @@ export interface EngineApi {
   start(backend: BackendRequest): void;
   subscribe(listener: (event: EngineEvent) => void): () => void;
   /** `files`: a pack opened as files (see ToWorker's loadPack); `packUrl` then only names it. */
-  loadPack(packUrl: string, onProgress?: (progress: LoadProgress) => void, files?: PackFiles): Promise<{ pack: PackSummary; fromCache: boolean }>;
+  loadPack(
+    packUrl: string,
+    onProgress?: (progress: LoadProgress) => void,
+    files?: PackFiles,
+  ): Promise<{ pack: PackSummary; fromCache: boolean }>;
   extract(image: RgbaImage): Promise<{ featuresId: string; probabilities: number[] }>;
   generate(request: GenerateRequest, onRow: (level: number, images: RgbaImage[]) => void): Promise<{ ms: number }>;
   lag(request: LagRequest): Promise<TimedLagResult>;
@@ -63,9 +67,26 @@ type PackFiles = Record<string, Uint8Array>;
 export type CancellableKind = 'generate' | 'lag' | 'loadPack' | 'interpolate';
 
 type Pending =
-  | { kind: 'loadPack'; packUrl: string; onProgress?: (p: LoadProgress) => void; resolve: (v: { pack: PackSummary; fromCache: boolean }) => void; reject: (e: Error) => void }
-  | { kind: 'extract'; featuresId: string; image: RgbaImage; resolve: (v: { featuresId: string; probabilities: number[] }) => void; reject: (e: Error) => void }
-  | { kind: 'generate'; onRow: (level: number, images: RgbaImage[]) => void; resolve: (v: { ms: number }) => void; reject: (e: Error) => void }
+  | {
+      kind: 'loadPack';
+      packUrl: string;
+      onProgress?: (p: LoadProgress) => void;
+      resolve: (v: { pack: PackSummary; fromCache: boolean }) => void;
+      reject: (e: Error) => void;
+    }
+  | {
+      kind: 'extract';
+      featuresId: string;
+      image: RgbaImage;
+      resolve: (v: { featuresId: string; probabilities: number[] }) => void;
+      reject: (e: Error) => void;
+    }
+  | {
+      kind: 'generate';
+      onRow: (level: number, images: RgbaImage[]) => void;
+      resolve: (v: { ms: number }) => void;
+      reject: (e: Error) => void;
+    }
   | { kind: 'lag'; resolve: (v: TimedLagResult) => void; reject: (e: Error) => void }
   | { kind: 'interpolate'; resolve: (v: { frames: RgbaImage[]; ms: number }) => void; reject: (e: Error) => void };
 
@@ -154,7 +175,8 @@ export class EngineClient implements EngineApi {
         image,
         resolve: (value) => {
           // Only one image is live at a time: free the previous pyramid once the new one exists.
-          if (previous && previous.featuresId !== featuresId) this.post({ type: 'dispose', featuresId: previous.featuresId });
+          if (previous && previous.featuresId !== featuresId)
+            this.post({ type: 'dispose', featuresId: previous.featuresId });
           resolve(value);
         },
         reject,
@@ -214,7 +236,12 @@ export class EngineClient implements EngineApi {
     const requestId = this.nextRequestId++;
     if (this.gaveUp) {
       // Reject asynchronously, after the caller has registered the pending entry.
-      queueMicrotask(() => this.settleWithError(requestId, new EngineError('worker-lost', 'The engine stopped working; reload the page to try again.')));
+      queueMicrotask(() =>
+        this.settleWithError(
+          requestId,
+          new EngineError('worker-lost', 'The engine stopped working; reload the page to try again.'),
+        ),
+      );
     } else {
       this.post(build(requestId));
     }
@@ -267,7 +294,9 @@ export class EngineClient implements EngineApi {
     this.restartTimes.push(now);
     if (this.restartTimes.length > this.maxRestarts) {
       this.gaveUp = true;
-      this.rejectAll(new EngineError('worker-lost', `The engine keeps crashing (${reason}); reload the page to try again.`));
+      this.rejectAll(
+        new EngineError('worker-lost', `The engine keeps crashing (${reason}); reload the page to try again.`),
+      );
       this.emit({ type: 'gaveUp', reason });
       return;
     }
@@ -296,7 +325,12 @@ export class EngineClient implements EngineApi {
       const files = this.lastPackFiles;
       replays.push(
         new Promise((resolve, reject) => {
-          const requestId = this.send((id) => ({ type: 'loadPack', requestId: id, packUrl, ...(files ? { files } : {}) }));
+          const requestId = this.send((id) => ({
+            type: 'loadPack',
+            requestId: id,
+            packUrl,
+            ...(files ? { files } : {}),
+          }));
           this.current.loadPack = requestId;
           this.pending.set(requestId, {
             kind: 'loadPack',
@@ -340,14 +374,21 @@ export class EngineClient implements EngineApi {
   private handle(message: FromWorker) {
     switch (message.type) {
       case 'ready':
-        this.emit({ type: 'ready', backend: message.backend, detail: message.detail, fellBackFrom: message.fellBackFrom, reason: message.reason });
+        this.emit({
+          type: 'ready',
+          backend: message.backend,
+          detail: message.detail,
+          fellBackFrom: message.fellBackFrom,
+          reason: message.reason,
+        });
         return;
       case 'backendChanged':
         this.emit({ type: 'backendChanged', backend: message.backend, reason: message.reason });
         return;
       case 'progress': {
         const entry = this.pending.get(message.requestId);
-        if (entry?.kind === 'loadPack') entry.onProgress?.({ stage: message.stage, loaded: message.loaded, total: message.total });
+        if (entry?.kind === 'loadPack')
+          entry.onProgress?.({ stage: message.stage, loaded: message.loaded, total: message.total });
         return;
       }
       case 'packLoaded': {
@@ -376,7 +417,13 @@ export class EngineClient implements EngineApi {
       case 'lagResult': {
         const entry = this.take(message.requestId, 'lag');
         if (entry && this.current.lag === message.requestId) this.current.lag = null;
-        entry?.resolve({ lr: message.lr, candidates: message.candidates, stdMap: message.stdMap, maxStd: message.maxStd, ms: message.ms });
+        entry?.resolve({
+          lr: message.lr,
+          candidates: message.candidates,
+          stdMap: message.stdMap,
+          maxStd: message.maxStd,
+          ms: message.ms,
+        });
         return;
       }
       case 'interpolated': {

@@ -101,7 +101,8 @@ export interface LagView {
 }
 
 export interface PlaygroundState
-  extends Settings,
+  extends
+    Settings,
     SettingsActions,
     SourceState,
     SourceActions,
@@ -143,7 +144,11 @@ export function createPlaygroundStore(env: PlaygroundEnv): PlaygroundStore {
         if (current.some((n) => n.message === message)) return;
         set({ [list]: [...current, { id: noticeId++, kind, message }].slice(-MAX_NOTICES) });
       },
-      clear: (kind) => set({ errors: get().errors.filter((n) => n.kind !== kind), warnings: get().warnings.filter((n) => n.kind !== kind) }),
+      clear: (kind) =>
+        set({
+          errors: get().errors.filter((n) => n.kind !== kind),
+          warnings: get().warnings.filter((n) => n.kind !== kind),
+        }),
     };
     // The slices reach each other's internals through the context; they are filled in below, before any is called.
     const ctx = { set, get, env, notices, versions: { source: 0, mask: 0 } } as SliceContext;
@@ -163,7 +168,8 @@ export function createPlaygroundStore(env: PlaygroundEnv): PlaygroundStore {
       warnings: [],
       reportError: (kind, message) => notices.push('errors', kind, message),
       reportWarning: (kind, message) => notices.push('warnings', kind, message),
-      dismissNotice: (id) => set({ errors: get().errors.filter((n) => n.id !== id), warnings: get().warnings.filter((n) => n.id !== id) }),
+      dismissNotice: (id) =>
+        set({ errors: get().errors.filter((n) => n.id !== id), warnings: get().warnings.filter((n) => n.id !== id) }),
     };
   });
   // Interpolation frames follow every change of what they depend on (settings, image, features, pack).

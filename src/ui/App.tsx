@@ -49,8 +49,8 @@ export function App() {
       <HelpPanel open={helpOpen} onClose={() => setHelpOpen(false)} />
       <footer className="app-footer">
         <p>
-          Semantic Pyramid (Shocher et al., 2020) and LAG (Berthelot et al., 2020), re-implemented and run client-side with TensorFlow.js. Keys: R re-roll, 1–7
-          level, C compare.
+          Semantic Pyramid (Shocher et al., 2020) and LAG (Berthelot et al., 2020), re-implemented and run client-side
+          with TensorFlow.js. Keys: R re-roll, 1–7 level, C compare.
         </p>
       </footer>
     </div>

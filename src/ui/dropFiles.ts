@@ -8,22 +8,25 @@ export interface DroppedEntry {
   isDirectory: boolean;
 }
 
-export type DropDecision =
-  | { kind: 'open'; index: number; warning: string | null }
-  | { kind: 'error'; message: string };
+export type DropDecision = { kind: 'open'; index: number; warning: string | null } | { kind: 'error'; message: string };
 
 export function decideDrop(entries: DroppedEntry[], hasText: boolean): DropDecision {
   if (entries.length === 0) {
     return {
       kind: 'error',
-      message: hasText ? 'That was text, not an image file. Drop an image file (PNG, JPEG, WebP…).' : 'Nothing usable was dropped. Drop an image file.',
+      message: hasText
+        ? 'That was text, not an image file. Drop an image file (PNG, JPEG, WebP…).'
+        : 'Nothing usable was dropped. Drop an image file.',
     };
   }
   const files = entries.map((entry, index) => ({ ...entry, index })).filter((entry) => !entry.isDirectory);
   const folders = entries.filter((entry) => entry.isDirectory);
   if (files.length === 0) {
     const names = folders.map((f) => `"${f.name}"`).join(', ');
-    return { kind: 'error', message: `That was ${folders.length === 1 ? 'a folder' : 'folders'} (${names}), not an image. Open the folder and drop one image file.` };
+    return {
+      kind: 'error',
+      message: `That was ${folders.length === 1 ? 'a folder' : 'folders'} (${names}), not an image. Open the folder and drop one image file.`,
+    };
   }
   // The first file that says it is an image; otherwise the first file (its bytes are checked when it opens).
   const chosen = files.find((f) => f.type.startsWith('image/')) ?? files[0];

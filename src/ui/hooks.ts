@@ -38,9 +38,16 @@ export function usePasteImages(store: PlaygroundStore) {
       if (file) {
         void store.getState().openImageBlob(file, file.name || 'pasted image');
       } else if (items.some((item) => item.kind === 'string')) {
-        store.getState().reportError('input', 'The clipboard holds text, not an image. Copy an image (for example with "Copy image" in a browser) and paste again.');
+        store
+          .getState()
+          .reportError(
+            'input',
+            'The clipboard holds text, not an image. Copy an image (for example with "Copy image" in a browser) and paste again.',
+          );
       } else {
-        store.getState().reportError('input', 'The clipboard holds nothing this app can open. Copy an image and paste again.');
+        store
+          .getState()
+          .reportError('input', 'The clipboard holds nothing this app can open. Copy an image and paste again.');
       }
     };
     window.addEventListener('paste', onPaste);

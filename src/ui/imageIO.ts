@@ -34,7 +34,12 @@ async function decodeWithImgElement(blob: Blob, failure: string): Promise<Decode
     URL.revokeObjectURL(url);
     throw new Error(failure);
   }
-  return { source: element, width: element.naturalWidth, height: element.naturalHeight, release: () => URL.revokeObjectURL(url) };
+  return {
+    source: element,
+    width: element.naturalWidth,
+    height: element.naturalHeight,
+    release: () => URL.revokeObjectURL(url),
+  };
 }
 
 async function readBytes(blob: Blob): Promise<Uint8Array> {
@@ -52,7 +57,8 @@ async function readBytes(blob: Blob): Promise<Uint8Array> {
  */
 async function decodeBlob(blob: Blob, exact = false): Promise<Decoded & { sniffed: SniffResult }> {
   if (blob.size === 0) throw new Error('the file is empty');
-  if (blob.size > MAX_FILE_BYTES) throw new Error(`the file is ${Math.round(blob.size / 1048576)} MB; the limit is ${MAX_FILE_BYTES / 1048576} MB`);
+  if (blob.size > MAX_FILE_BYTES)
+    throw new Error(`the file is ${Math.round(blob.size / 1048576)} MB; the limit is ${MAX_FILE_BYTES / 1048576} MB`);
   const sniffed = sniffImage(await readBytes(blob));
   if (sniffed.problem) throw new Error(sniffed.problem);
   // The decoder is told the real type (a renamed file's MIME type lies).
@@ -61,7 +67,9 @@ async function decodeBlob(blob: Blob, exact = false): Promise<Decoded & { sniffe
   let decoded: Decoded | null = null;
   if (typeof createImageBitmap === 'function') {
     try {
-      const options: ImageBitmapOptions = exact ? { premultiplyAlpha: 'none', colorSpaceConversion: 'none' } : { imageOrientation: 'from-image' };
+      const options: ImageBitmapOptions = exact
+        ? { premultiplyAlpha: 'none', colorSpaceConversion: 'none' }
+        : { imageOrientation: 'from-image' };
       const bitmap = await createImageBitmap(typed, options);
       decoded = { source: bitmap, width: bitmap.width, height: bitmap.height, release: () => bitmap.close() };
     } catch {
@@ -131,13 +139,27 @@ export async function pngToRgba(png: Uint8Array): Promise<RgbaImage> {
   }
 }
 
-export async function prepareFromBlob(blob: Blob, size: number, name: string, originalUrl?: string): Promise<PreparedSource> {
+export async function prepareFromBlob(
+  blob: Blob,
+  size: number,
+  name: string,
+  originalUrl?: string,
+): Promise<PreparedSource> {
   const decoded = await decodeBlob(blob);
   try {
     const { image, transparent } = drawAtModelSize(decoded, size);
     const png = await rgbaToPng(image);
-    const notes = inputNotes(name, decoded.width, decoded.height, size, { animated: decoded.sniffed.animated, transparent });
-    return { name, originalUrl: originalUrl ?? URL.createObjectURL(blob), image, png, ...(notes.length ? { notes } : {}) };
+    const notes = inputNotes(name, decoded.width, decoded.height, size, {
+      animated: decoded.sniffed.animated,
+      transparent,
+    });
+    return {
+      name,
+      originalUrl: originalUrl ?? URL.createObjectURL(blob),
+      image,
+      png,
+      ...(notes.length ? { notes } : {}),
+    };
   } finally {
     decoded.release();
   }
@@ -156,7 +178,8 @@ export async function prepareFromUrl(url: string, size: number, name: string): P
 
 export async function prepareFromPng(png: Uint8Array, size: number): Promise<PreparedSource> {
   const image = await pngToRgba(png);
-  if (image.width !== size || image.height !== size) throw new Error(`the image is ${image.width}×${image.height}, not ${size}×${size}`);
+  if (image.width !== size || image.height !== size)
+    throw new Error(`the image is ${image.width}×${image.height}, not ${size}×${size}`);
   return { name: 'image from the link', originalUrl: null, image, png };
 }
 

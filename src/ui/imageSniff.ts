@@ -5,7 +5,21 @@
 
 import { inspectPng } from '../share/pngBytes';
 
-export type ImageFormat = 'png' | 'jpeg' | 'gif' | 'webp' | 'bmp' | 'ico' | 'avif' | 'heic' | 'tiff' | 'jxl' | 'psd' | 'svg' | 'text' | 'unknown';
+export type ImageFormat =
+  | 'png'
+  | 'jpeg'
+  | 'gif'
+  | 'webp'
+  | 'bmp'
+  | 'ico'
+  | 'avif'
+  | 'heic'
+  | 'tiff'
+  | 'jxl'
+  | 'psd'
+  | 'svg'
+  | 'text'
+  | 'unknown';
 
 /** Largest image decoded (width x height); a 12000x12000 photo would need 576 MB of RGBA. */
 export const MAX_IMAGE_PIXELS = 50_000_000;
@@ -42,7 +56,8 @@ export interface SniffResult {
   problem?: string;
 }
 
-const ascii = (bytes: Uint8Array, at: number, length: number) => String.fromCharCode(...bytes.subarray(at, at + length));
+const ascii = (bytes: Uint8Array, at: number, length: number) =>
+  String.fromCharCode(...bytes.subarray(at, at + length));
 const u16be = (b: Uint8Array, at: number) => (b[at] << 8) | b[at + 1];
 const u16le = (b: Uint8Array, at: number) => b[at] | (b[at + 1] << 8);
 const u24le = (b: Uint8Array, at: number) => b[at] | (b[at + 1] << 8) | (b[at + 2] << 16);
@@ -62,8 +77,15 @@ function looksLikeText(bytes: Uint8Array): boolean {
 
 function looksLikeSvg(bytes: Uint8Array): boolean {
   if (!looksLikeText(bytes)) return false;
-  const head = new TextDecoder('utf-8', { fatal: false }).decode(bytes.subarray(0, 4096)).replace(/^\uFEFF/, '').trimStart().toLowerCase();
-  return head.startsWith('<svg') || ((head.startsWith('<?xml') || head.startsWith('<!doctype svg') || head.startsWith('<!--')) && head.includes('<svg'));
+  const head = new TextDecoder('utf-8', { fatal: false })
+    .decode(bytes.subarray(0, 4096))
+    .replace(/^\uFEFF/, '')
+    .trimStart()
+    .toLowerCase();
+  return (
+    head.startsWith('<svg') ||
+    ((head.startsWith('<?xml') || head.startsWith('<!doctype svg') || head.startsWith('<!--')) && head.includes('<svg'))
+  );
 }
 
 /** The format, from the leading bytes (never from the name or the MIME type, which can lie). */
@@ -80,8 +102,14 @@ export function detectFormat(bytes: Uint8Array): ImageFormat {
     if (brand === 'avif' || brand === 'avis') return 'avif';
     if (['heic', 'heix', 'hevc', 'hevx', 'heim', 'heis', 'mif1', 'msf1'].includes(brand)) return 'heic';
   }
-  if (b.length >= 4 && ((b[0] === 0x49 && b[1] === 0x49 && b[2] === 0x2a && b[3] === 0) || (b[0] === 0x4d && b[1] === 0x4d && b[2] === 0 && b[3] === 0x2a))) return 'tiff';
-  if ((b.length >= 2 && b[0] === 0xff && b[1] === 0x0a) || (b.length >= 12 && ascii(b, 4, 8) === 'JXL \r\n\x87\n')) return 'jxl';
+  if (
+    b.length >= 4 &&
+    ((b[0] === 0x49 && b[1] === 0x49 && b[2] === 0x2a && b[3] === 0) ||
+      (b[0] === 0x4d && b[1] === 0x4d && b[2] === 0 && b[3] === 0x2a))
+  )
+    return 'tiff';
+  if ((b.length >= 2 && b[0] === 0xff && b[1] === 0x0a) || (b.length >= 12 && ascii(b, 4, 8) === 'JXL \r\n\x87\n'))
+    return 'jxl';
   if (b.length >= 4 && ascii(b, 0, 4) === '8BPS') return 'psd';
   if (looksLikeSvg(b)) return 'svg';
   if (looksLikeText(b)) return 'text';
@@ -91,12 +119,18 @@ export function detectFormat(bytes: Uint8Array): ImageFormat {
 function sniffPng(bytes: Uint8Array): SniffResult {
   const result = inspectPng(bytes);
   if (!result.ok) {
-    if (result.problem === 'truncated') return { format: 'png', problem: `the PNG is cut short (${result.detail}); the file is incomplete` };
+    if (result.problem === 'truncated')
+      return { format: 'png', problem: `the PNG is cut short (${result.detail}); the file is incomplete` };
     return { format: 'png', problem: `the PNG is damaged (${result.detail})` };
   }
   // An APNG has an acTL chunk before its first IDAT.
   const animated = findChunk(bytes, 'acTL');
-  return { format: 'png', width: result.header.width, height: result.header.height, ...(animated ? { animated: true } : {}) };
+  return {
+    format: 'png',
+    width: result.header.width,
+    height: result.header.height,
+    ...(animated ? { animated: true } : {}),
+  };
 }
 
 function findChunk(bytes: Uint8Array, type: string): boolean {
@@ -114,7 +148,10 @@ function findChunk(bytes: Uint8Array, type: string): boolean {
 /** Walks the JPEG's marker segments up to the scan, reads the frame size, and requires the end marker. */
 function sniffJpeg(bytes: Uint8Array): SniffResult {
   const damaged = (detail: string): SniffResult => ({ format: 'jpeg', problem: `the JPEG is damaged (${detail})` });
-  const cut = (detail: string): SniffResult => ({ format: 'jpeg', problem: `the JPEG is cut short (${detail}); the file is incomplete` });
+  const cut = (detail: string): SniffResult => ({
+    format: 'jpeg',
+    problem: `the JPEG is cut short (${detail}); the file is incomplete`,
+  });
   let at = 2;
   let size: { width: number; height: number } | null = null;
   for (;;) {
@@ -186,7 +223,8 @@ function sniffGif(bytes: Uint8Array): SniffResult {
 }
 
 function sniffWebp(bytes: Uint8Array): SniffResult {
-  if (bytes.length < 30 || u32le(bytes, 4) + 8 > bytes.length) return { format: 'webp', problem: 'the WebP is cut short; the file is incomplete' };
+  if (bytes.length < 30 || u32le(bytes, 4) + 8 > bytes.length)
+    return { format: 'webp', problem: 'the WebP is cut short; the file is incomplete' };
   const chunk = ascii(bytes, 12, 4);
   if (chunk === 'VP8 ') return { format: 'webp', width: u16le(bytes, 26) & 0x3fff, height: u16le(bytes, 28) & 0x3fff };
   if (chunk === 'VP8L') {
@@ -195,7 +233,12 @@ function sniffWebp(bytes: Uint8Array): SniffResult {
   }
   if (chunk === 'VP8X') {
     const animated = (bytes[20] & 0x02) !== 0;
-    return { format: 'webp', width: u24le(bytes, 24) + 1, height: u24le(bytes, 27) + 1, ...(animated ? { animated: true } : {}) };
+    return {
+      format: 'webp',
+      width: u24le(bytes, 24) + 1,
+      height: u24le(bytes, 27) + 1,
+      ...(animated ? { animated: true } : {}),
+    };
   }
   return { format: 'webp', problem: 'the WebP is damaged (unknown first chunk)' };
 }
@@ -230,7 +273,10 @@ export function sniffImage(bytes: Uint8Array): SniffResult {
       result = sniffBmp(bytes);
       break;
     case 'svg':
-      return { format, problem: 'SVG drawings are not accepted here (they can carry scripts); export it as PNG or JPEG first' };
+      return {
+        format,
+        problem: 'SVG drawings are not accepted here (they can carry scripts); export it as PNG or JPEG first',
+      };
     case 'text':
       return { format, problem: 'it contains text, not image data (was a text file renamed?)' };
     default:
@@ -272,12 +318,22 @@ export function undecodableMessage(format: ImageFormat): string {
 }
 
 /** Notes for images that open but not as one might expect (shown as warnings). */
-export function inputNotes(name: string, width: number, height: number, modelSize: number, extra: { animated?: boolean; transparent?: boolean } = {}): string[] {
+export function inputNotes(
+  name: string,
+  width: number,
+  height: number,
+  modelSize: number,
+  extra: { animated?: boolean; transparent?: boolean } = {},
+): string[] {
   const notes: string[] = [];
   const side = Math.min(width, height);
   if (extra.animated) notes.push(`"${name}" is animated: only its first frame is used.`);
-  if (Math.max(width, height) / side > ELONGATED_RATIO) notes.push(`"${name}" is ${width}×${height}, very elongated: only its centre square (${side}×${side}) is used.`);
-  if (side < modelSize) notes.push(`"${name}" is only ${width}×${height} pixels, smaller than the model's ${modelSize}×${modelSize}: it was enlarged and will look blocky.`);
+  if (Math.max(width, height) / side > ELONGATED_RATIO)
+    notes.push(`"${name}" is ${width}×${height}, very elongated: only its centre square (${side}×${side}) is used.`);
+  if (side < modelSize)
+    notes.push(
+      `"${name}" is only ${width}×${height} pixels, smaller than the model's ${modelSize}×${modelSize}: it was enlarged and will look blocky.`,
+    );
   if (extra.transparent) notes.push(`"${name}" has transparent areas: they were filled with white.`);
   return notes;
 }

@@ -2,7 +2,8 @@
 // typing, and never when a person has turned single-key shortcuts off (src/ui/preferences.ts).
 import { LEVEL_COUNT } from '../engine/levels';
 
-export type ShortcutAction = { type: 'reroll' } | { type: 'level'; level: number } | { type: 'toggleCompare' } | { type: 'help' };
+export type ShortcutAction =
+  { type: 'reroll' } | { type: 'level'; level: number } | { type: 'toggleCompare' } | { type: 'help' };
 
 export interface KeyLike {
   key: string;

@@ -4,7 +4,18 @@
 import type { Browser } from 'playwright-core';
 import { isSoftwareRenderer } from '../../src/engine/backend';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { activeBackend, appUrl, launchBrowser, openApp, shareUrl, waitForGrid, waitForPackReady, withBackend, type AppPage, type Backend } from './helpers/app';
+import {
+  activeBackend,
+  appUrl,
+  launchBrowser,
+  openApp,
+  shareUrl,
+  waitForGrid,
+  waitForPackReady,
+  withBackend,
+  type AppPage,
+  type Backend,
+} from './helpers/app';
 import { expectCleanConsole, openReadyApp, setSamples, setSeed, uploadScene } from './helpers/flows';
 import { compareSets, notARealImage, type SampleImage } from './helpers/pixels';
 
@@ -43,7 +54,12 @@ async function runForced(backend: Backend): Promise<{ images: SampleImage[]; bad
     await waitForPackReady(app, SLOW);
     const badge = await activeBackend(app.page);
     expect(badge, `forced ?backend=${backend} but the badge says "${badge}"`).toMatch(new RegExp(`^${backend}\\b`));
-    const images = await waitForGrid(app, { container: 'compare-grid', levels: LEVELS, samples: SAMPLES, timeout: SLOW });
+    const images = await waitForGrid(app, {
+      container: 'compare-grid',
+      levels: LEVELS,
+      samples: SAMPLES,
+      timeout: SLOW,
+    });
     expectRealImages(images);
     expect(app.pageErrors).toEqual([]);
     return { images, badge };
@@ -54,7 +70,9 @@ async function runForced(backend: Backend): Promise<{ images: SampleImage[]; bad
 }
 
 describe('backends agree (compare grid, 7 levels x 2 samples)', () => {
-  it('automatic choice: a GPU backend on real GPU hardware, wasm when the GPUs are software renderers', async ({ annotate }) => {
+  it('automatic choice: a GPU backend on real GPU hardware, wasm when the GPUs are software renderers', async ({
+    annotate,
+  }) => {
     const app = await openApp(browser, appUrl(baseUrl));
     open.push(app);
     await waitForPackReady(app);
@@ -67,7 +85,10 @@ describe('backends agree (compare grid, 7 levels x 2 samples)', () => {
       const info = adapter?.info ?? {};
       const webgpu = adapter
         ? {
-            fallback: adapter.isFallbackAdapter === true || info.isFallbackAdapter === true || /cpu/i.test(String(info.type ?? '')),
+            fallback:
+              adapter.isFallbackAdapter === true ||
+              info.isFallbackAdapter === true ||
+              /cpu/i.test(String(info.type ?? '')),
             description: [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' '),
           }
         : null;
@@ -76,11 +97,16 @@ describe('backends agree (compare grid, 7 levels x 2 samples)', () => {
       const renderer = gl ? String(gl.getParameter(debug ? debug.UNMASKED_RENDERER_WEBGL : gl.RENDERER)) : null;
       return { webgpu, renderer };
     });
-    const hardwareWebGpu = gpus.webgpu !== null && !gpus.webgpu.fallback && !isSoftwareRenderer(gpus.webgpu.description);
+    const hardwareWebGpu =
+      gpus.webgpu !== null && !gpus.webgpu.fallback && !isSoftwareRenderer(gpus.webgpu.description);
     const hardwareWebGl = gpus.renderer !== null && !isSoftwareRenderer(gpus.renderer);
     const expected = hardwareWebGpu ? 'webgpu' : hardwareWebGl ? 'webgl' : 'wasm';
-    expect(badge, `WebGPU: ${JSON.stringify(gpus.webgpu)}; WebGL renderer: ${gpus.renderer}`).toMatch(new RegExp(`^${expected}\\b`));
-    await annotate(`badge "${badge}"; WebGPU ${gpus.webgpu ? gpus.webgpu.description || 'unnamed' : 'none'}, WebGL ${gpus.renderer ?? 'none'}`);
+    expect(badge, `WebGPU: ${JSON.stringify(gpus.webgpu)}; WebGL renderer: ${gpus.renderer}`).toMatch(
+      new RegExp(`^${expected}\\b`),
+    );
+    await annotate(
+      `badge "${badge}"; WebGPU ${gpus.webgpu ? gpus.webgpu.description || 'unnamed' : 'none'}, WebGL ${gpus.renderer ?? 'none'}`,
+    );
     await app.close();
   });
 
@@ -89,11 +115,13 @@ describe('backends agree (compare grid, 7 levels x 2 samples)', () => {
     open.push(app);
     grid = await setSamples(app, grid, SAMPLES);
     grid = await uploadScene(app, grid, 'striped-kite');
-    grid = await setSeed(app, grid, 31337);
+    await setSeed(app, grid, 31337);
     await app.page.getByTestId('compare-toggle').click();
     const images = await waitForGrid(app, { container: 'compare-grid', levels: LEVELS, samples: SAMPLES });
     expectRealImages(images);
-    await expect.poll(async () => new URL(await shareUrl(app.page)).hash === new URL(app.page.url()).hash, { timeout: 10_000 }).toBe(true);
+    await expect
+      .poll(async () => new URL(await shareUrl(app.page)).hash === new URL(app.page.url()).hash, { timeout: 10_000 })
+      .toBe(true);
     link = await shareUrl(app.page);
     expectCleanConsole(app);
     grids.wasm = images;
@@ -109,7 +137,9 @@ describe('backends agree (compare grid, 7 levels x 2 samples)', () => {
         const { images, badge } = await runForced(backend);
         grids[backend] = images;
         const diff = compareSets(images, grids.wasm ?? []);
-        await annotate(`badge "${badge}"; vs wasm max ${diff.max}/255 (at ${diff.worst}), mean ${diff.mean.toFixed(3)}; ${((Date.now() - started) / 1000).toFixed(0)} s`);
+        await annotate(
+          `badge "${badge}"; vs wasm max ${diff.max}/255 (at ${diff.worst}), mean ${diff.mean.toFixed(3)}; ${((Date.now() - started) / 1000).toFixed(0)} s`,
+        );
         expect(diff.max, `${backend} vs wasm, worst at ${diff.worst}`).toBeLessThanOrEqual(MAX_TOLERANCE);
         expect(diff.mean, `${backend} vs wasm mean abs diff`).toBeLessThanOrEqual(MEAN_TOLERANCE);
       },

@@ -12,7 +12,11 @@ let browser: Browser;
 let app: AppPage | undefined;
 
 beforeAll(async () => {
-  server = await createServer({ configFile: 'vite.config.ts', logLevel: 'error', server: { port: 0, host: '127.0.0.1', open: false } });
+  server = await createServer({
+    configFile: 'vite.config.ts',
+    logLevel: 'error',
+    server: { port: 0, host: '127.0.0.1', open: false },
+  });
   await server.listen();
   browser = await launchBrowser();
 });
@@ -24,7 +28,9 @@ afterAll(async () => {
 });
 
 describe('npm start (the Vite dev server)', () => {
-  it('opens the playground on the default pack under its CSP header, on WASM with threads, with no violation', async ({ annotate }) => {
+  it('opens the playground on the default pack under its CSP header, on WASM with threads, with no violation', async ({
+    annotate,
+  }) => {
     const url = server.resolvedUrls?.local[0];
     expect(url, 'the dev server URL').toBeTruthy();
     const response = await fetch(url!);
@@ -48,7 +54,9 @@ describe('npm start (the Vite dev server)', () => {
     await waitForGrid(app, { container: 'sample-grid', levels: [2], samples: 6, timeout: 120_000 });
     const badge = await activeBackend(app.page);
     expect(badge).toMatch(/^wasm .*with simd, [2-8] threads/);
-    expect(await app.page.evaluate(() => (window as unknown as { __devViolations: string[] }).__devViolations)).toEqual([]);
+    expect(await app.page.evaluate(() => (window as unknown as { __devViolations: string[] }).__devViolations)).toEqual(
+      [],
+    );
     expect(app.consoleErrors.filter((m) => /Content Security Policy|Refused to/i.test(m))).toEqual([]);
     expect(app.pageErrors).toEqual([]);
     await annotate(`dev server ${url}; badge "${badge.slice(0, 60)}"`);

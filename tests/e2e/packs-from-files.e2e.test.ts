@@ -2,7 +2,16 @@
 // as a folder and as a zip, generating 64 px samples; kept after a reload; a damaged shard, a missing shard and a
 // 50 MB pack.json each refused with a message naming the problem while the pack in use keeps generating; a
 // permalink to the opened pack in a fresh browser asks for it and, once it is opened, shows the same images.
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { zipSync } from 'fflate';

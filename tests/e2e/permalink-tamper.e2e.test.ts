@@ -2,7 +2,16 @@
 // a fresh context on WASM; the pack loads, error-banner explains the link problem, and the app still shows a grid.
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { bannerText, describePage, launchBrowser, openApp, shareUrl, waitForGrid, waitForPackReady, type AppPage } from './helpers/app';
+import {
+  bannerText,
+  describePage,
+  launchBrowser,
+  openApp,
+  shareUrl,
+  waitForGrid,
+  waitForPackReady,
+  type AppPage,
+} from './helpers/app';
 import { DEFAULT_LEVEL, DEFAULT_SAMPLES, openReadyApp } from './helpers/flows';
 import { notARealImage } from './helpers/pixels';
 
@@ -20,7 +29,12 @@ async function goodLink(): Promise<string> {
   if (good) return good;
   const { app } = await openReadyApp(browser, baseUrl);
   open.push(app);
-  await expect.poll(async () => new URL(await shareUrl(app.page)).hash.length, { message: 'share-url never got a hash', timeout: 10_000 }).toBeGreaterThan(1);
+  await expect
+    .poll(async () => new URL(await shareUrl(app.page)).hash.length, {
+      message: 'share-url never got a hash',
+      timeout: 10_000,
+    })
+    .toBeGreaterThan(1);
   good = await shareUrl(app.page);
   await app.close();
   return good;
@@ -50,7 +64,10 @@ function scramble(value: string): string {
 
 const cases: { name: string; make: (link: string) => string }[] = [
   { name: 'image bytes corrupted (img= scrambled)', make: (link) => withParam(link, 'img', scramble) },
-  { name: 'image cut short (img= truncated to half)', make: (link) => withParam(link, 'img', (v) => v.slice(0, Math.floor(v.length / 2))) },
+  {
+    name: 'image cut short (img= truncated to half)',
+    make: (link) => withParam(link, 'img', (v) => v.slice(0, Math.floor(v.length / 2))),
+  },
   { name: 'unknown format version (v=99)', make: (link) => withParam(link, 'v', () => '99') },
   { name: 'level out of range (level=42)', make: (link) => withParam(link, 'level', () => '42') },
   { name: 'not a link at all (random text)', make: (link) => `${link.split('#')[0]}#%%this-is-not/a=permalink&&&` },
@@ -62,12 +79,21 @@ describe('tampered permalinks', () => {
       const app = await openApp(browser, c.make(await goodLink()));
       open.push(app);
       await waitForPackReady(app);
-      await expect.poll(() => bannerText(app.page), { message: `no error-banner: ${await describePage(app.page)}`, timeout: 20_000 }).toMatch(/link/i);
+      await expect
+        .poll(() => bannerText(app.page), {
+          message: `no error-banner: ${await describePage(app.page)}`,
+          timeout: 20_000,
+        })
+        .toMatch(/link/i);
       const message = await bannerText(app.page);
       // Not a blank page: the controls and a grid (of the link's or the default image) are there.
       expect(await app.page.getByTestId('drop-zone').isVisible()).toBe(true);
       expect(await app.page.getByTestId('level-0').isVisible()).toBe(true);
-      const images = await waitForGrid(app, { container: 'sample-grid', levels: [DEFAULT_LEVEL], samples: DEFAULT_SAMPLES });
+      const images = await waitForGrid(app, {
+        container: 'sample-grid',
+        levels: [DEFAULT_LEVEL],
+        samples: DEFAULT_SAMPLES,
+      });
       expect(images.map((image) => notARealImage(image, 32)).filter(Boolean)).toEqual([]);
       expect(app.pageErrors, 'uncaught exceptions').toEqual([]);
       await annotate(`banner: "${message.slice(0, 160)}"`);

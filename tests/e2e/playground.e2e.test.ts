@@ -3,7 +3,17 @@
 import type { Browser } from 'playwright-core';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { activeBackend, bannerText, launchBrowser, openApp, readSamples, shareUrl, waitForGrid, waitForPackReady, type AppPage } from './helpers/app';
+import {
+  activeBackend,
+  bannerText,
+  launchBrowser,
+  openApp,
+  readSamples,
+  shareUrl,
+  waitForGrid,
+  waitForPackReady,
+  type AppPage,
+} from './helpers/app';
 import {
   DEFAULT_LEVEL,
   SAME_TOLERANCE,
@@ -16,7 +26,15 @@ import {
   uploadScene,
 } from './helpers/flows';
 import { centreCropResize, encodePng, pngSize, scene } from './helpers/images';
-import { compareSets, fingerprint, maxAbsDiff, meanDistanceTo, notARealImage, pairwiseDiffs, type SampleImage } from './helpers/pixels';
+import {
+  compareSets,
+  fingerprint,
+  maxAbsDiff,
+  meanDistanceTo,
+  notARealImage,
+  pairwiseDiffs,
+  type SampleImage,
+} from './helpers/pixels';
 
 const baseUrl = inject('baseUrl');
 const MODEL_SIZE = 32; // the default pack (models/cifar10) works on 32x32 images
@@ -42,16 +60,25 @@ function expectRealImages(images: SampleImage[], size = MODEL_SIZE): void {
 }
 
 describe('playground (wasm)', () => {
-  it('starts cleanly: pack ready, wasm badge, 7 level buttons, a grid of the default image, no errors', async ({ annotate }) => {
+  it('starts cleanly: pack ready, wasm badge, 7 level buttons, a grid of the default image, no errors', async ({
+    annotate,
+  }) => {
     const { app, grid } = track(await openReadyApp(browser, baseUrl));
     expect(await activeBackend(app.page)).toContain('wasm');
-    for (let level = 0; level < 7; level++) await expect.poll(() => app.page.getByTestId(`level-${level}`).count(), { message: `level-${level} button` }).toBe(1);
+    for (let level = 0; level < 7; level++)
+      await expect
+        .poll(() => app.page.getByTestId(`level-${level}`).count(), { message: `level-${level} button` })
+        .toBe(1);
     expectRealImages(grid.images);
-    const crashed = await app.page.evaluate(() => document.body.innerText.match(/[^\n]*stopped working[^\n]*/)?.[0] ?? null);
+    const crashed = await app.page.evaluate(
+      () => document.body.innerText.match(/[^\n]*stopped working[^\n]*/)?.[0] ?? null,
+    );
     expect(crashed, 'a panel replaced by its error boundary').toBeNull();
     expect(await bannerText(app.page), 'error banner on a clean start').toBe('');
     expectCleanConsole(app);
-    await annotate(`badge "${await activeBackend(app.page)}", crossOriginIsolated=${await app.page.evaluate(() => crossOriginIsolated)}`);
+    await annotate(
+      `badge "${await activeBackend(app.page)}", crossOriginIsolated=${await app.page.evaluate(() => crossOriginIsolated)}`,
+    );
   });
 
   it('file input: our PNG gives a grid of real, varied samples that follow the image', async ({ annotate }) => {
@@ -76,10 +103,14 @@ describe('playground (wasm)', () => {
     expect(ownDistance, 'stride-2 samples are not near our image').toBeLessThan(otherDistance);
     expect(ownDistance).toBeLessThan(40);
     expectCleanConsole(app);
-    await annotate(`level 2: pairwise max diff ${spread.min}..${spread.max}; stride 2: mean |sample-image| ${ownDistance.toFixed(1)} vs other image ${otherDistance.toFixed(1)}`);
+    await annotate(
+      `level 2: pairwise max diff ${spread.min}..${spread.max}; stride 2: mean |sample-image| ${ownDistance.toFixed(1)} vs other image ${otherDistance.toFixed(1)}`,
+    );
   });
 
-  it('levels: each of level-0..level-6 gives its own real grid; stride 2 stays closer to the image than FC8', async ({ annotate }) => {
+  it('levels: each of level-0..level-6 gives its own real grid; stride 2 stays closer to the image than FC8', async ({
+    annotate,
+  }) => {
     let { app, grid } = track(await openReadyApp(browser, baseUrl));
     grid = await setSamples(app, grid, 3);
     const kite = scene('striped-kite');
@@ -92,7 +123,10 @@ describe('playground (wasm)', () => {
       byLevel[level] = grid.images;
     }
     for (let a = 0; a < 7; a++) {
-      for (let b = a + 1; b < 7; b++) expect(fingerprint(byLevel[a]) === fingerprint(byLevel[b]), `levels ${a} and ${b} gave identical grids`).toBe(false);
+      for (let b = a + 1; b < 7; b++)
+        expect(fingerprint(byLevel[a]) === fingerprint(byLevel[b]), `levels ${a} and ${b} gave identical grids`).toBe(
+          false,
+        );
     }
     const target = centreCropResize(kite, MODEL_SIZE);
     const distances = byLevel.map((images) => meanDistanceTo(images, target));
@@ -100,15 +134,24 @@ describe('playground (wasm)', () => {
     // Re-roll: a new seed in seed-input and a new grid at the same level.
     const seedBefore = await app.page.getByTestId('seed-input').inputValue();
     await app.page.getByTestId('reroll').click();
-    const rerolled = await waitForGrid(app, { container: 'sample-grid', levels: [6], samples: 3, notFingerprint: fingerprint(grid.images) });
+    const rerolled = await waitForGrid(app, {
+      container: 'sample-grid',
+      levels: [6],
+      samples: 3,
+      notFingerprint: fingerprint(grid.images),
+    });
     expectRealImages(rerolled);
     const seedAfter = await app.page.getByTestId('seed-input').inputValue();
     expect(seedAfter, 'reroll kept the seed').not.toBe(seedBefore);
     expectCleanConsole(app);
-    await annotate(`mean |sample-source| per level 0..6: ${distances.map((d) => d.toFixed(1)).join(', ')}; reroll seed ${seedBefore} -> ${seedAfter}`);
+    await annotate(
+      `mean |sample-source| per level 0..6: ${distances.map((d) => d.toFixed(1)).join(', ')}; reroll seed ${seedBefore} -> ${seedAfter}`,
+    );
   });
 
-  it('compare: 7 rows (levels 0..6) of real samples; a row equals the single-level grid of its level', async ({ annotate }) => {
+  it('compare: 7 rows (levels 0..6) of real samples; a row equals the single-level grid of its level', async ({
+    annotate,
+  }) => {
     let { app, grid } = track(await openReadyApp(browser, baseUrl));
     grid = await setSamples(app, grid, 2);
     grid = await uploadScene(app, grid, 'red-blob-on-grass');
@@ -120,7 +163,10 @@ describe('playground (wasm)', () => {
     expectRealImages(compare);
     const row = compare.filter((i) => i.level === String(DEFAULT_LEVEL));
     const same = compareSets(row, single);
-    expect(same.max, `compare row ${DEFAULT_LEVEL} vs the level-${DEFAULT_LEVEL} grid (worst ${same.worst})`).toBeLessThanOrEqual(SAME_TOLERANCE);
+    expect(
+      same.max,
+      `compare row ${DEFAULT_LEVEL} vs the level-${DEFAULT_LEVEL} grid (worst ${same.worst})`,
+    ).toBeLessThanOrEqual(SAME_TOLERANCE);
     // Same z in every row (src/engine/README.md): sample i of the rows differ by level only, so rows are not copies.
     for (let level = 1; level < 7; level++) {
       const rowA = compare.filter((i) => i.level === String(level - 1));
@@ -134,7 +180,9 @@ describe('playground (wasm)', () => {
     await annotate(`7 rows x 2 samples; row ${DEFAULT_LEVEL} vs single-level max diff ${same.max}/255`);
   });
 
-  it('permalink: copy it, open it in a fresh context, same settings and pixels (max diff <= 2/255)', async ({ annotate }) => {
+  it('permalink: copy it, open it in a fresh context, same settings and pixels (max diff <= 2/255)', async ({
+    annotate,
+  }) => {
     let { app, grid } = track(await openReadyApp(browser, baseUrl, { clipboard: true }));
     grid = await setSamples(app, grid, 3);
     grid = await uploadScene(app, grid, 'boat-at-dusk');
@@ -142,7 +190,12 @@ describe('playground (wasm)', () => {
     grid = await selectLevel(app, grid, 3);
     await expect.poll(() => shareUrl(app.page), { message: 'share-url is empty' }).not.toBe('');
     // The share URL settles after the last change; wait until it matches the address bar's hash.
-    await expect.poll(async () => new URL(await shareUrl(app.page)).hash === new URL(app.page.url()).hash, { message: 'share-url and the address hash differ', timeout: 10_000 }).toBe(true);
+    await expect
+      .poll(async () => new URL(await shareUrl(app.page)).hash === new URL(app.page.url()).hash, {
+        message: 'share-url and the address hash differ',
+        timeout: 10_000,
+      })
+      .toBe(true);
     await app.page.getByTestId('share-button').click();
     const link = await shareUrl(app.page);
     const copied = await app.page.evaluate(() => navigator.clipboard.readText());
@@ -165,7 +218,9 @@ describe('playground (wasm)', () => {
     await annotate(`link ${link.length} chars; fresh context max diff ${diff.max}/255, mean ${diff.mean.toFixed(3)}`);
   });
 
-  it('drag and drop: a PNG drawn in the page, dropped as a real DataTransfer, gives the same grid as the file input', async ({ annotate }) => {
+  it('drag and drop: a PNG drawn in the page, dropped as a real DataTransfer, gives the same grid as the file input', async ({
+    annotate,
+  }) => {
     let { app, grid } = track(await openReadyApp(browser, baseUrl));
     grid = await setSamples(app, grid, 3);
     const base64 = await app.page.evaluate(async () => {
@@ -199,25 +254,38 @@ describe('playground (wasm)', () => {
     await zone.dispatchEvent('dragenter', { dataTransfer: transfer });
     await zone.dispatchEvent('dragover', { dataTransfer: transfer });
     await zone.dispatchEvent('drop', { dataTransfer: transfer });
-    const dropped = await waitForGrid(app, { container: 'sample-grid', levels: [DEFAULT_LEVEL], samples: 3, notFingerprint: fingerprint(grid.images) });
+    const dropped = await waitForGrid(app, {
+      container: 'sample-grid',
+      levels: [DEFAULT_LEVEL],
+      samples: 3,
+      notFingerprint: fingerprint(grid.images),
+    });
     expectRealImages(dropped);
     expectCleanConsole(app);
 
     // The same bytes through the file input in a fresh context: the same samples (same seed, level, count).
-    let other = track(await openReadyApp(browser, baseUrl));
+    const other = track(await openReadyApp(browser, baseUrl));
     other.grid = await setSamples(other.app, other.grid, 3);
     other.grid = await uploadPng(other.app, other.grid, Buffer.from(base64, 'base64'), 'drawn-in-page.png');
     const diff = compareSets(other.grid.images, dropped);
     expect(diff.max, `drop vs file input (worst ${diff.worst})`).toBeLessThanOrEqual(SAME_TOLERANCE);
-    await annotate(`dropped ${Buffer.from(base64, 'base64').length}-byte PNG; drop vs file input max diff ${diff.max}/255`);
+    await annotate(
+      `dropped ${Buffer.from(base64, 'base64').length}-byte PNG; drop vs file input max diff ${diff.max}/255`,
+    );
   });
 
   it('bad file: text renamed .png shows error-banner; the next good image still generates', async ({ annotate }) => {
     let { app, grid } = track(await openReadyApp(browser, baseUrl));
     grid = await setSamples(app, grid, 3);
     const before = fingerprint(grid.images);
-    await app.page.getByTestId('file-input').setInputFiles({ name: 'notes.png', mimeType: 'image/png', buffer: Buffer.from('These are my notes, not a picture.\n'.repeat(20)) });
-    await expect.poll(() => bannerText(app.page), { message: 'error-banner after a text file named .png', timeout: 15_000 }).toMatch(/\S/);
+    await app.page.getByTestId('file-input').setInputFiles({
+      name: 'notes.png',
+      mimeType: 'image/png',
+      buffer: Buffer.from('These are my notes, not a picture.\n'.repeat(20)),
+    });
+    await expect
+      .poll(() => bannerText(app.page), { message: 'error-banner after a text file named .png', timeout: 15_000 })
+      .toMatch(/\S/);
     const message = await bannerText(app.page);
     expect(message, 'the message names the file').toContain('notes.png');
     const unchanged = await readSamples(app.page, 'sample-grid');
@@ -226,7 +294,9 @@ describe('playground (wasm)', () => {
 
     grid = await uploadScene(app, grid, 'striped-kite');
     expectRealImages(grid.images);
-    await expect.poll(() => bannerText(app.page), { message: 'the bad-file message stays after a good image' }).not.toContain('notes.png');
+    await expect
+      .poll(() => bannerText(app.page), { message: 'the bad-file message stays after a good image' })
+      .not.toContain('notes.png');
     await annotate(`banner: "${message.slice(0, 120)}"`);
   });
 
@@ -241,7 +311,12 @@ describe('playground (wasm)', () => {
     const spread = pairwiseDiffs(candidates);
     expect(spread.max, 'LAG candidates at noise 0.5 are all alike').toBeGreaterThan(2);
     await app.page.getByTestId('lag-noise').fill('0');
-    const flat = await waitForGrid(app, { container: null, levels: ['lag'], samples: count, notFingerprint: fingerprint(candidates) });
+    const flat = await waitForGrid(app, {
+      container: null,
+      levels: ['lag'],
+      samples: count,
+      notFingerprint: fingerprint(candidates),
+    });
     expectRealImages(flat);
     const still = pairwiseDiffs(flat);
     expect(still.max, 'candidates at noise 0 differ').toBeLessThanOrEqual(1);
@@ -252,9 +327,12 @@ describe('playground (wasm)', () => {
   });
 
   it('download-grid saves a PNG of the grid', async ({ annotate }) => {
-    let { app, grid } = track(await openReadyApp(browser, baseUrl));
-    grid = await setSamples(app, grid, 2);
-    const [download] = await Promise.all([app.page.waitForEvent('download', { timeout: 30_000 }), app.page.getByTestId('download-grid').click()]);
+    const { app, grid } = track(await openReadyApp(browser, baseUrl));
+    await setSamples(app, grid, 2);
+    const [download] = await Promise.all([
+      app.page.waitForEvent('download', { timeout: 30_000 }),
+      app.page.getByTestId('download-grid').click(),
+    ]);
     const path = await download.path();
     const bytes = readFileSync(path);
     const size = pngSize(bytes);
@@ -285,7 +363,12 @@ describe('keyboard shortcuts (wasm)', () => {
       const seen: SeenKey[] = [];
       (window as unknown as { __seenKeys: SeenKey[] }).__seenKeys = seen;
       window.addEventListener('keydown', (event) => {
-        seen.push({ key: event.key, ctrlKey: event.ctrlKey, metaKey: event.metaKey, defaultPrevented: event.defaultPrevented });
+        seen.push({
+          key: event.key,
+          ctrlKey: event.ctrlKey,
+          metaKey: event.metaKey,
+          defaultPrevented: event.defaultPrevented,
+        });
       });
     });
     await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
@@ -294,7 +377,11 @@ describe('keyboard shortcuts (wasm)', () => {
     await page.keyboard.press('4');
     await expect.poll(() => page.getByTestId('level-3').getAttribute('aria-pressed')).toBe('true');
 
-    const seen = await page.evaluate(() => (window as unknown as { __seenKeys: SeenKey[] }).__seenKeys.filter((k) => k.key !== 'Control' && k.key !== 'Meta'));
+    const seen = await page.evaluate(() =>
+      (window as unknown as { __seenKeys: SeenKey[] }).__seenKeys.filter(
+        (k) => k.key !== 'Control' && k.key !== 'Meta',
+      ),
+    );
     expect(seen.map((k) => [k.key.toLowerCase(), k.ctrlKey, k.metaKey, k.defaultPrevented])).toEqual([
       ['c', true, false, false],
       ['c', false, true, false],

@@ -48,7 +48,13 @@ async function choose(file: FileSpec | FileSpec[]): Promise<void> {
 async function nextGoodImageWorks(): Promise<void> {
   const before = fingerprint(await currentGrid(app));
   await choose({ name: `good-${goodVariant}.png`, mimeType: 'image/png', buffer: goodPng(goodVariant++) });
-  await waitForGrid(app, { container: 'sample-grid', levels: [2], samples: 6, notFingerprint: before, timeout: 30_000 });
+  await waitForGrid(app, {
+    container: 'sample-grid',
+    levels: [2],
+    samples: 6,
+    notFingerprint: before,
+    timeout: 30_000,
+  });
   expect(await bannerText(app.page), 'the banner after a good image').not.toMatch(/Could not open/);
 }
 
@@ -72,7 +78,13 @@ async function expectAccepted(file: FileSpec | FileSpec[], note: RegExp | null) 
   const previousImage = await linkImageParam(app.page);
   await choose(file);
   const input = await waitForNewModelInput(app.page, previousImage);
-  await waitForGrid(app, { container: 'sample-grid', levels: [2], samples: 6, notFingerprint: before, timeout: 30_000 });
+  await waitForGrid(app, {
+    container: 'sample-grid',
+    levels: [2],
+    samples: 6,
+    notFingerprint: before,
+    timeout: 30_000,
+  });
   const text = await bannerMessages(app.page);
   if (note) expect(text).toMatch(note);
   expect(text, 'no error for an accepted file').not.toMatch(/Error/);
@@ -89,16 +101,28 @@ describe('reliability: files', () => {
   });
 
   it('text renamed .png', async ({ annotate }) => {
-    await annotate(await expectRefused(png('notes.png', Buffer.from('Shopping list:\n- eggs\n- <b>milk</b>\n')), /contains text, not image data/));
+    await annotate(
+      await expectRefused(
+        png('notes.png', Buffer.from('Shopping list:\n- eggs\n- <b>milk</b>\n')),
+        /contains text, not image data/,
+      ),
+    );
   });
 
   it('truncated PNG', async ({ annotate }) => {
     const whole = goodPng(7);
-    await annotate(await expectRefused(png('cut.png', whole.subarray(0, Math.floor(whole.length * 0.6))), /PNG is cut short/));
+    await annotate(
+      await expectRefused(png('cut.png', whole.subarray(0, Math.floor(whole.length * 0.6))), /PNG is cut short/),
+    );
   });
 
   it('corrupt PNG (one flipped byte in the image data)', async ({ annotate }) => {
-    await annotate(await expectRefused(png('flipped.png', corruptPng(goodPng(8))), /PNG is damaged \(the IDAT chunk fails its checksum\)/));
+    await annotate(
+      await expectRefused(
+        png('flipped.png', corruptPng(goodPng(8))),
+        /PNG is damaged \(the IDAT chunk fails its checksum\)/,
+      ),
+    );
   });
 
   it('truncated JPEG', async ({ annotate }) => {
@@ -107,44 +131,86 @@ describe('reliability: files', () => {
   });
 
   it('corrupt JPEG (damaged header segments)', async ({ annotate }) => {
-    await annotate(await expectRefused({ name: 'damaged.jpg', mimeType: 'image/jpeg', buffer: corruptJpegHeader(jpegFixture) }, /JPEG is damaged/));
+    await annotate(
+      await expectRefused(
+        { name: 'damaged.jpg', mimeType: 'image/jpeg', buffer: corruptJpegHeader(jpegFixture) },
+        /JPEG is damaged/,
+      ),
+    );
   });
 
   it('very large image (12000x12000 PNG) is refused from its header, quickly', async ({ annotate }) => {
     const huge = makeHugeBilevelPng(12000, 12000);
     const started = Date.now();
     const text = await expectRefused(png('huge.png', huge), /12000×12000 pixels \(144 megapixels\), too large/);
-    await annotate(`${(huge.length / 1024).toFixed(0)} KB file; ${Date.now() - started} ms including the next good image; ${text}`);
+    await annotate(
+      `${(huge.length / 1024).toFixed(0)} KB file; ${Date.now() - started} ms including the next good image; ${text}`,
+    );
   });
 
   it('1x1 image: enlarged, with a note, and flat in the colour of its pixel', async ({ annotate }) => {
-    const { input, text } = await expectAccepted(png('dot.png', makePng(1, 1, 2, 8, () => [200, 30, 60])), /only 1×1 pixels, smaller than the model's 32×32/);
+    const { input, text } = await expectAccepted(
+      png(
+        'dot.png',
+        makePng(1, 1, 2, 8, () => [200, 30, 60]),
+      ),
+      /only 1×1 pixels, smaller than the model's 32×32/,
+    );
     const [r, g, b] = meanRgb(input);
     expect(Math.abs(r - 200) + Math.abs(g - 30) + Math.abs(b - 60)).toBeLessThan(6);
     await annotate(text);
   });
 
   it('extreme aspect ratio, wide (3000x12)', async ({ annotate }) => {
-    const { text } = await expectAccepted(png('wide.png', makePng(3000, 12, 2, 8, (x) => (x < 1500 ? [250, 0, 0] : [0, 0, 250]))), /3000×12, very elongated: only its centre square \(12×12\) is used/);
+    const { text } = await expectAccepted(
+      png(
+        'wide.png',
+        makePng(3000, 12, 2, 8, (x) => (x < 1500 ? [250, 0, 0] : [0, 0, 250])),
+      ),
+      /3000×12, very elongated: only its centre square \(12×12\) is used/,
+    );
     await annotate(text);
   });
 
   it('extreme aspect ratio, tall (9x2000)', async ({ annotate }) => {
-    const { input, text } = await expectAccepted(png('tall.png', makePng(9, 2000, 2, 8, (_x, y) => (y < 1000 ? [0, 200, 0] : [0, 0, 200]))), /9×2000, very elongated/);
+    const { input, text } = await expectAccepted(
+      png(
+        'tall.png',
+        makePng(9, 2000, 2, 8, (_x, y) => (y < 1000 ? [0, 200, 0] : [0, 0, 200])),
+      ),
+      /9×2000, very elongated/,
+    );
     expect(input.width).toBe(32);
     await annotate(text);
   });
 
   it('grayscale PNG: accepted, the model input is grey', async ({ annotate }) => {
-    const { input } = await expectAccepted(png('grey.png', makePng(40, 40, 0, 8, (x, y) => [((x + y) * 3) % 256])), null);
+    const { input } = await expectAccepted(
+      png(
+        'grey.png',
+        makePng(40, 40, 0, 8, (x, y) => [((x + y) * 3) % 256]),
+      ),
+      null,
+    );
     let maxSpread = 0;
-    for (let i = 0; i < input.data.length; i += 4) maxSpread = Math.max(maxSpread, Math.max(input.data[i], input.data[i + 1], input.data[i + 2]) - Math.min(input.data[i], input.data[i + 1], input.data[i + 2]));
+    for (let i = 0; i < input.data.length; i += 4)
+      maxSpread = Math.max(
+        maxSpread,
+        Math.max(input.data[i], input.data[i + 1], input.data[i + 2]) -
+          Math.min(input.data[i], input.data[i + 1], input.data[i + 2]),
+      );
     expect(maxSpread).toBeLessThanOrEqual(2);
     await annotate(`max channel spread ${maxSpread}`);
   });
 
   it('16-bit PNG: accepted, colours kept', async ({ annotate }) => {
-    const { input } = await expectAccepted(png('deep.png', makePng(40, 40, 2, 16, () => [40, 160, 220], 0x7f)), null);
+    const { input } = await expectAccepted(
+      png(
+        'deep.png',
+        makePng(40, 40, 2, 16, () => [40, 160, 220], 0x7f),
+      ),
+      null,
+    );
     const mean = meanRgb(input).map(Math.round);
     expect(Math.abs(mean[0] - 40) + Math.abs(mean[1] - 160) + Math.abs(mean[2] - 220)).toBeLessThan(8);
     await annotate(`mean RGB ${mean.join(',')}`);
@@ -153,16 +219,25 @@ describe('reliability: files', () => {
   it('PNG with alpha: flattened on white, with a note', async ({ annotate }) => {
     // Left half fully transparent (its colour, black, must not show), right half opaque blue.
     const file = makePng(64, 64, 6, 8, (x) => (x < 32 ? [0, 0, 0, 0] : [20, 40, 230, 255]));
-    const { input, text } = await expectAccepted(png('alpha.png', file), /transparent areas: they were filled with white/);
+    const { input, text } = await expectAccepted(
+      png('alpha.png', file),
+      /transparent areas: they were filled with white/,
+    );
     const at = (x: number, y: number) => Array.from(input.data.subarray((y * 32 + x) * 4, (y * 32 + x) * 4 + 3));
-    expect(at(4, 16).every((v) => v >= 250), `left side ${at(4, 16)}`).toBe(true);
+    expect(
+      at(4, 16).every((v) => v >= 250),
+      `left side ${at(4, 16)}`,
+    ).toBe(true);
     expect(at(28, 16)[2]).toBeGreaterThan(200);
     expect(at(28, 16)[0]).toBeLessThan(40);
     await annotate(`left ${at(4, 16)}, right ${at(28, 16)}; ${text}`);
   });
 
   it('CMYK JPEG: accepted, colours close to the RGB original', async ({ annotate }) => {
-    const { input } = await expectAccepted({ name: 'cmyk.jpg', mimeType: 'image/jpeg', buffer: readFixture('cmyk.jpg') }, null);
+    const { input } = await expectAccepted(
+      { name: 'cmyk.jpg', mimeType: 'image/jpeg', buffer: readFixture('cmyk.jpg') },
+      null,
+    );
     const mean = meanRgb(input).map(Math.round);
     // The picture is a red-to-orange gradient: red high, blue low.
     expect(mean[0]).toBeGreaterThan(180);
@@ -175,7 +250,10 @@ describe('reliability: files', () => {
       [230, 20, 20],
       [20, 20, 230],
     ]);
-    const { input, text } = await expectAccepted({ name: 'blink.gif', mimeType: 'image/gif', buffer: gif }, /animated: only its first frame is used/);
+    const { input, text } = await expectAccepted(
+      { name: 'blink.gif', mimeType: 'image/gif', buffer: gif },
+      /animated: only its first frame is used/,
+    );
     const mean = meanRgb(input).map(Math.round);
     expect(mean[0]).toBeGreaterThan(200);
     expect(mean[2]).toBeLessThan(50);
@@ -183,22 +261,38 @@ describe('reliability: files', () => {
   });
 
   it('WebP: accepted', async ({ annotate }) => {
-    const { input } = await expectAccepted({ name: 'photo.webp', mimeType: 'image/webp', buffer: readFixture('rgb.webp') }, null);
+    const { input } = await expectAccepted(
+      { name: 'photo.webp', mimeType: 'image/webp', buffer: readFixture('rgb.webp') },
+      null,
+    );
     const mean = meanRgb(input).map(Math.round);
     expect(mean[0]).toBeGreaterThan(180);
     await annotate(`mean RGB ${mean.join(',')}`);
   });
 
   it('HEIC (not decodable by Chromium): refused, format named', async ({ annotate }) => {
-    await annotate(await expectRefused({ name: 'phone.heic', mimeType: 'image/heic', buffer: readFixture('rgb.heic') }, /HEIC\/HEIF image, which this browser cannot decode/));
+    await annotate(
+      await expectRefused(
+        { name: 'phone.heic', mimeType: 'image/heic', buffer: readFixture('rgb.heic') },
+        /HEIC\/HEIF image, which this browser cannot decode/,
+      ),
+    );
   });
 
   it('TIFF (not decodable by Chromium): refused, format named', async ({ annotate }) => {
-    await annotate(await expectRefused({ name: 'scan.tiff', mimeType: 'image/tiff', buffer: readFixture('rgb.tiff') }, /TIFF image, which this browser cannot decode/));
+    await annotate(
+      await expectRefused(
+        { name: 'scan.tiff', mimeType: 'image/tiff', buffer: readFixture('rgb.tiff') },
+        /TIFF image, which this browser cannot decode/,
+      ),
+    );
   });
 
   it('SVG with scripts: refused, its scripts never run', async ({ annotate }) => {
-    const text = await expectRefused({ name: 'drawing.svg', mimeType: 'image/svg+xml', buffer: SCRIPTED_SVG }, /SVG drawings are not accepted/);
+    const text = await expectRefused(
+      { name: 'drawing.svg', mimeType: 'image/svg+xml', buffer: SCRIPTED_SVG },
+      /SVG drawings are not accepted/,
+    );
     // Also renamed as .png: the bytes decide, not the name.
     await expectRefused(png('drawing.png', SCRIPTED_SVG), /SVG drawings are not accepted/);
     expect(await app.page.evaluate(() => (window as unknown as { __svgRan?: number }).__svgRan)).toBeUndefined();
@@ -215,15 +309,28 @@ describe('reliability: files', () => {
     ];
     await app.page.evaluate((list) => {
       const transfer = new DataTransfer();
-      for (const f of list) transfer.items.add(new File([Uint8Array.from(atob(f.base64), (c) => c.charCodeAt(0))], f.name, { type: f.type }));
-      document.querySelector('[data-testid="drop-zone"]')!.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+      for (const f of list)
+        transfer.items.add(
+          new File([Uint8Array.from(atob(f.base64), (c) => c.charCodeAt(0))], f.name, { type: f.type }),
+        );
+      document
+        .querySelector('[data-testid="drop-zone"]')!
+        .dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
     }, files);
-    await waitForGrid(app, { container: 'sample-grid', levels: [2], samples: 6, notFingerprint: before, timeout: 30_000 });
+    await waitForGrid(app, {
+      container: 'sample-grid',
+      levels: [2],
+      samples: 6,
+      notFingerprint: before,
+      timeout: 30_000,
+    });
     const text = await expectBanner(app, /3 items were dropped; only "first.png" was opened/);
     await annotate(text);
   });
 
-  it('drop of a folder: refused with a message (folder entry simulated: Playwright cannot drag a real one)', async ({ annotate }) => {
+  it('drop of a folder: refused with a message (folder entry simulated: Playwright cannot drag a real one)', async ({
+    annotate,
+  }) => {
     await clearBanner(app.page);
     const before = fingerprint(await currentGrid(app));
     await app.page.evaluate(() => {
@@ -231,9 +338,13 @@ describe('reliability: files', () => {
       const transfer = new DataTransfer();
       transfer.items.add(new File([], 'holiday-photos', { type: '' }));
       const item = transfer.items[0];
-      Object.defineProperty(item, 'webkitGetAsEntry', { value: () => ({ isDirectory: true, isFile: false, name: 'holiday-photos' }) });
+      Object.defineProperty(item, 'webkitGetAsEntry', {
+        value: () => ({ isDirectory: true, isFile: false, name: 'holiday-photos' }),
+      });
       Object.defineProperty(transfer, 'items', { value: [item] });
-      document.querySelector('[data-testid="drop-zone"]')!.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+      document
+        .querySelector('[data-testid="drop-zone"]')!
+        .dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
     });
     const text = await expectBanner(app, /That was a folder \("holiday-photos"\), not an image/);
     expect(fingerprint(await currentGrid(app))).toBe(before);
@@ -246,7 +357,9 @@ describe('reliability: files', () => {
     await app.page.evaluate(() => {
       const transfer = new DataTransfer();
       transfer.setData('text/plain', 'https://example.com/cat.jpg');
-      document.body.dispatchEvent(new ClipboardEvent('paste', { clipboardData: transfer, bubbles: true, cancelable: true }));
+      document.body.dispatchEvent(
+        new ClipboardEvent('paste', { clipboardData: transfer, bubbles: true, cancelable: true }),
+      );
     });
     const text = await expectBanner(app, /The clipboard holds text, not an image/);
     await nextGoodImageWorks();
@@ -258,10 +371,20 @@ describe('reliability: files', () => {
     const before = fingerprint(await currentGrid(app));
     await app.page.evaluate((base64) => {
       const transfer = new DataTransfer();
-      transfer.items.add(new File([Uint8Array.from(atob(base64), (c) => c.charCodeAt(0))], 'pasted.png', { type: 'image/png' }));
-      document.body.dispatchEvent(new ClipboardEvent('paste', { clipboardData: transfer, bubbles: true, cancelable: true }));
+      transfer.items.add(
+        new File([Uint8Array.from(atob(base64), (c) => c.charCodeAt(0))], 'pasted.png', { type: 'image/png' }),
+      );
+      document.body.dispatchEvent(
+        new ClipboardEvent('paste', { clipboardData: transfer, bubbles: true, cancelable: true }),
+      );
     }, goodPng(30).toString('base64'));
-    await waitForGrid(app, { container: 'sample-grid', levels: [2], samples: 6, notFingerprint: before, timeout: 30_000 });
+    await waitForGrid(app, {
+      container: 'sample-grid',
+      levels: [2],
+      samples: 6,
+      notFingerprint: before,
+      timeout: 30_000,
+    });
     expect(await bannerText(app.page)).toBe('');
     expectNoPageErrors(app);
   });

@@ -7,10 +7,27 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { chromium } from 'playwright-core';
-import { CHROMIUM, activeBackend, launchBrowser, setNumber, waitForGrid, waitForPackReady, type AppPage } from './helpers/app';
+import {
+  CHROMIUM,
+  activeBackend,
+  launchBrowser,
+  setNumber,
+  waitForGrid,
+  waitForPackReady,
+  type AppPage,
+} from './helpers/app';
 import type { SampleImage } from './helpers/pixels';
 import { goodPng } from './reliability-fixtures/files';
-import { DEFAULT_PACK_DIGEST, RELIABILITY_ARGS, bannerMessages, expectBanner, expectNoPageErrors, fingerprint, newRelContext, type RelContext } from './reliability-fixtures/harness';
+import {
+  DEFAULT_PACK_DIGEST,
+  RELIABILITY_ARGS,
+  bannerMessages,
+  expectBanner,
+  expectNoPageErrors,
+  fingerprint,
+  newRelContext,
+  type RelContext,
+} from './reliability-fixtures/harness';
 
 const baseUrl = inject('baseUrl');
 const SAMPLES = 2;
@@ -84,7 +101,12 @@ async function loseMidGeneration(browser: Browser, backend: 'webgl' | 'webgpu') 
  * Loses `lost` mid-generation, then checks the whole recovery: the hooks saw the loss, the banner names the switch,
  * the grid finishes on `fallback` and the next image works. Returns the test's annotation.
  */
-async function switchesAndKeepsWorking(browser: Browser, lost: 'webgl' | 'webgpu', fallback: string, banner: RegExp): Promise<string> {
+async function switchesAndKeepsWorking(
+  browser: Browser,
+  lost: 'webgl' | 'webgpu',
+  fallback: string,
+  banner: RegExp,
+): Promise<string> {
   const { app, first, report, badge, tensorsBefore } = await loseMidGeneration(browser, lost);
   expect(lost === 'webgl' ? report.contexts : report.devices, `${lost} losses the hooks saw`).toBeGreaterThan(0);
   const text = await expectBanner(app, banner, 60_000);
@@ -96,13 +118,29 @@ async function switchesAndKeepsWorking(browser: Browser, lost: 'webgl' | 'webgpu
 
 /** The interrupted grid finishes (new seed: not the first grid) with no error, and the next image works. */
 async function finishesAndKeepsWorking(app: AppPage, first: SampleImage[], tensorsBefore: number): Promise<void> {
-  const grid = await waitForGrid(app, { container: 'sample-grid', levels: [2], samples: SAMPLES, notFingerprint: fingerprint(first), timeout: 90_000 });
+  const grid = await waitForGrid(app, {
+    container: 'sample-grid',
+    levels: [2],
+    samples: SAMPLES,
+    notFingerprint: fingerprint(first),
+    timeout: 90_000,
+  });
   expect(await app.page.getByTestId('grid-status').textContent()).toMatch(/Generated in/);
-  expect(await bannerMessages(app.page), 'the interrupted generation was finished, not failed').not.toMatch(/^Error|\| Error|failed/i);
+  expect(await bannerMessages(app.page), 'the interrupted generation was finished, not failed').not.toMatch(
+    /^Error|\| Error|failed/i,
+  );
   // Weights and features re-made on the new backend, the interrupted step's tensors freed: the same count as before.
   expect(await engineTensors(app), 'live tensors after the switch').toBe(tensorsBefore);
-  await app.page.getByTestId('file-input').setInputFiles({ name: 'after-loss.png', mimeType: 'image/png', buffer: goodPng(60) });
-  await waitForGrid(app, { container: 'sample-grid', levels: [2], samples: SAMPLES, notFingerprint: fingerprint(grid), timeout: 90_000 });
+  await app.page
+    .getByTestId('file-input')
+    .setInputFiles({ name: 'after-loss.png', mimeType: 'image/png', buffer: goodPng(60) });
+  await waitForGrid(app, {
+    container: 'sample-grid',
+    levels: [2],
+    samples: SAMPLES,
+    notFingerprint: fingerprint(grid),
+    timeout: 90_000,
+  });
   expect(await bannerMessages(app.page)).not.toMatch(/^Error|\| Error|failed/i);
   expectNoPageErrors(app);
 }
@@ -112,18 +150,28 @@ describe('reliability: GPU loss', () => {
   let withWebGpu: Browser;
   beforeAll(async () => {
     // Without --enable-unsafe-webgpu (Linux's default): a lost WebGL context has WASM to fall back to.
-    webGlOnly = await chromium.launch({ executablePath: CHROMIUM, args: [...RELIABILITY_ARGS, '--enable-unsafe-swiftshader'], headless: true });
+    webGlOnly = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [...RELIABILITY_ARGS, '--enable-unsafe-swiftshader'],
+      headless: true,
+    });
     browsers.push(webGlOnly);
   });
 
-  it('WebGL context lost mid-generation: a message, the grid finishes on WASM, the next image works', async ({ annotate }) => {
+  it('WebGL context lost mid-generation: a message, the grid finishes on WASM, the next image works', async ({
+    annotate,
+  }) => {
     await annotate(await switchesAndKeepsWorking(webGlOnly, 'webgl', 'wasm', /Switched to wasm: WebGL context lost/i));
     await webGlOnly.close();
   });
 
-  it('WebGPU device lost mid-generation: falls back to WebGL and finishes, the next image works', async ({ annotate }) => {
+  it('WebGPU device lost mid-generation: falls back to WebGL and finishes, the next image works', async ({
+    annotate,
+  }) => {
     withWebGpu = await launchBrowser();
     browsers.push(withWebGpu);
-    await annotate(await switchesAndKeepsWorking(withWebGpu, 'webgpu', 'webgl', /Switched to webgl: WebGPU device lost/i));
+    await annotate(
+      await switchesAndKeepsWorking(withWebGpu, 'webgpu', 'webgl', /Switched to webgl: WebGPU device lost/i),
+    );
   });
 });

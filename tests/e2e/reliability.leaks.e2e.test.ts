@@ -5,7 +5,12 @@
 //   RELIABILITY_LEAK_ROUNDS=200   a shorter run
 import { describe, expect, inject, it } from 'vitest';
 import { waitForGrid } from './helpers/app';
-import { expectNoPageErrors, shareReliabilityContext, openReady, type RelContext } from './reliability-fixtures/harness';
+import {
+  expectNoPageErrors,
+  shareReliabilityContext,
+  openReady,
+  type RelContext,
+} from './reliability-fixtures/harness';
 
 const baseUrl = inject('baseUrl');
 const ROUNDS = Number(process.env.RELIABILITY_LEAK_ROUNDS ?? 1000);
@@ -50,7 +55,11 @@ describe('reliability: leaks', () => {
             worker.addEventListener('message', onMessage);
             worker.postMessage({ ...message, requestId: id });
           });
-        const image = { width: 32, height: 32, data: new Uint8ClampedArray(32 * 32 * 4).map((_, i) => (i % 4 === 3 ? 255 : (i * 37) % 256)) };
+        const image = {
+          width: 32,
+          height: 32,
+          data: new Uint8ClampedArray(32 * 32 * 4).map((_, i) => (i % 4 === 3 ? 255 : (i * 37) % 256)),
+        };
         const memory = async (round: number) => {
           const m = await call({ type: 'memory' }, 'memory');
           return { round, numTensors: m.numTensors as number, numBytes: m.numBytes as number };
@@ -61,13 +70,36 @@ describe('reliability: leaks', () => {
           if (round === warmup || (round > warmup && round % 100 === 0)) samples.push(await memory(round));
           if (round % 10 === 9) {
             kinds.lag++;
-            await call({ type: 'lag', image, candidates: 1 + (round % 3), seed: round, amplitude: (round % 5) / 4 }, 'lagResult');
+            await call(
+              { type: 'lag', image, candidates: 1 + (round % 3), seed: round, amplitude: (round % 5) / 4 },
+              'lagResult',
+            );
           } else if (round % 25 === 0) {
             kinds.compare++;
-            await call({ type: 'generate', featuresId, levels: [0, 1, 2, 3, 4, 5, 6], samples: 1, seed: round, classIndex: round % 10 }, 'generated');
+            await call(
+              {
+                type: 'generate',
+                featuresId,
+                levels: [0, 1, 2, 3, 4, 5, 6],
+                samples: 1,
+                seed: round,
+                classIndex: round % 10,
+              },
+              'generated',
+            );
           } else {
             kinds.single++;
-            await call({ type: 'generate', featuresId, levels: [round % 7], samples: 1 + (round % 2), seed: round, classIndex: round % 10 }, 'generated');
+            await call(
+              {
+                type: 'generate',
+                featuresId,
+                levels: [round % 7],
+                samples: 1 + (round % 2),
+                seed: round,
+                classIndex: round % 10,
+              },
+              'generated',
+            );
           }
         }
         samples.push(await memory(rounds));
@@ -80,7 +112,10 @@ describe('reliability: leaks', () => {
     const last: Sample = result.samples[result.samples.length - 1];
     const tensorDrift = Math.max(...result.samples.map((s: Sample) => Math.abs(s.numTensors - first.numTensors)));
     const byteDrift = Math.max(...result.samples.map((s: Sample) => Math.abs(s.numBytes - first.numBytes)));
-    expect(tensorDrift, `tensor counts ${result.samples.map((s: Sample) => `${s.round}:${s.numTensors}`).join(' ')}`).toBe(0);
+    expect(
+      tensorDrift,
+      `tensor counts ${result.samples.map((s: Sample) => `${s.round}:${s.numTensors}`).join(' ')}`,
+    ).toBe(0);
     expect(byteDrift, `byte counts ${result.samples.map((s: Sample) => `${s.round}:${s.numBytes}`).join(' ')}`).toBe(0);
     // The app still works afterwards.
     await app.page.getByTestId('level-5').click();

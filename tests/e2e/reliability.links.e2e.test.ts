@@ -3,7 +3,15 @@
 // (or a note, for a digest or pack mismatch) and the app still generating; markup in a link is text, never HTML.
 import { describe, expect, inject, it } from 'vitest';
 import { encodeBase64Url } from '../../src/share/base64url';
-import { bannerText, describePage, setNumber, shareUrl, waitForGrid, waitForPackReady, type AppPage } from './helpers/app';
+import {
+  bannerText,
+  describePage,
+  setNumber,
+  shareUrl,
+  waitForGrid,
+  waitForPackReady,
+  type AppPage,
+} from './helpers/app';
 import { makePng, readFixture } from './reliability-fixtures/files';
 import {
   bannerMessages,
@@ -35,7 +43,13 @@ const png32 = makePng(32, 32, 2, 8, (x, y) => [(x * 8) % 256, (y * 8) % 256, 128
 async function stillGenerates(target: AppPage, level = 2): Promise<void> {
   const before = fingerprint(await currentGrid(target));
   await setNumber(target.page, 'seed-input', ++seed);
-  await waitForGrid(target, { container: 'sample-grid', levels: [level], samples: 6, notFingerprint: before, timeout: 30_000 });
+  await waitForGrid(target, {
+    container: 'sample-grid',
+    levels: [level],
+    samples: 6,
+    notFingerprint: before,
+    timeout: 30_000,
+  });
 }
 
 /** Pastes `hash` into the running app's address (a hashchange) and expects the message. */
@@ -55,7 +69,11 @@ async function pasteLink(hash: string, message: RegExp): Promise<string> {
 }
 
 /** Opens a fresh page on `hash`; expects the message and then a working app. */
-async function openLink(hash: string, message: RegExp, options: { level?: number } = {}): Promise<{ text: string; page: AppPage }> {
+async function openLink(
+  hash: string,
+  message: RegExp,
+  options: { level?: number } = {},
+): Promise<{ text: string; page: AppPage }> {
   const page = await rel.open(baseUrl, { hash });
   try {
     await waitForPackReady(page);
@@ -96,7 +114,12 @@ describe('reliability: links pasted into a running app', () => {
 
   it('truncated (image cut short)', async ({ annotate }) => {
     const full = b64(png32);
-    await annotate(await pasteLink(`v=1&img=${full.slice(0, Math.floor(full.length * 0.6))}`, /the image (has been cut short|ends with stray bits)/));
+    await annotate(
+      await pasteLink(
+        `v=1&img=${full.slice(0, Math.floor(full.length * 0.6))}`,
+        /the image (has been cut short|ends with stray bits)/,
+      ),
+    );
   });
 
   it('unknown schema version', async ({ annotate }) => {
@@ -110,7 +133,10 @@ describe('reliability: links pasted into a running app', () => {
   it('embedded image of the wrong size (16x16)', async ({ annotate }) => {
     const small = makePng(16, 16, 2, 8, () => [10, 200, 10]);
     await clearBanner(app.page);
-    await app.page.evaluate((h) => (window.location.hash = h), `v=1&digest=${DEFAULT_PACK_DIGEST}&seed=77&img=${b64(small)}`);
+    await app.page.evaluate(
+      (h) => (window.location.hash = h),
+      `v=1&digest=${DEFAULT_PACK_DIGEST}&seed=77&img=${b64(small)}`,
+    );
     // The link is valid but its image does not fit the pack: the image is refused, the seed still applies.
     const text = await expectBanner(app, /its image is 16×16 but this pack works at 32×32; the image was not loaded/);
     await expect.poll(() => app.page.getByTestId('seed-input').inputValue()).toBe('77');
@@ -123,11 +149,18 @@ describe('reliability: links pasted into a running app', () => {
   });
 
   it('embedded image not square / too large (600x600)', async ({ annotate }) => {
-    await annotate(await pasteLink(`v=1&img=${b64(makePng(600, 600, 0, 8, () => [1]))}`, /the image is 600×600; it must be square and at most 512 px/));
+    await annotate(
+      await pasteLink(
+        `v=1&img=${b64(makePng(600, 600, 0, 8, () => [1]))}`,
+        /the image is 600×600; it must be square and at most 512 px/,
+      ),
+    );
   });
 
   it('hash of several megabytes (3 MB, pasted)', async ({ annotate }) => {
-    await annotate(await pasteLink(`v=1&img=${'A'.repeat(3_000_000)}`, /it is 2930 KB long, more than the 256 KB limit/));
+    await annotate(
+      await pasteLink(`v=1&img=${'A'.repeat(3_000_000)}`, /it is 2930 KB long, more than the 256 KB limit/),
+    );
   });
 
   it('HTML and script in a link are shown as text, never run', async ({ annotate }) => {
@@ -135,17 +168,24 @@ describe('reliability: links pasted into a running app', () => {
     const text = await pasteLink(hostile, /pack id ".*img.*" contains characters that are not allowed/);
     const state = await app.page.evaluate(() => ({
       flag: (window as unknown as { __xss?: number }).__xss,
-      injected: document.querySelectorAll('img[src="x"], [data-testid="error-banner"] img, [data-testid="error-banner"] script').length,
+      injected: document.querySelectorAll(
+        'img[src="x"], [data-testid="error-banner"] img, [data-testid="error-banner"] script',
+      ).length,
     }));
     expect(state).toEqual({ flag: undefined, injected: 0 });
     await annotate(`${text} (flag ${state.flag}, injected elements ${state.injected})`);
   });
 
-  it('a pack digest that is missing, empty or short: refused, so no link hides that it came from other weights', async ({ annotate }) => {
+  it('a pack digest that is missing, empty or short: refused, so no link hides that it came from other weights', async ({
+    annotate,
+  }) => {
     const texts = [
       await pasteLink('v=1&seed=5', /no digest=/),
       await pasteLink('v=1&digest=&seed=5', /the pack digest is empty; a link carries all 64/),
-      await pasteLink(`v=1&digest=${DEFAULT_PACK_DIGEST.slice(0, 16)}&seed=5`, /the pack digest has 16 hex digits; a link carries all 64/),
+      await pasteLink(
+        `v=1&digest=${DEFAULT_PACK_DIGEST.slice(0, 16)}&seed=5`,
+        /the pack digest has 16 hex digits; a link carries all 64/,
+      ),
     ];
     await annotate(texts.join(' | '));
   });
@@ -163,7 +203,9 @@ describe('reliability: links pasted into a running app', () => {
 
 describe('reliability: links that open the app', () => {
   it('a good link with its own image (control)', async ({ annotate }) => {
-    const { page } = await openLink(`v=1&digest=${DEFAULT_PACK_DIGEST}&seed=9&level=4&img=${b64(png32)}`, /^/, { level: 4 });
+    const { page } = await openLink(`v=1&digest=${DEFAULT_PACK_DIGEST}&seed=9&level=4&img=${b64(png32)}`, /^/, {
+      level: 4,
+    });
     expect(await bannerText(page.page)).toBe('');
     expect(await page.page.getByTestId('seed-input').inputValue()).toBe('9');
     await stillGenerates(page, 4);
@@ -179,14 +221,20 @@ describe('reliability: links that open the app', () => {
   });
 
   it('unknown pack: a note, runs with the default pack', async ({ annotate }) => {
-    const { text, page } = await openLink(`v=1&pack=no-such-pack&digest=${DEFAULT_PACK_DIGEST}&seed=3`, /asked for pack "no-such-pack", which is not available; it runs with "cifar10" instead/);
+    const { text, page } = await openLink(
+      `v=1&pack=no-such-pack&digest=${DEFAULT_PACK_DIGEST}&seed=3`,
+      /asked for pack "no-such-pack", which is not available; it runs with "cifar10" instead/,
+    );
     await stillGenerates(page);
     await annotate(text);
     await page.close();
   });
 
   it('pack digest mismatch: a note, still runs', async ({ annotate }) => {
-    const { text, page } = await openLink(`v=1&pack=cifar10&digest=${'0123456789abcdef'.repeat(4)}&seed=4`, /made with different weights \(digest 01234567…/);
+    const { text, page } = await openLink(
+      `v=1&pack=cifar10&digest=${'0123456789abcdef'.repeat(4)}&seed=4`,
+      /made with different weights \(digest 01234567…/,
+    );
     expect(await bannerMessages(page.page)).not.toMatch(/Error/);
     await stillGenerates(page);
     await annotate(text);
@@ -194,14 +242,20 @@ describe('reliability: links that open the app', () => {
   });
 
   it('hash of 1.5 MB on open (Chromium itself refuses URLs over 2 MB)', async ({ annotate }) => {
-    const { text, page } = await openLink(`v=1&img=${'A'.repeat(1_500_000)}`, /it is 1465 KB long, more than the 256 KB limit/);
+    const { text, page } = await openLink(
+      `v=1&img=${'A'.repeat(1_500_000)}`,
+      /it is 1465 KB long, more than the 256 KB limit/,
+    );
     await stillGenerates(page);
     await annotate(text);
     await page.close();
   });
 
   it('HTML in a link on open: text, never run', async ({ annotate }) => {
-    const { text, page } = await openLink('v=1&digest=<svg/onload=window.__xss=3>', /pack digest .* contains characters that are not allowed/);
+    const { text, page } = await openLink(
+      'v=1&digest=<svg/onload=window.__xss=3>',
+      /pack digest .* contains characters that are not allowed/,
+    );
     expect(await page.page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
     expect(await page.page.locator('[data-testid="error-banner"] svg').count()).toBe(0);
     await annotate(text);

@@ -7,7 +7,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { describePage, waitForGrid, waitForPackReady } from './helpers/app';
-import { expectBanner, expectNoPageErrors, launchReliabilityBrowser, newRelContext, type RelContext } from './reliability-fixtures/harness';
+import {
+  expectBanner,
+  expectNoPageErrors,
+  launchReliabilityBrowser,
+  newRelContext,
+  type RelContext,
+} from './reliability-fixtures/harness';
 
 const baseUrl = inject('baseUrl');
 const TINY = join(import.meta.dirname, '../fixtures/tiny');
@@ -26,10 +32,12 @@ type Files = Map<string, { status: number; body: Buffer }>;
 
 function tinyFiles(): Files {
   const files: Files = new Map();
-  for (const name of ['pack.json', 'vgg.shard1of1.bin', 'sp.shard1of1.bin', 'lag.shard1of1.bin']) files.set(name, { status: 200, body: readFileSync(join(TINY, name)) });
+  for (const name of ['pack.json', 'vgg.shard1of1.bin', 'sp.shard1of1.bin', 'lag.shard1of1.bin'])
+    files.set(name, { status: 200, body: readFileSync(join(TINY, name)) });
   return files;
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests edit pack.json as free JSON
 function editManifest(files: Files, edit: (pack: Record<string, any>) => void): void {
   const pack = JSON.parse(files.get('pack.json')!.body.toString('utf8'));
   edit(pack);
@@ -39,14 +47,27 @@ function editManifest(files: Files, edit: (pack: Record<string, any>) => void): 
 /** Serves models/index.json (tiny first, then the real packs) and models/tiny/* from `files`. */
 async function routeFaultyTiny(context: BrowserContext, files: Files, alsoHealthy = true): Promise<string[]> {
   const served: string[] = [];
-  const index = { default: 'tiny', packs: [{ id: 'tiny', title: 'tiny (faulty copy)', preview: true }, ...(alsoHealthy ? [{ id: 'cifar10', title: 'CIFAR-10', preview: false }] : [])] };
-  await context.route(/\/models\/index\.json(\?.*)?$/, (route: Route) => route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(index) }));
+  const index = {
+    default: 'tiny',
+    packs: [
+      { id: 'tiny', title: 'tiny (faulty copy)', preview: true },
+      ...(alsoHealthy ? [{ id: 'cifar10', title: 'CIFAR-10', preview: false }] : []),
+    ],
+  };
+  await context.route(/\/models\/index\.json(\?.*)?$/, (route: Route) =>
+    route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(index) }),
+  );
   await context.route(/\/models\/tiny\/[^/?]+(\?.*)?$/, (route: Route) => {
     const name = new URL(route.request().url()).pathname.split('/').pop()!;
     served.push(name);
     const file = files.get(name);
-    if (!file || file.status === 404) return route.fulfill({ status: 404, contentType: 'text/plain', body: `Not found: ${name}` });
-    return route.fulfill({ status: file.status, contentType: name.endsWith('.json') ? 'application/json' : 'application/octet-stream', body: file.body });
+    if (!file || file.status === 404)
+      return route.fulfill({ status: 404, contentType: 'text/plain', body: `Not found: ${name}` });
+    return route.fulfill({
+      status: file.status,
+      contentType: name.endsWith('.json') ? 'application/json' : 'application/octet-stream',
+      body: file.body,
+    });
   });
   return served;
 }
@@ -89,7 +110,9 @@ describe('reliability: packs', () => {
   it('missing shard (404)', async ({ annotate }) => {
     const files = tinyFiles();
     files.set('sp.shard1of1.bin', { status: 404, body: Buffer.alloc(0) });
-    await annotate(await expectPackFault(files, /The model pack "tiny" is broken: shard sp\.shard1of1\.bin answered HTTP 404/));
+    await annotate(
+      await expectPackFault(files, /The model pack "tiny" is broken: shard sp\.shard1of1\.bin answered HTTP 404/),
+    );
   });
 
   it('truncated shard', async ({ annotate }) => {
@@ -104,7 +127,12 @@ describe('reliability: packs', () => {
     const body = Buffer.from(files.get('lag.shard1of1.bin')!.body);
     body[100] ^= 0x55;
     files.set('lag.shard1of1.bin', { status: 200, body });
-    await annotate(await expectPackFault(files, /shard lag\.shard1of1\.bin is corrupted: sha256 [0-9a-f]{64}, pack\.json says 3d506514/));
+    await annotate(
+      await expectPackFault(
+        files,
+        /shard lag\.shard1of1\.bin is corrupted: sha256 [0-9a-f]{64}, pack\.json says 3d506514/,
+      ),
+    );
   });
 
   it('unknown format version', async ({ annotate }) => {
@@ -116,10 +144,17 @@ describe('reliability: packs', () => {
   it('manifest shapes that do not match the architecture', async ({ annotate }) => {
     const files = tinyFiles();
     editManifest(files, (pack) => {
-      const weight = pack.models.vgg.weightsManifest[0].weights.find((w: { name: string }) => w.name === 'vgg.conv1_1.kernel');
+      const weight = pack.models.vgg.weightsManifest[0].weights.find(
+        (w: { name: string }) => w.name === 'vgg.conv1_1.kernel',
+      );
       weight.shape = [3, 3, 4, 3]; // same size, wrong layout
     });
-    await annotate(await expectPackFault(files, /weight vgg\.conv1_1\.kernel has shape .*3.*3.*4.*3.*; the vgg architecture needs .* \(in pack\.json\)/));
+    await annotate(
+      await expectPackFault(
+        files,
+        /weight vgg\.conv1_1\.kernel has shape .*3.*3.*4.*3.*; the vgg architecture needs .* \(in pack\.json\)/,
+      ),
+    );
   });
 
   it('pack.json is not JSON', async ({ annotate }) => {
@@ -131,7 +166,12 @@ describe('reliability: packs', () => {
   it('404 on pack.json: a note naming it, the next pack runs', async ({ annotate }) => {
     const files = tinyFiles();
     files.set('pack.json', { status: 404, body: Buffer.alloc(0) });
-    await annotate(await expectPackFault(files, /The model pack "tiny" could not be found \(http:\/\/[^ ]+\/models\/tiny\/pack\.json answered HTTP 404\); another pack is used/));
+    await annotate(
+      await expectPackFault(
+        files,
+        /The model pack "tiny" could not be found \(http:\/\/[^ ]+\/models\/tiny\/pack\.json answered HTTP 404\); another pack is used/,
+      ),
+    );
   });
 
   it('no healthy pack at all: the message names the file; a reload once it is fixed works', async ({ annotate }) => {
@@ -141,9 +181,15 @@ describe('reliability: packs', () => {
     files.set('sp.shard1of1.bin', { status: 404, body: Buffer.alloc(0) });
     await routeFaultyTiny(rel.context, files, false);
     const app = await rel.open(baseUrl);
-    const text = await expectBanner(app, /No model pack could be loaded \(tiny: shard sp\.shard1of1\.bin answered HTTP 404\)/, 60_000);
+    const text = await expectBanner(
+      app,
+      /No model pack could be loaded \(tiny: shard sp\.shard1of1\.bin answered HTTP 404\)/,
+      60_000,
+    );
     await expect.poll(() => app.page.getByTestId('pack-status').textContent()).toBe('No pack loaded');
-    expect(await app.page.evaluate(() => document.body.innerText.includes('stopped working')), 'a pane crashed').toBe(false);
+    expect(await app.page.evaluate(() => document.body.innerText.includes('stopped working')), 'a pane crashed').toBe(
+      false,
+    );
     expectNoPageErrors(app);
     // The server is fixed; a reload brings the app back.
     files.set('sp.shard1of1.bin', { status: 200, body: readFileSync(join(TINY, 'sp.shard1of1.bin')) });

@@ -7,7 +7,14 @@ import { describe, expect, inject, it } from 'vitest';
 import { CONTENT_SECURITY_POLICY, META_CONTENT_SECURITY_POLICY } from '../../scripts/node/headers.mjs';
 import { waitForGrid } from './helpers/app';
 import { goodPng } from './reliability-fixtures/files';
-import { cspViolations, expectNoPageErrors, shareReliabilityContext, openReady, DEFAULT_PACK_DIGEST, type RelContext } from './reliability-fixtures/harness';
+import {
+  cspViolations,
+  expectNoPageErrors,
+  shareReliabilityContext,
+  openReady,
+  DEFAULT_PACK_DIGEST,
+  type RelContext,
+} from './reliability-fixtures/harness';
 
 const baseUrl = inject('baseUrl');
 const distDir = inject('distDir');
@@ -47,10 +54,16 @@ describe('reliability: security', () => {
     expect(directives.get('object-src')).toEqual(["'none'"]);
     expect(directives.get('base-uri')).toEqual(["'none'"]);
     for (const [name, values] of directives) {
-      for (const value of values) expect(value, `${name} allows a remote origin`).toMatch(/^('self'|'none'|'wasm-unsafe-eval'|data:|blob:)$/);
+      for (const value of values)
+        expect(value, `${name} allows a remote origin`).toMatch(/^('self'|'none'|'wasm-unsafe-eval'|data:|blob:)$/);
     }
-    const inline = [...html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/gi)].filter(([, attrs, body]) => !/\bsrc=/.test(attrs) || body.trim() !== '');
-    expect(inline.map((m) => m[0].slice(0, 80)), 'inline scripts in index.html').toEqual([]);
+    const inline = [...html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/gi)].filter(
+      ([, attrs, body]) => !/\bsrc=/.test(attrs) || body.trim() !== '',
+    );
+    expect(
+      inline.map((m) => m[0].slice(0, 80)),
+      'inline scripts in index.html',
+    ).toEqual([]);
     expect(html).not.toMatch(/\son[a-z]+=/i); // no inline event handlers
     // One policy everywhere: the <meta> (less frame-ancestors, which only a header can carry), the header of
     // scripts/node/headers.mjs, and the `_headers` file for static hosts.
@@ -62,30 +75,47 @@ describe('reliability: security', () => {
     await annotate([...directives].map(([n, v]) => `${n} ${v.join(' ')}`).join('; '));
   });
 
-  it('a full session: only same-origin requests, no CSP violation; eval, inline scripts and remote loads are blocked', async ({ annotate }) => {
+  it('a full session: only same-origin requests, no CSP violation; eval, inline scripts and remote loads are blocked', async ({
+    annotate,
+  }) => {
     const { app } = await openReady(rel, baseUrl, { hash: `v=1&digest=${DEFAULT_PACK_DIGEST}&seed=5` });
     const page = app.page;
     // every feature once: a new image, compare, LAG
-    await page.getByTestId('file-input').setInputFiles({ name: 'session.png', mimeType: 'image/png', buffer: goodPng(50) });
+    await page
+      .getByTestId('file-input')
+      .setInputFiles({ name: 'session.png', mimeType: 'image/png', buffer: goodPng(50) });
     await waitForGrid(app, { container: 'sample-grid', levels: [2], samples: 6, timeout: 30_000 });
     await page.getByTestId('compare-toggle').click();
     await waitForGrid(app, { container: 'compare-grid', levels: [0, 1, 2, 3, 4, 5, 6], samples: 6, timeout: 60_000 });
     await page.getByTestId('mode-select').selectOption('lag');
-    await page.waitForFunction(() => document.querySelectorAll('[data-testid="sample"][data-level="lag"]').length > 0, null, { timeout: 60_000 });
+    await page.waitForFunction(
+      () => document.querySelectorAll('[data-testid="sample"][data-level="lag"]').length > 0,
+      null,
+      { timeout: 60_000 },
+    );
     const sessionViolations = await cspViolations(page);
     const origin = new URL(baseUrl).origin;
-    const foreign = rel.requests.filter((url) => !url.startsWith(`${origin}/`) && !url.startsWith('data:') && !url.startsWith('blob:'));
+    const foreign = rel.requests.filter(
+      (url) => !url.startsWith(`${origin}/`) && !url.startsWith('data:') && !url.startsWith('blob:'),
+    );
     expect(foreign, 'requests to anything but the app').toEqual([]);
     expect(sessionViolations, 'CSP violations during normal use').toEqual([]);
-    expect(rel.requests.some((url) => url.endsWith('.wasm')), 'the WASM backend was fetched from the site').toBe(true);
+    expect(
+      rel.requests.some((url) => url.endsWith('.wasm')),
+      'the WASM backend was fetched from the site',
+    ).toBe(true);
     expectNoPageErrors(app);
     // The engine's module worker gets the policy from its own script's response (a <meta> never reaches it), and
     // the WASM backend still runs its helper threads under it (their importScripts must be a same-origin URL).
     const workerScripts = [...scriptHeaders].filter(([url]) => /\/worker-[\w-]+\.js$/.test(new URL(url).pathname));
-    expect(workerScripts.map(([url]) => url), 'the engine worker script was loaded').toHaveLength(1);
+    expect(
+      workerScripts.map(([url]) => url),
+      'the engine worker script was loaded',
+    ).toHaveLength(1);
     expect(workerScripts[0][1]['content-security-policy']).toBe(CONTENT_SECURITY_POLICY);
     expect(scriptHeaders.size).toBeGreaterThan(1);
-    for (const [url, headers] of scriptHeaders) expect(headers['content-security-policy'], url).toBe(CONTENT_SECURITY_POLICY);
+    for (const [url, headers] of scriptHeaders)
+      expect(headers['content-security-policy'], url).toBe(CONTENT_SECURITY_POLICY);
     const wasmDetail = (await page.getByTestId('backend-badge').getAttribute('title')) ?? '';
     expect(wasmDetail, 'WASM threads under the worker CSP').toMatch(/^WASM with SIMD, [2-8] threads$/);
 

@@ -133,12 +133,16 @@ describe('generate', () => {
     const [row] = await collectRows(engine, { ...base, levels: [3], samples: 2 });
     const pixels = new Float32Array(SIZE * SIZE * 3);
     const rgba = testImage(1).data;
-    for (let i = 0, q = 0; i < rgba.length; i += 4, q += 3) for (let c = 0; c < 3; c++) pixels[q + c] = rgba[i + c] / 127.5 - 1;
+    for (let i = 0, q = 0; i < rgba.length; i += 4, q += 3)
+      for (let c = 0; c < 3; c++) pixels[q + c] = rgba[i + c] / 127.5 - 1;
     const features = await engine.computeFeatures(pixels, 1);
     const out = await engine.runSp({
       z: standardNormalBatch(base.seed, 'sp', [0, 1], 8),
       classes: [3, 3],
-      on: [[0, 0, 0, 1, 0, 0, 0], [0, 0, 0, 1, 0, 0, 0]],
+      on: [
+        [0, 0, 0, 1, 0, 0, 0],
+        [0, 0, 0, 1, 0, 0, 0],
+      ],
       mask: new Float32Array(SIZE * SIZE).fill(1),
       features,
     });
@@ -146,7 +150,7 @@ describe('generate', () => {
     expect(row.images[1]).toEqual(signedToRgba(out, SIZE, SIZE, SIZE * SIZE * 3));
   });
 
-  it('applies the painted mask (an all-zero mask removes the spatial level\'s influence)', async () => {
+  it("applies the painted mask (an all-zero mask removes the spatial level's influence)", async () => {
     const zeroMask = new Float32Array(SIZE * SIZE);
     const masked = await collectRows(engine, { ...base, levels: [0], samples: 1, mask: zeroMask });
     const unmasked = await collectRows(engine, { ...base, levels: [0], samples: 1 });
@@ -162,7 +166,11 @@ describe('generate', () => {
     await small.loadPack({ packUrl: `${server.url}tests/fixtures/tiny/pack.json` });
     await small.extract('img', testImage(1));
     const rows: number[] = [];
-    const run = small.generate({ ...base, levels: [0, 1, 2, 3], samples: 2 }, (level) => rows.push(level), () => rows.length >= 2);
+    const run = small.generate(
+      { ...base, levels: [0, 1, 2, 3], samples: 2 },
+      (level) => rows.push(level),
+      () => rows.length >= 2,
+    );
     await expect(run).rejects.toBeInstanceOf(CancelledError);
     expect(rows).toEqual([0, 1]);
     small.dispose();
@@ -232,7 +240,9 @@ describe('lag', () => {
       { image: undefined },
     ];
     for (const override of overrides) {
-      const error = await engine.lag({ image: testImage(1), candidates: 2, seed: 1, amplitude: 0.5, ...override } as LagRequest).catch((e) => e);
+      const error = await engine
+        .lag({ image: testImage(1), candidates: 2, seed: 1, amplitude: 0.5, ...override } as LagRequest)
+        .catch((e) => e);
       expect(error.code, JSON.stringify(override)).toBe('bad-input');
     }
   });
@@ -246,36 +256,46 @@ describe('memory', () => {
 
   // 1,000 generations across every level, single rows and the compare grid, with and without masks, and LAG, with
   // images extracted and dropped along the way: after a warm-up round, tensor count and bytes stay exactly flat.
-  it('keeps tensors and bytes flat over 1,000 generations across levels and modes', async () => {
-    const halfMask = new Float32Array(SIZE * SIZE).map((_, p) => (p % SIZE < SIZE / 2 ? 1 : 0));
-    const round = async (i: number) => {
-      const id = `leak-${i % 3}`;
-      if (i % 25 === 0) await engine.extract(id, testImage(i)); // replaces the set under that id
-      const mode = i % 8; // single rows 3/8, masked rows 2/8, compare grid 1/8, LAG 2/8
-      if (mode === 0 || mode === 4 || mode === 6) {
-        await engine.generate({ featuresId: id, levels: [i % 7], samples: 1, seed: i, classIndex: i % 10 }, () => {});
-      } else if (mode === 1 || mode === 5) {
-        const mask = mode === 1 ? halfMask : new Float32Array(SIZE * SIZE).fill((i % 5) / 4);
-        await engine.generate({ featuresId: id, levels: [(i * 3) % 7], samples: 2, seed: i, classIndex: (i * 7) % 10, mask }, () => {});
-      } else if (mode === 2) {
-        // The compare grid: all 7 levels in one request (masked every other time).
-        const mask = i % 16 === 2 ? halfMask : undefined;
-        await engine.generate({ featuresId: id, levels: [0, 1, 2, 3, 4, 5, 6], samples: 1, seed: i, classIndex: i % 10, mask }, () => {});
-      } else {
-        await engine.lag({ image: testImage(i % 5), candidates: 1 + (i % 3), seed: i, amplitude: (i % 3) / 2 });
+  it(
+    'keeps tensors and bytes flat over 1,000 generations across levels and modes',
+    async () => {
+      const halfMask = new Float32Array(SIZE * SIZE).map((_, p) => (p % SIZE < SIZE / 2 ? 1 : 0));
+      const round = async (i: number) => {
+        const id = `leak-${i % 3}`;
+        if (i % 25 === 0) await engine.extract(id, testImage(i)); // replaces the set under that id
+        const mode = i % 8; // single rows 3/8, masked rows 2/8, compare grid 1/8, LAG 2/8
+        if (mode === 0 || mode === 4 || mode === 6) {
+          await engine.generate({ featuresId: id, levels: [i % 7], samples: 1, seed: i, classIndex: i % 10 }, () => {});
+        } else if (mode === 1 || mode === 5) {
+          const mask = mode === 1 ? halfMask : new Float32Array(SIZE * SIZE).fill((i % 5) / 4);
+          await engine.generate(
+            { featuresId: id, levels: [(i * 3) % 7], samples: 2, seed: i, classIndex: (i * 7) % 10, mask },
+            () => {},
+          );
+        } else if (mode === 2) {
+          // The compare grid: all 7 levels in one request (masked every other time).
+          const mask = i % 16 === 2 ? halfMask : undefined;
+          await engine.generate(
+            { featuresId: id, levels: [0, 1, 2, 3, 4, 5, 6], samples: 1, seed: i, classIndex: i % 10, mask },
+            () => {},
+          );
+        } else {
+          await engine.lag({ image: testImage(i % 5), candidates: 1 + (i % 3), seed: i, amplitude: (i % 3) / 2 });
+        }
+      };
+      for (let i = 0; i < 3; i++) await engine.extract(`leak-${i}`, testImage(i));
+      for (let i = 0; i < 16; i++) await round(i); // warm-up: every mode and mask variant once
+      const after = flat();
+      for (let i = 16; i < 1000; i++) {
+        await round(i);
+        if (i % 50 === 49) expect(flat(), `after generation ${i + 1}`).toEqual(after);
       }
-    };
-    for (let i = 0; i < 3; i++) await engine.extract(`leak-${i}`, testImage(i));
-    for (let i = 0; i < 16; i++) await round(i); // warm-up: every mode and mask variant once
-    const after = flat();
-    for (let i = 16; i < 1000; i++) {
-      await round(i);
-      if (i % 50 === 49) expect(flat(), `after generation ${i + 1}`).toEqual(after);
-    }
-    expect(flat()).toEqual(after);
-    for (let i = 0; i < 3; i++) engine.dropFeatures(`leak-${i}`);
-    // Bounded by its 1,000 rounds, not by a clock: the limit only stops a hang, however slow the machine.
-  }, 30 * 60_000);
+      expect(flat()).toEqual(after);
+      for (let i = 0; i < 3; i++) engine.dropFeatures(`leak-${i}`);
+      // Bounded by its 1,000 rounds, not by a clock: the limit only stops a hang, however slow the machine.
+    },
+    30 * 60_000,
+  );
 
   it('the GPU warm-up (real batch shapes through generate and LAG) leaves nothing behind', async () => {
     const before = flat();
@@ -309,20 +329,34 @@ describe('memory', () => {
     for (let stopAfter = 1; stopAfter <= 3; stopAfter++) {
       let batches = 0;
       const run = small.generate(
-        { featuresId: 'img', levels: [0, 1, 2, 3, 4, 5, 6], samples: 2, seed: stopAfter, classIndex: 1, mask: new Float32Array(SIZE * SIZE).fill(0.5) },
+        {
+          featuresId: 'img',
+          levels: [0, 1, 2, 3, 4, 5, 6],
+          samples: 2,
+          seed: stopAfter,
+          classIndex: 1,
+          mask: new Float32Array(SIZE * SIZE).fill(0.5),
+        },
         () => {},
         () => batches++ >= stopAfter,
       );
       await expect(run).rejects.toBeInstanceOf(CancelledError);
       expect(small.memory(), `generate stopped after ${stopAfter} batches`).toEqual(baseline);
       let lagBatches = 0;
-      const lag = small.lag({ image: testImage(2), candidates: 9, seed: 1, amplitude: 1 }, () => lagBatches++ >= stopAfter);
+      const lag = small.lag(
+        { image: testImage(2), candidates: 9, seed: 1, amplitude: 1 },
+        () => lagBatches++ >= stopAfter,
+      );
       await expect(lag).rejects.toBeInstanceOf(CancelledError);
       expect(small.memory(), `lag stopped after ${stopAfter} batches`).toEqual(baseline);
     }
     // Failed requests leave nothing behind either.
-    await small.generate({ featuresId: 'img', levels: [9], samples: 1, seed: 0, classIndex: 0 }, () => {}).catch(() => {});
-    await small.lag({ image: { width: 1, height: 1, data: new Uint8ClampedArray(4) }, candidates: 1, seed: 0, amplitude: 0 }).catch(() => {});
+    await small
+      .generate({ featuresId: 'img', levels: [9], samples: 1, seed: 0, classIndex: 0 }, () => {})
+      .catch(() => {});
+    await small
+      .lag({ image: { width: 1, height: 1, data: new Uint8ClampedArray(4) }, candidates: 1, seed: 0, amplitude: 0 })
+      .catch(() => {});
     expect(small.memory()).toEqual(baseline);
     small.dispose();
     expect(flat()).toEqual(beforeAll);

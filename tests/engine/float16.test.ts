@@ -13,7 +13,12 @@ function bytesOf(...halves: number[]): Uint8Array {
 describe('float16 decoding', () => {
   it('decodes ordinary values', () => {
     expect(Array.from(decodeFloat16(bytesOf(0x3c00, 0xc000, 0x3800, 0x4248, 0x7bff, 0x0400)))).toEqual([
-      1, -2, 0.5, 3.140625, 65504, 2 ** -14,
+      1,
+      -2,
+      0.5,
+      3.140625,
+      65504,
+      2 ** -14,
     ]);
     expect(decodeFloat16(bytesOf(0x3555))[0]).toBe(Math.fround(0.333251953125));
   });

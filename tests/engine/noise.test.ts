@@ -1,17 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import {
-  lnDeterministic,
-  sampleKey,
-  sinCos2Pi,
-  standardNormal,
-  standardNormalBatch,
-} from '../../src/engine/noise';
+import { lnDeterministic, sampleKey, sinCos2Pi, standardNormal, standardNormalBatch } from '../../src/engine/noise';
 
 describe('deterministic math', () => {
   it('lnDeterministic matches Math.log to a few ulps over (0, 1]', () => {
     let worst = 0;
     for (let k = 0; k < 20000; k++) {
-      const u = ((k * 2654435761) % 4294967296 + 0.5) / 4294967296;
+      const u = (((k * 2654435761) % 4294967296) + 0.5) / 4294967296;
       worst = Math.max(worst, Math.abs(lnDeterministic(u) - Math.log(u)) / Math.max(1e-300, Math.abs(Math.log(u))));
     }
     expect(lnDeterministic(1)).toBe(0);
@@ -59,7 +53,12 @@ describe('seeded standard-normal noise', () => {
 
   it('has standard-normal moments and no correlation between neighbours or samples', () => {
     const n = 200_000;
-    const values = standardNormalBatch(12345, 'lag', Array.from({ length: 100 }, (_, i) => i), n / 100);
+    const values = standardNormalBatch(
+      12345,
+      'lag',
+      Array.from({ length: 100 }, (_, i) => i),
+      n / 100,
+    );
     let sum = 0;
     let sumSq = 0;
     let sumCube = 0;

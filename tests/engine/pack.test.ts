@@ -20,6 +20,7 @@ function copyTinyPack(): string {
   return dir;
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests edit pack.json as free JSON
 function editManifest(dir: string, edit: (pack: Record<string, any>) => void): void {
   const pack = JSON.parse(readFileSync(join(dir, 'pack.json'), 'utf8'));
   edit(pack);
@@ -48,7 +49,10 @@ describe('loading the tiny pack', () => {
     const pack = await loadPack(`${server.url}pack.json`, { onProgress: (...e) => events.push(e) });
     const manifest = JSON.parse(readFileSync(join(TINY, 'pack.json'), 'utf8'));
     const totalBytes = Object.values<{ bytes: number }>(manifest.shards).reduce((a, s) => a + s.bytes, 0);
-    const weightCount = ['vgg', 'sp', 'lag'].reduce((n, m) => n + manifest.models[m].weightsManifest[0].weights.length, 0);
+    const weightCount = ['vgg', 'sp', 'lag'].reduce(
+      (n, m) => n + manifest.models[m].weightsManifest[0].weights.length,
+      0,
+    );
 
     expect(pack.fromCache).toBe(false);
     expect(pack.weights.size).toBe(weightCount);
@@ -61,7 +65,9 @@ describe('loading the tiny pack', () => {
     const downloads = events.filter(([stage]) => stage === 'download');
     expect(downloads.at(-1)).toEqual(['download', totalBytes, totalBytes]);
     for (let i = 1; i < downloads.length; i++) expect(downloads[i][1]).toBeGreaterThanOrEqual(downloads[i - 1][1]);
-    expect(events.map(([stage]) => stage)).toEqual(expect.arrayContaining(['manifest', 'download', 'verify', 'decode']));
+    expect(events.map(([stage]) => stage)).toEqual(
+      expect.arrayContaining(['manifest', 'download', 'verify', 'decode']),
+    );
     expect(events.filter(([stage]) => stage === 'decode').at(-1)).toEqual(['decode', weightCount, weightCount]);
   });
 
@@ -72,7 +78,8 @@ describe('loading the tiny pack', () => {
     const first = raw.readUInt16LE(0);
     const sign = first & 0x8000 ? -1 : 1;
     const exponent = (first >> 10) & 0x1f;
-    const expected = exponent === 0 ? sign * (first & 0x3ff) * 2 ** -24 : sign * (1 + (first & 0x3ff) / 1024) * 2 ** (exponent - 15);
+    const expected =
+      exponent === 0 ? sign * (first & 0x3ff) * 2 ** -24 : sign * (1 + (first & 0x3ff) / 1024) * 2 ** (exponent - 15);
     expect(pack.weights.get('lag.stem.kernel')!.values[0]).toBe(expected);
   });
 
@@ -137,7 +144,9 @@ describe('pack errors', () => {
   });
 
   it('pack-checksum for a truncated shard', async () => {
-    const url = await serve((d) => writeFileSync(join(d, 'lag.shard1of1.bin'), readFileSync(join(d, 'lag.shard1of1.bin')).subarray(0, 100)));
+    const url = await serve((d) =>
+      writeFileSync(join(d, 'lag.shard1of1.bin'), readFileSync(join(d, 'lag.shard1of1.bin')).subarray(0, 100)),
+    );
     const error = await loadError(url);
     expect(error).toMatchObject({ code: 'pack-checksum', file: 'lag.shard1of1.bin' });
   });
@@ -171,7 +180,9 @@ describe('pack errors', () => {
   it('pack-shape names a weight whose shape the architecture does not allow', async () => {
     const url = await serve((d) =>
       editManifest(d, (p) => {
-        const stem = p.models.lag.weightsManifest[0].weights.find((w: { name: string }) => w.name === 'lag.stem.kernel');
+        const stem = p.models.lag.weightsManifest[0].weights.find(
+          (w: { name: string }) => w.name === 'lag.stem.kernel',
+        );
         stem.shape = [3, 3, 8, 5]; // same byte count, transposed
       }),
     );
@@ -206,7 +217,9 @@ describe('pack errors', () => {
   });
 
   it('pack-not-found when offline with nothing cached', async () => {
-    const error = await loadPack('http://127.0.0.1:9/pack.json', { fetch: () => Promise.reject(new TypeError('offline')) }).catch((e) => e);
+    const error = await loadPack('http://127.0.0.1:9/pack.json', {
+      fetch: () => Promise.reject(new TypeError('offline')),
+    }).catch((e) => e);
     expect(error).toMatchObject({ code: 'pack-not-found' });
   });
 });

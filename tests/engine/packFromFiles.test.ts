@@ -15,7 +15,8 @@ const TINY128_DIR = join(REPO_ROOT, 'tests/fixtures/tiny128');
 function packFiles(dir = PACK_DIR): Record<string, Uint8Array> {
   const files: Record<string, Uint8Array> = {};
   for (const name of readdirSync(dir)) {
-    if (name === 'pack.json' || /\.shard\d+of\d+\.bin$/.test(name)) files[name] = new Uint8Array(readFileSync(join(dir, name)));
+    if (name === 'pack.json' || /\.shard\d+of\d+\.bin$/.test(name))
+      files[name] = new Uint8Array(readFileSync(join(dir, name)));
   }
   return files;
 }

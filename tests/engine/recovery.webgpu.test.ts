@@ -27,7 +27,9 @@ function delayLostAnnouncements(): void {
     const requestDevice = adapter.requestDevice.bind(adapter);
     adapter.requestDevice = async (descriptor?: GPUDeviceDescriptor) => {
       const device = await requestDevice(descriptor);
-      const lost = device.lost.then((info) => new Promise<GPUDeviceLostInfo>((resolve) => setTimeout(() => resolve(info), LOST_DELAY_MS)));
+      const lost = device.lost.then(
+        (info) => new Promise<GPUDeviceLostInfo>((resolve) => setTimeout(() => resolve(info), LOST_DELAY_MS)),
+      );
       Object.defineProperty(device, 'lost', { value: lost, configurable: true });
       return device;
     };
@@ -52,12 +54,21 @@ describe('WebGPU device lost mid-generation', () => {
   it('switches backend and finishes the interrupted generation, each row once and in order, with no leaked tensors', async () => {
     const changes: { backend: string; reason: string; at: number }[] = [];
     // 4 images a batch: the 7 x 2 grid takes 4 batches, so rows are streamed before and after the loss.
-    const engine = new PyramidEngine({ batchPixels: 4 * 32 * 32, onBackendChanged: (backend, reason) => changes.push({ backend, reason, at: Date.now() }) });
+    const engine = new PyramidEngine({
+      batchPixels: 4 * 32 * 32,
+      onBackendChanged: (backend, reason) => changes.push({ backend, reason, at: Date.now() }),
+    });
     try {
       expect((await engine.init('webgpu')).backend).toBe('webgpu');
       await engine.loadPack({ packUrl: `${server.url}tests/fixtures/tiny/pack.json` });
       await engine.extract('a', image());
-      const request: GenerateRequest = { featuresId: 'a', levels: [0, 1, 2, 3, 4, 5, 6], samples: 2, seed: 9, classIndex: 3 };
+      const request: GenerateRequest = {
+        featuresId: 'a',
+        levels: [0, 1, 2, 3, 4, 5, 6],
+        samples: 2,
+        seed: 9,
+        classIndex: 3,
+      };
       const reference: RgbaImage[][] = [];
       await engine.generate(request, (_, images) => reference.push(images));
       const tensorsBefore = engine.memory().numTensors;
@@ -75,14 +86,17 @@ describe('WebGPU device lost mid-generation', () => {
       expect(changes).toHaveLength(1);
       expect(['wasm', 'cpu']).toContain(changes[0].backend); // no WebGL in Node
       expect(changes[0].reason).toMatch(/WebGPU device lost \(destroyed\)/);
-      expect(changes[0].at - destroyedAt, 'the loss was announced late, after the failed batch').toBeGreaterThanOrEqual(LOST_DELAY_MS - 50);
+      expect(changes[0].at - destroyedAt, 'the loss was announced late, after the failed batch').toBeGreaterThanOrEqual(
+        LOST_DELAY_MS - 50,
+      );
       expect(engine.backend?.backend).toBe(changes[0].backend);
       // Every row exactly once, in order; rows from before and after the loss match the webgpu reference.
       expect(rows.map((r) => r.level)).toEqual(request.levels);
       rows.forEach((row, r) =>
         row.images.forEach((img, k) => {
           let maxDiff = 0;
-          for (let i = 0; i < img.data.length; i++) maxDiff = Math.max(maxDiff, Math.abs(img.data[i] - reference[r][k].data[i]));
+          for (let i = 0; i < img.data.length; i++)
+            maxDiff = Math.max(maxDiff, Math.abs(img.data[i] - reference[r][k].data[i]));
           expect(maxDiff, `row ${r} sample ${k}`).toBeLessThanOrEqual(1);
         }),
       );

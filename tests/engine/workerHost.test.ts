@@ -38,7 +38,15 @@ describe('worker host', () => {
   });
 
   it('streams rows then `generated`', async () => {
-    await host.receive({ type: 'generate', requestId: 3, featuresId: 'a', levels: [0, 6], samples: 2, seed: 5, classIndex: 1 });
+    await host.receive({
+      type: 'generate',
+      requestId: 3,
+      featuresId: 'a',
+      levels: [0, 6],
+      samples: 2,
+      seed: 5,
+      classIndex: 1,
+    });
     const reply = ofRequest(3);
     expect(reply.map((m) => m.type)).toEqual(['row', 'row', 'generated']);
     expect(reply.map((m) => (m as { level?: number }).level).slice(0, 2)).toEqual([0, 6]);
@@ -46,9 +54,33 @@ describe('worker host', () => {
 
   // Superseding is the client's decision (it sends `cancel`); the host runs every request it is not told to stop.
   it('a later generate does not cancel an earlier one; a `cancel` for a queued one stops it before it starts', async () => {
-    const first = host.receive({ type: 'generate', requestId: 10, featuresId: 'a', levels: [0, 1], samples: 2, seed: 1, classIndex: 0 });
-    const second = host.receive({ type: 'generate', requestId: 11, featuresId: 'a', levels: [2], samples: 2, seed: 1, classIndex: 0 });
-    const third = host.receive({ type: 'generate', requestId: 12, featuresId: 'a', levels: [3], samples: 2, seed: 1, classIndex: 0 });
+    const first = host.receive({
+      type: 'generate',
+      requestId: 10,
+      featuresId: 'a',
+      levels: [0, 1],
+      samples: 2,
+      seed: 1,
+      classIndex: 0,
+    });
+    const second = host.receive({
+      type: 'generate',
+      requestId: 11,
+      featuresId: 'a',
+      levels: [2],
+      samples: 2,
+      seed: 1,
+      classIndex: 0,
+    });
+    const third = host.receive({
+      type: 'generate',
+      requestId: 12,
+      featuresId: 'a',
+      levels: [3],
+      samples: 2,
+      seed: 1,
+      classIndex: 0,
+    });
     await host.receive({ type: 'cancel', requestId: 11 });
     await Promise.all([first, second, third]);
     expect(ofRequest(10).map((m) => m.type)).toEqual(['row', 'row', 'generated']);
@@ -66,7 +98,9 @@ describe('worker host', () => {
       const signal = init?.signal;
       if (!signal) return Promise.reject(new Error('a shard fetch without an AbortSignal'));
       signals.push(signal);
-      return new Promise((_, reject) => signal.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError'))));
+      return new Promise((_, reject) =>
+        signal.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError'))),
+      );
     };
     const own: FromWorker[] = [];
     const loader = new WorkerHost((m) => own.push(m), { baseUrl: server.url, store: null, fetch: fetchWithHang });
@@ -79,14 +113,33 @@ describe('worker host', () => {
     await loader.receive({ type: 'cancel', requestId: 2 });
     await loading;
     expect(signals[0].aborted).toBe(true);
-    expect(own.filter((m) => 'requestId' in m && m.requestId === 2).at(-1)).toMatchObject({ type: 'error', code: 'cancelled' });
+    expect(own.filter((m) => 'requestId' in m && m.requestId === 2).at(-1)).toMatchObject({
+      type: 'error',
+      code: 'cancelled',
+    });
     await loader.receive({ type: 'extract', requestId: 3, featuresId: 'x', image });
-    await loader.receive({ type: 'generate', requestId: 4, featuresId: 'x', levels: [1], samples: 1, seed: 1, classIndex: 0 });
+    await loader.receive({
+      type: 'generate',
+      requestId: 4,
+      featuresId: 'x',
+      levels: [1],
+      samples: 1,
+      seed: 1,
+      classIndex: 0,
+    });
     expect(own.filter((m) => 'requestId' in m && m.requestId === 4).map((m) => m.type)).toEqual(['row', 'generated']);
   });
 
   it('cancel stops a running request between batches', async () => {
-    const run = host.receive({ type: 'generate', requestId: 20, featuresId: 'a', levels: [0, 1, 2, 3, 4, 5, 6], samples: 2, seed: 1, classIndex: 0 });
+    const run = host.receive({
+      type: 'generate',
+      requestId: 20,
+      featuresId: 'a',
+      levels: [0, 1, 2, 3, 4, 5, 6],
+      samples: 2,
+      seed: 1,
+      classIndex: 0,
+    });
     // Let the first batch finish, then cancel.
     while (!messages.some((m) => m.type === 'row' && m.requestId === 20)) await new Promise((r) => setTimeout(r, 1));
     await host.receive({ type: 'cancel', requestId: 20 });
@@ -98,7 +151,15 @@ describe('worker host', () => {
   });
 
   it('reports errors as messages and keeps working', async () => {
-    await host.receive({ type: 'generate', requestId: 30, featuresId: 'missing', levels: [0], samples: 1, seed: 1, classIndex: 0 });
+    await host.receive({
+      type: 'generate',
+      requestId: 30,
+      featuresId: 'missing',
+      levels: [0],
+      samples: 1,
+      seed: 1,
+      classIndex: 0,
+    });
     expect(ofRequest(30)).toMatchObject([{ type: 'error', code: 'bad-input' }]);
     await host.receive({ type: 'loadPack', requestId: 31, packUrl: 'tests/fixtures/nope/pack.json' });
     expect(ofRequest(31).at(-1)).toMatchObject({ type: 'error', code: 'pack-not-found', file: 'pack.json' });
@@ -126,13 +187,34 @@ describe('worker host', () => {
     let id = 51;
     for (const bad of badImages) {
       await host.receive({ type: 'extract', requestId: id, featuresId: 'bad', image: bad as RgbaImage });
-      expect(ofRequest(id++), `extract ${JSON.stringify(bad)?.slice(0, 60)}`).toMatchObject([{ type: 'error', code: 'bad-input' }]);
+      expect(ofRequest(id++), `extract ${JSON.stringify(bad)?.slice(0, 60)}`).toMatchObject([
+        { type: 'error', code: 'bad-input' },
+      ]);
       await host.receive({ type: 'lag', requestId: id, image: bad as RgbaImage, candidates: 2, seed: 1, amplitude: 1 });
-      expect(ofRequest(id++), `lag ${JSON.stringify(bad)?.slice(0, 60)}`).toMatchObject([{ type: 'error', code: 'bad-input' }]);
+      expect(ofRequest(id++), `lag ${JSON.stringify(bad)?.slice(0, 60)}`).toMatchObject([
+        { type: 'error', code: 'bad-input' },
+      ]);
     }
-    await host.receive({ type: 'generate', requestId: 70, featuresId: 'a', levels: [1], samples: 1, seed: 1, classIndex: 0, mask: new Float32Array(SIZE * SIZE).fill(NaN) });
+    await host.receive({
+      type: 'generate',
+      requestId: 70,
+      featuresId: 'a',
+      levels: [1],
+      samples: 1,
+      seed: 1,
+      classIndex: 0,
+      mask: new Float32Array(SIZE * SIZE).fill(NaN),
+    });
     expect(ofRequest(70)).toMatchObject([{ type: 'error', code: 'bad-input' }]);
-    await host.receive({ type: 'generate', requestId: 71, featuresId: 'a', levels: [1], samples: 1, seed: 1, classIndex: 0 });
+    await host.receive({
+      type: 'generate',
+      requestId: 71,
+      featuresId: 'a',
+      levels: [1],
+      samples: 1,
+      seed: 1,
+      classIndex: 0,
+    });
     expect(ofRequest(71).map((m) => m.type)).toEqual(['row', 'generated']);
   });
 
@@ -151,11 +233,30 @@ describe('worker host', () => {
   it('after a lost backend, switches to the next one, says so, and keeps answering', async () => {
     const engine = engineInternals((host as unknown as { engine: PyramidEngine }).engine);
     await host.receive({ type: 'extract', requestId: 80, featuresId: 'b', image });
-    await host.receive({ type: 'generate', requestId: 81, featuresId: 'b', levels: [2, 5], samples: 2, seed: 4, classIndex: 2 });
+    await host.receive({
+      type: 'generate',
+      requestId: 81,
+      featuresId: 'b',
+      levels: [2, 5],
+      samples: 2,
+      seed: 4,
+      classIndex: 2,
+    });
     const before = ofRequest(81).filter((m) => m.type === 'row');
     engine.handleBackendLoss('cpu', 'WebGL context lost (simulated)');
-    await host.receive({ type: 'generate', requestId: 82, featuresId: 'b', levels: [2, 5], samples: 2, seed: 4, classIndex: 2 });
-    expect(messages.find((m) => m.type === 'backendChanged')).toMatchObject({ backend: 'wasm', reason: 'WebGL context lost (simulated)' });
+    await host.receive({
+      type: 'generate',
+      requestId: 82,
+      featuresId: 'b',
+      levels: [2, 5],
+      samples: 2,
+      seed: 4,
+      classIndex: 2,
+    });
+    expect(messages.find((m) => m.type === 'backendChanged')).toMatchObject({
+      backend: 'wasm',
+      reason: 'WebGL context lost (simulated)',
+    });
     const after = ofRequest(82).filter((m) => m.type === 'row') as Extract<FromWorker, { type: 'row' }>[];
     expect(after.map((m) => m.level)).toEqual([2, 5]);
     // Same images within rounding (wasm and cpu sum in different orders): features were rebuilt from the host copy.

@@ -16,10 +16,17 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
-import models as M  # noqa: E402
-from pipeline.models.judge import Judge, JudgeNet, load_judge, save_judge  # noqa: E402
-from pipeline.train.judge import (JudgeConfig, augment, build_judge, evaluate, read_image_folder,  # noqa: E402
-                                  to_signed_unit, train_judge)
+from pipeline.models.judge import JudgeNet, load_judge, save_judge  # noqa: E402
+from pipeline.models.vgg import VGGPyramid  # noqa: E402
+from pipeline.train.judge import (  # noqa: E402
+    JudgeConfig,
+    augment,
+    build_judge,
+    evaluate,
+    read_image_folder,  # noqa: E402
+    to_signed_unit,
+    train_judge,
+)
 
 COMMITTED = ROOT / "models" / "judges" / "cifar10"
 TINY_WIDTHS = (8, 16, 16)
@@ -95,8 +102,9 @@ def test_save_load_round_trip_gives_the_same_logits(trained, tmp_path):
     weights = np.load(tmp_path / "judge.npz")
     assert all(weights[k].dtype == np.float16 for k in weights.files if weights[k].dtype.kind == "f")
     reference = JudgeNet(3, TINY_WIDTHS)
-    reference.load_state_dict({k: (v.half().float() if v.is_floating_point() else v)
-                               for k, v in net.state_dict().items()})
+    reference.load_state_dict(
+        {k: (v.half().float() if v.is_floating_point() else v) for k, v in net.state_dict().items()}
+    )
     reference.eval()
     xs = to_signed_unit(x[:20])
     with torch.no_grad():
@@ -144,8 +152,8 @@ def test_bad_inputs_get_clear_messages(tmp_path):
 
 def test_the_judge_is_not_the_packs_vgg():
     judge_net = JudgeNet(10)
-    vgg = M.VGGPyramid()
-    assert not isinstance(judge_net, M.VGGPyramid) and not isinstance(vgg, JudgeNet)
+    vgg = VGGPyramid()
+    assert not isinstance(judge_net, VGGPyramid) and not isinstance(vgg, JudgeNet)
     judge_names = {n for n, _ in judge_net.named_parameters()}
     vgg_names = {n for n, _ in vgg.named_parameters()}
     assert judge_names.isdisjoint(vgg_names)
@@ -192,10 +200,19 @@ def test_committed_judge_loads_and_describes_itself():
     meta = judge.meta
     assert judge.image_size == 32 and len(judge.class_names) == 10
     assert judge.class_names[0] == "airplane" and judge.class_names[-1] == "truck"
-    for key in ("test_accuracy", "test_accuracy_flip_tta", "train_seconds", "epochs", "seed", "command",
-                "git_commit", "torch_version", "cpu"):
+    for key in (
+        "test_accuracy",
+        "test_accuracy_flip_tta",
+        "train_seconds",
+        "epochs",
+        "seed",
+        "command",
+        "git_commit",
+        "torch_version",
+        "cpu",
+    ):
         assert key in meta, key
-    assert (COMMITTED / "judge.npz").stat().st_size < 4 * 2 ** 20
+    assert (COMMITTED / "judge.npz").stat().st_size < 4 * 2**20
     x = torch.rand(4, 3, 32, 32) * 2 - 1
     assert torch.isfinite(judge.logits(x)).all()
     assert judge.features(x).shape == (4, judge.feature_dim)

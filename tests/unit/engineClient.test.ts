@@ -25,7 +25,9 @@ describe('EngineClient', () => {
     const { worker, events } = setup();
     expect(worker().posted[0]).toEqual({ type: 'init', backend: 'webgl' });
     worker().reply({ type: 'ready', backend: 'webgl', detail: 'WebGL 2' });
-    expect(events).toEqual([{ type: 'ready', backend: 'webgl', detail: 'WebGL 2', fellBackFrom: undefined, reason: undefined }]);
+    expect(events).toEqual([
+      { type: 'ready', backend: 'webgl', detail: 'WebGL 2', fellBackFrom: undefined, reason: undefined },
+    ]);
   });
 
   it('resolves loadPack with the pack and streams progress to the caller', async () => {
@@ -59,7 +61,9 @@ describe('EngineClient', () => {
   it('streams rows of the current generate request and resolves when it is done', async () => {
     const { client, worker } = setup();
     const rows: number[] = [];
-    const done = client.generate({ featuresId: 'f', levels: [0, 1], samples: 2, seed: 7, classIndex: 3 }, (level) => rows.push(level));
+    const done = client.generate({ featuresId: 'f', levels: [0, 1], samples: 2, seed: 7, classIndex: 3 }, (level) =>
+      rows.push(level),
+    );
     const request = worker().last('generate');
     expect(request).toMatchObject({ featuresId: 'f', levels: [0, 1], samples: 2, seed: 7, classIndex: 3 });
     worker().reply({ type: 'row', requestId: request.requestId, level: 0, images: [image(), image()] });
@@ -73,9 +77,13 @@ describe('EngineClient', () => {
     const { client, worker } = setup();
     const staleRows: number[] = [];
     const freshRows: number[] = [];
-    const stale = client.generate({ featuresId: 'f', levels: [0], samples: 1, seed: 1, classIndex: 0 }, (l) => staleRows.push(l));
+    const stale = client.generate({ featuresId: 'f', levels: [0], samples: 1, seed: 1, classIndex: 0 }, (l) =>
+      staleRows.push(l),
+    );
     const staleId = worker().last('generate').requestId;
-    const fresh = client.generate({ featuresId: 'f', levels: [2], samples: 1, seed: 2, classIndex: 0 }, (l) => freshRows.push(l));
+    const fresh = client.generate({ featuresId: 'f', levels: [2], samples: 1, seed: 2, classIndex: 0 }, (l) =>
+      freshRows.push(l),
+    );
     const freshId = worker().last('generate').requestId;
     expect(worker().last('cancel')).toEqual({ type: 'cancel', requestId: staleId });
     const staleError = await stale.catch((e) => e);
@@ -133,7 +141,13 @@ describe('EngineClient', () => {
   it('rejects the matching request on an error reply, and reports errors without a request as events', async () => {
     const { client, worker, events } = setup();
     const loading = client.loadPack('/models/missing/pack.json');
-    worker().reply({ type: 'error', requestId: worker().last('loadPack').requestId, code: 'pack-not-found', message: 'no such pack', file: 'pack.json' });
+    worker().reply({
+      type: 'error',
+      requestId: worker().last('loadPack').requestId,
+      code: 'pack-not-found',
+      message: 'no such pack',
+      file: 'pack.json',
+    });
     const error = await loading.catch((e) => e);
     expect(error).toMatchObject({ code: 'pack-not-found', message: 'no such pack', file: 'pack.json' });
     worker().reply({ type: 'error', code: 'device-lost', message: 'GPU gone' });
@@ -166,7 +180,12 @@ describe('EngineClient', () => {
     workers[0].reply({ type: 'extracted', requestId: 999, featuresId, probabilities: [9] });
 
     fresh.reply({ type: 'packLoaded', requestId: fresh.last('loadPack').requestId, pack, fromCache: true });
-    fresh.reply({ type: 'extracted', requestId: fresh.last('extract').requestId, featuresId, probabilities: [0.5, 0.5] });
+    fresh.reply({
+      type: 'extracted',
+      requestId: fresh.last('extract').requestId,
+      featuresId,
+      probabilities: [0.5, 0.5],
+    });
     await expect(extracting).resolves.toEqual({ featuresId, probabilities: [0.5, 0.5] });
     await flush();
     expect(events[events.length - 1]).toEqual({ type: 'restarted' });

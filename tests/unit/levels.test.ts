@@ -2,22 +2,42 @@
 // docs/pack-format.md and the `levels` the Python exporter wrote into the tiny fixture pack.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_LEVELS, FC7_LEVEL, FC8_LEVEL, LEVELS, LEVEL_COUNT, SPATIAL_LEVEL_COUNT, isInjectable, levelSize } from '../../src/engine/levels';
+import {
+  DEFAULT_LEVELS,
+  FC7_LEVEL,
+  FC8_LEVEL,
+  LEVELS,
+  LEVEL_COUNT,
+  SPATIAL_LEVEL_COUNT,
+  isInjectable,
+  levelSize,
+} from '../../src/engine/levels';
 
 const repoFile = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
 
 /** Rows of the markdown table under the "## The pyramid levels" heading: [index, name, stride]. */
 function docLevelRows(): { index: number; name: string; stride: number | null }[] {
-  const section = repoFile('docs/pack-format.md').split(/^## /m).find((part) => part.startsWith('The pyramid levels'));
+  const section = repoFile('docs/pack-format.md')
+    .split(/^## /m)
+    .find((part) => part.startsWith('The pyramid levels'));
   if (!section) throw new Error('docs/pack-format.md has no "## The pyramid levels" section');
   const rows = section
     .split('\n')
     .filter((line) => line.startsWith('|'))
-    .map((line) => line.split('|').slice(1, -1).map((cell) => cell.trim()));
+    .map((line) =>
+      line
+        .split('|')
+        .slice(1, -1)
+        .map((cell) => cell.trim()),
+    );
   const [header, separator, ...body] = rows;
   expect(header.slice(0, 3)).toEqual(['index', 'name', 'stride']);
   expect(separator.every((cell) => /^-+$/.test(cell))).toBe(true);
-  return body.map(([index, name, stride]) => ({ index: Number(index), name, stride: stride === '-' ? null : Number(stride) }));
+  return body.map(([index, name, stride]) => ({
+    index: Number(index),
+    name,
+    stride: stride === '-' ? null : Number(stride),
+  }));
 }
 
 interface PackLevel {
@@ -60,7 +80,10 @@ describe('level table', () => {
       models: { sp: { arch: { injections: { level: string }[] } } };
     };
     const injected = pack.models.sp.arch.injections.map((injection) => injection.level).sort();
-    const injectable = pack.levels.filter((level) => isInjectable(level, pack.imageSize)).map((level) => level.name).sort();
+    const injectable = pack.levels
+      .filter((level) => isInjectable(level, pack.imageSize))
+      .map((level) => level.name)
+      .sort();
     expect(injected).toEqual(injectable);
   });
 });

@@ -51,21 +51,33 @@ describe('file sniffing', () => {
   });
 
   it('GIF, WebP, grey and 16-bit PNG are recognised (animation noted); SVG refused; HEIC/TIFF named', () => {
-    const gif = sniffImage(makeAnimatedGif(40, 40, [[255, 0, 0], [0, 0, 255]]));
+    const gif = sniffImage(
+      makeAnimatedGif(40, 40, [
+        [255, 0, 0],
+        [0, 0, 255],
+      ]),
+    );
     expect(gif).toMatchObject({ format: 'gif', width: 40, height: 40, animated: true });
     expect(sniffImage(makeAnimatedGif(40, 40, [[255, 0, 0]])).animated).toBeUndefined();
     expect(sniffImage(readFixture('rgb.webp'))).toMatchObject({ format: 'webp', width: 48, height: 40 });
     expect(sniffImage(makePng(40, 40, 0, 8, () => [128]))).toMatchObject({ format: 'png', width: 40 });
     expect(sniffImage(makePng(40, 40, 2, 16, () => [200, 10, 10]))).toMatchObject({ format: 'png', width: 40 });
-    expect(sniffImage(SCRIPTED_SVG)).toMatchObject({ format: 'svg', problem: expect.stringMatching(/SVG drawings are not accepted/) });
+    expect(sniffImage(SCRIPTED_SVG)).toMatchObject({
+      format: 'svg',
+      problem: expect.stringMatching(/SVG drawings are not accepted/),
+    });
     expect(sniffImage(readFixture('rgb.heic')).format).toBe('heic');
     expect(sniffImage(readFixture('rgb.tiff')).format).toBe('tiff');
     expect(undecodableMessage('heic')).toMatch(/HEIC\/HEIF image, which this browser cannot decode/);
   });
 
   it('notes for tiny, elongated, animated and transparent images', () => {
-    expect(inputNotes('a', 1, 1, 32)).toEqual([expect.stringMatching(/only 1×1 pixels, smaller than the model's 32×32/)]);
-    expect(inputNotes('a', 4000, 40, 32)).toEqual([expect.stringMatching(/4000×40, very elongated: only its centre square \(40×40\)/)]);
+    expect(inputNotes('a', 1, 1, 32)).toEqual([
+      expect.stringMatching(/only 1×1 pixels, smaller than the model's 32×32/),
+    ]);
+    expect(inputNotes('a', 4000, 40, 32)).toEqual([
+      expect.stringMatching(/4000×40, very elongated: only its centre square \(40×40\)/),
+    ]);
     expect(inputNotes('a', 64, 64, 32, { animated: true, transparent: true })).toHaveLength(2);
     expect(inputNotes('a', 64, 48, 32)).toEqual([]);
   });
@@ -76,9 +88,20 @@ describe('drops', () => {
   it('one image opens; several open the first image with a note; folders and text are refused', () => {
     expect(decideDrop([file('a.png')], false)).toEqual({ kind: 'open', index: 0, warning: null });
     const several = decideDrop([file('notes.txt', 'text/plain'), file('b.png'), file('c.jpg', 'image/jpeg')], false);
-    expect(several).toMatchObject({ kind: 'open', index: 1, warning: expect.stringMatching(/3 items were dropped; only "b.png" was opened/) });
-    expect(decideDrop([{ name: 'photos', type: '', isDirectory: true }], false)).toEqual({ kind: 'error', message: expect.stringMatching(/a folder \("photos"\)/) });
-    expect(decideDrop([{ name: 'photos', type: '', isDirectory: true }, file('x.png')], false)).toMatchObject({ kind: 'open', index: 1, warning: expect.stringMatching(/including a folder/) });
+    expect(several).toMatchObject({
+      kind: 'open',
+      index: 1,
+      warning: expect.stringMatching(/3 items were dropped; only "b.png" was opened/),
+    });
+    expect(decideDrop([{ name: 'photos', type: '', isDirectory: true }], false)).toEqual({
+      kind: 'error',
+      message: expect.stringMatching(/a folder \("photos"\)/),
+    });
+    expect(decideDrop([{ name: 'photos', type: '', isDirectory: true }, file('x.png')], false)).toMatchObject({
+      kind: 'open',
+      index: 1,
+      warning: expect.stringMatching(/including a folder/),
+    });
     expect(decideDrop([], true)).toMatchObject({ kind: 'error', message: expect.stringMatching(/That was text/) });
     expect(decideDrop([], false)).toMatchObject({ kind: 'error', message: expect.stringMatching(/Nothing usable/) });
   });
@@ -92,7 +115,13 @@ describe('no HTML from strings', () => {
       for (const name of readdirSync(dir)) {
         const path = join(dir, name);
         if (statSync(path).isDirectory()) walk(path);
-        else if (/\.(ts|tsx)$/.test(name) && /innerHTML|outerHTML|insertAdjacentHTML|document\.write|dangerouslySetInnerHTML|createContextualFragment/.test(readFileSync(path, 'utf8'))) offenders.push(path);
+        else if (
+          /\.(ts|tsx)$/.test(name) &&
+          /innerHTML|outerHTML|insertAdjacentHTML|document\.write|dangerouslySetInnerHTML|createContextualFragment/.test(
+            readFileSync(path, 'utf8'),
+          )
+        )
+          offenders.push(path);
       }
     };
     walk(root);

@@ -25,7 +25,11 @@ function setup(options: { packs: Record<string, PackSummary | Error>; index?: un
     extract: async () => ({ featuresId: 'f1', probabilities: [0.2, 0.5, 0.3] }),
     async generate(request, onRow) {
       generates.push(request);
-      for (const level of request.levels) onRow(level, Array.from({ length: request.samples }, () => img(32)));
+      for (const level of request.levels)
+        onRow(
+          level,
+          Array.from({ length: request.samples }, () => img(32)),
+        );
       return { ms: 1 };
     },
     lag: async () => ({ lr: img(8), candidates: [img(32)], stdMap: img(32), maxStd: 0, ms: 1 }),
@@ -33,7 +37,13 @@ function setup(options: { packs: Record<string, PackSummary | Error>; index?: un
     cancel() {},
   };
   const scheduled: (() => void)[] = [];
-  const source = (name: string): PreparedSource => ({ name, originalUrl: `blob:${name}`, image: img(32), png: makeRgbaPng(32, 32), ...(options.notes ? { notes: options.notes } : {}) });
+  const source = (name: string): PreparedSource => ({
+    name,
+    originalUrl: `blob:${name}`,
+    image: img(32),
+    png: makeRgbaPng(32, 32),
+    ...(options.notes ? { notes: options.notes } : {}),
+  });
   const env: PlaygroundEnv = {
     engine,
     packUrl: (id) => `models/${id}/pack.json`,
@@ -82,7 +92,9 @@ describe('reliability in the store', () => {
     await flush();
     await get().openImageBlob(new Blob(['x']), 'x.png', ['3 items were dropped; only "x.png" was opened']);
     await flush();
-    expect(get().warnings.map((w) => w.message)).toEqual(expect.arrayContaining(['"x.png" is only 1×1 pixels…', '3 items were dropped; only "x.png" was opened']));
+    expect(get().warnings.map((w) => w.message)).toEqual(
+      expect.arrayContaining(['"x.png" is only 1×1 pixels…', '3 items were dropped; only "x.png" was opened']),
+    );
     expect(get().errors).toEqual([]);
   });
 
@@ -95,12 +107,18 @@ describe('reliability in the store', () => {
     await get().startup({ backend: 'auto', link: null });
     await flush();
     expect(get().pack?.id).toBe('cifar10');
-    expect(get().errors.map((e) => e.message)).toEqual(['The model pack "tiny" is broken: weight vgg.conv1_1.kernel has shape [3, 3, 4, 3] (in pack.json)']);
-    expect(get().warnings.map((w) => w.message)).toEqual(['The model pack "gone" could not be found (models/gone/pack.json answered HTTP 404); another pack is used.']);
+    expect(get().errors.map((e) => e.message)).toEqual([
+      'The model pack "tiny" is broken: weight vgg.conv1_1.kernel has shape [3, 3, 4, 3] (in pack.json)',
+    ]);
+    expect(get().warnings.map((w) => w.message)).toEqual([
+      'The model pack "gone" could not be found (models/gone/pack.json answered HTTP 404); another pack is used.',
+    ]);
   });
 
   it('a file named in the message is not repeated', async () => {
-    const { get } = setup({ packs: { cifar10: new EngineError('pack-checksum', 'shard sp.shard1of1.bin is corrupted', 'sp.shard1of1.bin') } });
+    const { get } = setup({
+      packs: { cifar10: new EngineError('pack-checksum', 'shard sp.shard1of1.bin is corrupted', 'sp.shard1of1.bin') },
+    });
     await get().startup({ backend: 'auto', link: null });
     await flush();
     expect(get().errors[0].message).toBe('The model pack "cifar10" is broken: shard sp.shard1of1.bin is corrupted');

@@ -47,14 +47,12 @@ async function ready(ctx: ReturnType<typeof setup>) {
   ctx.worker().reply({ type: 'packLoaded', requestId: load.requestId, pack: makePack('cifar10'), fromCache: true });
   await flush();
   const extract = ctx.worker().last('extract');
-  ctx
-    .worker()
-    .reply({
-      type: 'extracted',
-      requestId: extract.requestId,
-      featuresId: extract.featuresId,
-      probabilities: [0.1, 0.8, 0.1],
-    });
+  ctx.worker().reply({
+    type: 'extracted',
+    requestId: extract.requestId,
+    featuresId: extract.featuresId,
+    probabilities: [0.1, 0.8, 0.1],
+  });
   await started;
   await flush();
 }
@@ -68,14 +66,12 @@ describe('stop', () => {
     await flush();
     const generate = ctx.worker().last('generate');
     expect(generate.levels).toHaveLength(7);
-    ctx
-      .worker()
-      .reply({
-        type: 'row',
-        requestId: generate.requestId,
-        level: 0,
-        images: [img(32), img(32), img(32), img(32), img(32), img(32)],
-      });
+    ctx.worker().reply({
+      type: 'row',
+      requestId: generate.requestId,
+      level: 0,
+      images: [img(32), img(32), img(32), img(32), img(32), img(32)],
+    });
     expect(isStoppable(ctx.get())).toBe(true);
     ctx.get().stop();
     expect(ctx.worker().last('cancel')).toEqual({ type: 'cancel', requestId: generate.requestId });
@@ -128,14 +124,12 @@ describe('stop', () => {
     await flush();
     expect(ctx.get().packStatus).toMatchObject({ phase: 'ready', fromCache: false });
     const extract = ctx.worker().last('extract');
-    ctx
-      .worker()
-      .reply({
-        type: 'extracted',
-        requestId: extract.requestId,
-        featuresId: extract.featuresId,
-        probabilities: [0.1, 0.8, 0.1],
-      });
+    ctx.worker().reply({
+      type: 'extracted',
+      requestId: extract.requestId,
+      featuresId: extract.featuresId,
+      probabilities: [0.1, 0.8, 0.1],
+    });
     await again;
   });
 

@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import type { PackSummary, RgbaImage } from '../../src/engine/protocol';
 import { decodePermalink, encodePermalink, type PermalinkState } from '../../src/share/permalink';
 import {
-  
   type EngineApi,
   type EngineEvent,
   type GenerateRequest,
@@ -11,7 +10,12 @@ import {
   type TimedLagResult,
   type LoadProgress,
 } from '../../src/state/engineClient';
-import { createPlaygroundStore, toPermalinkState, type PlaygroundEnv, type PreparedSource } from '../../src/state/store';
+import {
+  createPlaygroundStore,
+  toPermalinkState,
+  type PlaygroundEnv,
+  type PreparedSource,
+} from '../../src/state/store';
 import { parsePackIndex, packCandidates } from '../../src/state/packIndex';
 import { levelLabel, DEFAULT_LEVELS } from '../../src/engine/levels';
 import { flush } from './helpers/fakeWorker';
@@ -38,7 +42,11 @@ class FakeEngine implements EngineApi {
   packs = new Map<string, PackSummary>();
   loads: string[] = [];
   extracts: Deferred<{ featuresId: string; probabilities: number[] }>[] = [];
-  generates: { request: GenerateRequest; onRow: (level: number, images: RgbaImage[]) => void; done: Deferred<{ ms: number }> }[] = [];
+  generates: {
+    request: GenerateRequest;
+    onRow: (level: number, images: RgbaImage[]) => void;
+    done: Deferred<{ ms: number }>;
+  }[] = [];
   lags: { request: LagRequest; done: Deferred<TimedLagResult> }[] = [];
   private nextFeatures = 1;
 
@@ -96,7 +104,12 @@ function setup(options: { packs?: string[]; index?: unknown; samplesFail?: boole
   for (const id of options.packs ?? ['cifar10']) engine.packs.set(id, makePack(id));
   const prepared: string[] = [];
   let seed = 1000;
-  const source = (name: string, size: number, png = makeRgbaPng(size, size)): PreparedSource => ({ name, originalUrl: `blob:${name}`, image: img(size, 7), png });
+  const source = (name: string, size: number, png = makeRgbaPng(size, size)): PreparedSource => ({
+    name,
+    originalUrl: `blob:${name}`,
+    image: img(size, 7),
+    png,
+  });
   const env: PlaygroundEnv = {
     engine,
     packUrl: (id) => `models/${id}/pack.json`,
@@ -141,8 +154,13 @@ async function startAndAnalyse(ctx: ReturnType<typeof setup>, link: PermalinkSta
 }
 
 describe('pack index', () => {
-  it('accepts the lead\'s index format and ignores invalid entries', () => {
-    expect(parsePackIndex({ default: 'cifar10', packs: [{ id: 'cifar10', title: 'CIFAR-10', preview: true }, { id: '<bad>' }, 7] })).toEqual({
+  it("accepts the lead's index format and ignores invalid entries", () => {
+    expect(
+      parsePackIndex({
+        default: 'cifar10',
+        packs: [{ id: 'cifar10', title: 'CIFAR-10', preview: true }, { id: '<bad>' }, 7],
+      }),
+    ).toEqual({
       defaultId: 'cifar10',
       packs: [{ id: 'cifar10', title: 'CIFAR-10', preview: true }],
     });
@@ -153,7 +171,13 @@ describe('pack index', () => {
   it('orders candidates: link, index default and indexed packs, else the fallbacks', () => {
     expect(packCandidates(null, null)).toEqual(['cifar10', 'cifar10-preview', 'tiny']);
     expect(packCandidates('tiny', null)).toEqual(['tiny', 'cifar10', 'cifar10-preview']);
-    const index = { defaultId: 'b', packs: [{ id: 'a', title: 'a', preview: false }, { id: 'b', title: 'b', preview: false }] };
+    const index = {
+      defaultId: 'b',
+      packs: [
+        { id: 'a', title: 'a', preview: false },
+        { id: 'b', title: 'b', preview: false },
+      ],
+    };
     expect(packCandidates(null, index)).toEqual(['b', 'a']);
     expect(packCandidates('a', index)).toEqual(['a', 'b']);
   });
@@ -174,7 +198,11 @@ describe('startup and packs', () => {
   it('falls back from missing packs to the first available one and opens the default sample', async () => {
     const { get, engine, prepared } = await readyStore({ packs: ['tiny'] });
     expect(engine.started).toEqual(['auto']);
-    expect(engine.loads).toEqual(['models/cifar10/pack.json', 'models/cifar10-preview/pack.json', 'models/tiny/pack.json']);
+    expect(engine.loads).toEqual([
+      'models/cifar10/pack.json',
+      'models/cifar10-preview/pack.json',
+      'models/tiny/pack.json',
+    ]);
     expect(get().packStatus.phase).toBe('ready');
     expect(get().pack?.id).toBe('tiny');
     expect(get().errors).toEqual([]); // missing packs are skipped quietly
@@ -184,7 +212,10 @@ describe('startup and packs', () => {
   });
 
   it('uses the index default when models/index.json exists', async () => {
-    const { get, engine } = await readyStore({ packs: ['cifar10', 'mine'], index: { default: 'mine', packs: [{ id: 'mine', title: 'Mine' }] } });
+    const { get, engine } = await readyStore({
+      packs: ['cifar10', 'mine'],
+      index: { default: 'mine', packs: [{ id: 'mine', title: 'Mine' }] },
+    });
     expect(engine.loads).toEqual(['models/mine/pack.json']);
     expect(get().packIndex?.defaultId).toBe('mine');
   });
@@ -204,7 +235,13 @@ describe('generation', () => {
   it('requests the chosen level with the predicted class once the features exist', async () => {
     const { engine } = await readyStore();
     expect(engine.generates).toHaveLength(1);
-    expect(engine.lastGenerate.request).toMatchObject({ featuresId: 'f1', levels: [2], samples: 6, seed: 1, classIndex: 1 });
+    expect(engine.lastGenerate.request).toMatchObject({
+      featuresId: 'f1',
+      levels: [2],
+      samples: 6,
+      seed: 1,
+      classIndex: 1,
+    });
     expect(engine.lastGenerate.request.mask).toBeUndefined();
   });
 
@@ -314,7 +351,13 @@ describe('generation', () => {
     await flush();
     expect(engine.lags).toHaveLength(1);
     expect(engine.lags[0].request).toMatchObject({ candidates: 4, amplitude: 0.25, seed: 1 });
-    const result = { lr: img(8), candidates: [img(32), img(32), img(32), img(32)], stdMap: img(32), maxStd: 0.2, ms: 5 };
+    const result = {
+      lr: img(8),
+      candidates: [img(32), img(32), img(32), img(32)],
+      stdMap: img(32),
+      maxStd: 0.2,
+      ms: 5,
+    };
     engine.lags[0].done.resolve(result);
     await flush();
     expect(get().lag).toMatchObject({ status: 'done', result });
@@ -393,7 +436,17 @@ describe('links', () => {
     const decoded = decodePermalink(hash, { expectedImageSize: 32 });
     expect(decoded.ok).toBe(true);
     if (!decoded.ok) return;
-    expect(decoded.state).toMatchObject({ packId: 'cifar10', mode: 'lag', level: 5, compare: true, seed: 123456, samples: 9, classIndex: 2, lagAmplitude: 0.3, lagCandidates: 12 });
+    expect(decoded.state).toMatchObject({
+      packId: 'cifar10',
+      mode: 'lag',
+      level: 5,
+      compare: true,
+      seed: 123456,
+      samples: 9,
+      classIndex: 2,
+      lagAmplitude: 0.3,
+      lagCandidates: 12,
+    });
     expect(decoded.state.mask).toEqual(mask);
     expect(decoded.state.imagePng).toEqual(get().source!.png);
     expect(decoded.state.packDigest).toBe(get().pack!.digest);
@@ -403,7 +456,11 @@ describe('links', () => {
     const ctx = setup({ packs: ['cifar10', 'tiny'] });
     const png = makeRgbaPng(32, 32);
     const mask = new Float32Array(32 * 32).fill(1);
-    const link = { ...decodeOk(`v=1&pack=tiny&digest=${'4'.padEnd(64, 'a')}&level=4&seed=77&n=2&class=0`), imagePng: png, mask };
+    const link = {
+      ...decodeOk(`v=1&pack=tiny&digest=${'4'.padEnd(64, 'a')}&level=4&seed=77&n=2&class=0`),
+      imagePng: png,
+      mask,
+    };
     await startAndAnalyse(ctx, link);
     expect(ctx.engine.loads).toEqual(['models/tiny/pack.json']);
     expect(ctx.prepared).toEqual(['png@32']);
@@ -416,7 +473,12 @@ describe('links', () => {
   it('opens a link made with other weights with a visible warning and still runs', async () => {
     const ctx = setup();
     await startAndAnalyse(ctx, decodeOk(`v=1&pack=cifar10&digest=${'f'.repeat(64)}&level=1`));
-    expect(ctx.get().warnings.map((w) => w.message).join(' ')).toMatch(/different weights/);
+    expect(
+      ctx
+        .get()
+        .warnings.map((w) => w.message)
+        .join(' '),
+    ).toMatch(/different weights/);
     expect(ctx.engine.lastGenerate.request.levels).toEqual([1]);
   });
 
@@ -424,7 +486,10 @@ describe('links', () => {
     const ctx = setup();
     const link = { ...decodeOk(`v=1&digest=${'7'.padEnd(64, 'a')}&class=7&level=3`), imagePng: makeRgbaPng(64, 64) };
     await startAndAnalyse(ctx, link);
-    const messages = ctx.get().errors.map((e) => e.message).join(' ');
+    const messages = ctx
+      .get()
+      .errors.map((e) => e.message)
+      .join(' ');
     expect(messages).toMatch(/class 7 does not exist/);
     expect(messages).toMatch(/64×64/);
     expect(ctx.get().classOverride).toBeNull();
@@ -443,7 +508,13 @@ describe('links', () => {
 describe('engine events', () => {
   it('shows the backend, fallbacks and a lost GPU', async () => {
     const { get, engine } = await readyStore();
-    engine.listener!({ type: 'ready', backend: 'wasm', detail: 'WASM SIMD', fellBackFrom: 'webgpu', reason: 'software adapter' });
+    engine.listener!({
+      type: 'ready',
+      backend: 'wasm',
+      detail: 'WASM SIMD',
+      fellBackFrom: 'webgpu',
+      reason: 'software adapter',
+    });
     expect(get().backend).toMatchObject({ active: 'wasm', detail: 'WASM SIMD (not webgpu: software adapter)' });
     expect(get().warnings).toEqual([]); // automatic choice: falling back is normal
     engine.listener!({ type: 'error', code: 'device-lost', message: 'context lost' });
@@ -456,7 +527,13 @@ describe('engine events', () => {
     const ctx = setup();
     const started = ctx.get().startup({ backend: 'webgpu', link: null });
     expect(ctx.engine.started).toEqual(['webgpu']);
-    ctx.engine.listener!({ type: 'ready', backend: 'wasm', detail: 'WASM SIMD', fellBackFrom: 'webgpu', reason: 'no adapter' });
+    ctx.engine.listener!({
+      type: 'ready',
+      backend: 'wasm',
+      detail: 'WASM SIMD',
+      fellBackFrom: 'webgpu',
+      reason: 'no adapter',
+    });
     expect(ctx.get().warnings.at(-1)!.message).toBe('webgpu is not available here (no adapter); running on wasm.');
     await flush();
     ctx.engine.answerExtract();

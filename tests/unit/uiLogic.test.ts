@@ -9,7 +9,8 @@ const image = (width: number, height: number, fill: (i: number) => number[]): Rg
   for (let i = 0; i < width * height; i++) data.set(fill(i), i * 4);
   return { width, height, data };
 };
-const pixel = (img: RgbaImage, x: number, y: number) => Array.from(img.data.subarray((y * img.width + x) * 4, (y * img.width + x) * 4 + 4));
+const pixel = (img: RgbaImage, x: number, y: number) =>
+  Array.from(img.data.subarray((y * img.width + x) * 4, (y * img.width + x) * 4 + 4));
 
 describe('pixels', () => {
   it('centre-crops landscape and portrait images to a square', () => {
@@ -32,7 +33,12 @@ describe('pixels', () => {
   it('lays out rows on one sheet with gaps, scaling, and empty cells for missing samples', () => {
     const red = image(2, 2, () => [255, 0, 0, 255]);
     const lowRes = image(1, 1, () => [0, 0, 255, 255]);
-    const sheet = composeSheet([[red, null], [lowRes]], { scale: 2, gap: 1, background: [255, 255, 255, 255], empty: [9, 9, 9, 255] });
+    const sheet = composeSheet([[red, null], [lowRes]], {
+      scale: 2,
+      gap: 1,
+      background: [255, 255, 255, 255],
+      empty: [9, 9, 9, 255],
+    });
     // cells of 4 px (2 px images x2), 2 columns, 2 rows, 1 px gaps
     expect([sheet.width, sheet.height]).toEqual([1 + 2 * 5, 1 + 2 * 5]);
     expect(pixel(sheet, 0, 0)).toEqual([255, 255, 255, 255]);
@@ -46,7 +52,14 @@ describe('pixels', () => {
 });
 
 describe('keyboard shortcuts', () => {
-  const key = (k: string, target: KeyLike['target'] = { tagName: 'BODY' }, mods: Partial<KeyLike> = {}): KeyLike => ({ key: k, ctrlKey: false, metaKey: false, altKey: false, target, ...mods });
+  const key = (k: string, target: KeyLike['target'] = { tagName: 'BODY' }, mods: Partial<KeyLike> = {}): KeyLike => ({
+    key: k,
+    ctrlKey: false,
+    metaKey: false,
+    altKey: false,
+    target,
+    ...mods,
+  });
 
   it('maps R, C and 1-7', () => {
     expect(shortcutFor(key('r'))).toEqual({ type: 'reroll' });
@@ -93,8 +106,9 @@ describe('keyboard shortcuts', () => {
     }
   }
 
-  it('reads the modifier flags of a DOM-shaped event (prototype getters), so Ctrl/Cmd/Alt keys stay the browser\'s', () => {
-    const event = (init: ConstructorParameters<typeof DomLikeKeyboardEvent>[0]) => keyLikeOf(new DomLikeKeyboardEvent(init));
+  it("reads the modifier flags of a DOM-shaped event (prototype getters), so Ctrl/Cmd/Alt keys stay the browser's", () => {
+    const event = (init: ConstructorParameters<typeof DomLikeKeyboardEvent>[0]) =>
+      keyLikeOf(new DomLikeKeyboardEvent(init));
     expect({ ...new DomLikeKeyboardEvent({ key: 'c', ctrlKey: true }) }).not.toHaveProperty('ctrlKey');
     expect(shortcutFor(event({ key: 'c', ctrlKey: true }))).toBeNull();
     expect(shortcutFor(event({ key: 'c', metaKey: true }))).toBeNull();
@@ -114,7 +128,9 @@ describe('backend query', () => {
     expect(backendFromQuery('?backend=cuda')).toEqual({ backend: 'auto', invalid: 'cuda' });
   });
   it('builds the reload URL, keeping the path and the hash', () => {
-    expect(urlWithBackend('https://x.org/a/b/?q=1#v=1&level=2', 'cpu')).toBe('https://x.org/a/b/?q=1&backend=cpu#v=1&level=2');
+    expect(urlWithBackend('https://x.org/a/b/?q=1#v=1&level=2', 'cpu')).toBe(
+      'https://x.org/a/b/?q=1&backend=cpu#v=1&level=2',
+    );
     expect(urlWithBackend('https://x.org/?backend=cpu#v=1', 'auto')).toBe('https://x.org/#v=1');
   });
 });

@@ -125,11 +125,15 @@ class Judge:
 
     def _check(self, x: torch.Tensor) -> torch.Tensor:
         if not isinstance(x, torch.Tensor) or x.dim() != 4 or x.shape[1] != 3:
-            raise ValueError(f"judge input must be a float NCHW tensor with 3 channels, got "
-                             f"{tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}")
+            raise ValueError(
+                f"judge input must be a float NCHW tensor with 3 channels, got "
+                f"{tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}"
+            )
         if tuple(x.shape[2:]) != (self.image_size, self.image_size):
-            raise ValueError(f"judge expects {self.image_size}x{self.image_size} images, got "
-                             f"{x.shape[2]}x{x.shape[3]}: resize (antialiased) before grading")
+            raise ValueError(
+                f"judge expects {self.image_size}x{self.image_size} images, got "
+                f"{x.shape[2]}x{x.shape[3]}: resize (antialiased) before grading"
+            )
         if not x.is_floating_point():
             raise ValueError(f"judge input must be float in [-1, 1], got {x.dtype}")
         return x.float()
@@ -139,7 +143,7 @@ class Judge:
         x = self._check(x)
         out = []
         for i in range(0, x.shape[0], batch_size):
-            chunk = x[i:i + batch_size]
+            chunk = x[i : i + batch_size]
             y = self.net(chunk)
             if flip_tta:
                 y = 0.5 * (y + self.net(torch.flip(chunk, dims=[3])))
@@ -149,7 +153,7 @@ class Judge:
     @torch.no_grad()
     def features(self, x: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
         x = self._check(x)
-        out = [self.net.features(x[i:i + batch_size]) for i in range(0, x.shape[0], batch_size)]
+        out = [self.net.features(x[i : i + batch_size]) for i in range(0, x.shape[0], batch_size)]
         return torch.cat(out) if out else torch.zeros(0, self.feature_dim)
 
     def predict(self, x: torch.Tensor, flip_tta: bool = True) -> torch.Tensor:
@@ -186,10 +190,13 @@ def load_judge(directory) -> Judge:
     expected = net.state_dict()
     missing, unexpected = set(expected) - set(state), set(state) - set(expected)
     if missing or unexpected:
-        raise ValueError(f"{weights_path} does not match the architecture in {meta_path}: "
-                         f"missing {sorted(missing)}, unexpected {sorted(unexpected)}")
-    wrong = [f"{k} {tuple(v.shape)} != {tuple(expected[k].shape)}" for k, v in state.items()
-             if v.shape != expected[k].shape]
+        raise ValueError(
+            f"{weights_path} does not match the architecture in {meta_path}: "
+            f"missing {sorted(missing)}, unexpected {sorted(unexpected)}"
+        )
+    wrong = [
+        f"{k} {tuple(v.shape)} != {tuple(expected[k].shape)}" for k, v in state.items() if v.shape != expected[k].shape
+    ]
     if wrong:
         raise ValueError(f"{weights_path} does not match the architecture in {meta_path}: {wrong}")
     net.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()})

@@ -40,8 +40,9 @@ def _decode(data: bytes, size: int) -> np.ndarray:
         return np.asarray(im, dtype=np.uint8)
 
 
-def read_image_folder(path, size: int, limit_per_class: Optional[int] = None
-                      ) -> Tuple[torch.Tensor, torch.Tensor, List[str]]:
+def read_image_folder(
+    path, size: int, limit_per_class: Optional[int] = None
+) -> Tuple[torch.Tensor, torch.Tensor, List[str]]:
     """Reads `<class>/<image>` from a .zip archive or a directory. Returns (uint8 [N, 3, size, size],
     int64 labels [N], class names). Classes are the sorted folder names (CIFAR-10's conventional order is sorted)."""
     path = Path(path)
@@ -98,7 +99,7 @@ def augment(images: torch.Tensor, generator: torch.Generator, translate: int) ->
     for code in torch.unique(codes).tolist():
         idx = torch.nonzero(codes == code).squeeze(1)
         dy, dx = divmod(code, 2 * translate + 1)
-        result[idx] = padded[idx, :, dy:dy + h, dx:dx + w]
+        result[idx] = padded[idx, :, dy : dy + h, dx : dx + w]
     return result
 
 
@@ -133,9 +134,12 @@ def make_optimizer(net: JudgeNet, config: JudgeConfig) -> torch.optim.Optimizer:
     # Weight decay on conv/linear kernels only: decaying BN scales and biases only fights the normalisation.
     decay = [p for n, p in net.named_parameters() if p.requires_grad and p.dim() > 1]
     no_decay = [p for n, p in net.named_parameters() if p.requires_grad and p.dim() <= 1]
-    return torch.optim.SGD([dict(params=decay, weight_decay=config.weight_decay),
-                            dict(params=no_decay, weight_decay=0.0)],
-                           lr=config.lr, momentum=config.momentum, nesterov=True)
+    return torch.optim.SGD(
+        [dict(params=decay, weight_decay=config.weight_decay), dict(params=no_decay, weight_decay=0.0)],
+        lr=config.lr,
+        momentum=config.momentum,
+        nesterov=True,
+    )
 
 
 def build_judge(train_images: torch.Tensor, num_classes: int, config: JudgeConfig) -> JudgeNet:
@@ -153,14 +157,15 @@ def _prepare(x: torch.Tensor, config: JudgeConfig) -> torch.Tensor:
 
 
 @torch.no_grad()
-def evaluate(net: JudgeNet, images: torch.Tensor, labels: torch.Tensor, config: JudgeConfig,
-             batch_size: int = 500) -> Tuple[float, float]:
+def evaluate(
+    net: JudgeNet, images: torch.Tensor, labels: torch.Tensor, config: JudgeConfig, batch_size: int = 500
+) -> Tuple[float, float]:
     """Returns (accuracy, accuracy with flip TTA) of `net` on uint8 images."""
     net.eval()
     plain = flipped = 0
     for i in range(0, images.shape[0], batch_size):
-        x = _prepare(images[i:i + batch_size], config)
-        y = labels[i:i + batch_size]
+        x = _prepare(images[i : i + batch_size], config)
+        y = labels[i : i + batch_size]
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
             a = net(x).float()
             b = net(x.flip(3)).float()
@@ -170,8 +175,14 @@ def evaluate(net: JudgeNet, images: torch.Tensor, labels: torch.Tensor, config: 
     return plain / n, flipped / n
 
 
-def train_judge(net: JudgeNet, images: torch.Tensor, labels: torch.Tensor, config: JudgeConfig,
-                log: Callable[[str], None] = print, max_steps: Optional[int] = None) -> List[float]:
+def train_judge(
+    net: JudgeNet,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    config: JudgeConfig,
+    log: Callable[[str], None] = print,
+    max_steps: Optional[int] = None,
+) -> List[float]:
     """Trains `net` in place on uint8 images; returns the per-step losses. `max_steps` cuts the run short (tests)."""
     if config.channels_last:
         net.to(memory_format=torch.channels_last)
@@ -194,7 +205,7 @@ def train_judge(net: JudgeNet, images: torch.Tensor, labels: torch.Tensor, confi
                 progress = max(progress, (time.time() - start) / config.time_budget_s)
             if progress >= 1.0:
                 break
-            idx = order[b * config.batch_size:(b + 1) * config.batch_size]
+            idx = order[b * config.batch_size : (b + 1) * config.batch_size]
             x = _prepare(augment(images[idx], g, config.translate), config)
             for group in optimizer.param_groups:
                 group["lr"] = lr_at(progress, config)
@@ -207,8 +218,10 @@ def train_judge(net: JudgeNet, images: torch.Tensor, labels: torch.Tensor, confi
             losses.append(loss.item())
             step += 1
             if step % 20 == 0:
-                log(f"step {step}/{total_steps} loss {np.mean(losses[-20:]):.4f} "
-                    f"lr {optimizer.param_groups[0]['lr']:.4f} elapsed {time.time() - start:.0f}s")
+                log(
+                    f"step {step}/{total_steps} loss {np.mean(losses[-20:]):.4f} "
+                    f"lr {optimizer.param_groups[0]['lr']:.4f} elapsed {time.time() - start:.0f}s"
+                )
         log(f"epoch pass ended at step {step}: {time.time() - epoch_start:.0f}s, total {time.time() - start:.0f}s")
         if config.time_budget_s and time.time() - start >= config.time_budget_s:
             break

@@ -16,7 +16,7 @@ export interface RunsInternals {
 }
 
 export interface SourceInternals {
-  useSource(prepared: PreparedSource, mask?: Float32Array | null): Promise<void>;
+  adoptSource(prepared: PreparedSource, mask?: Float32Array | null): Promise<void>;
   prepare(make: (imageSize: number) => Promise<PreparedSource>, failureIntro: string): Promise<void>;
   useDefaultSource(): Promise<void>;
   /** An image chosen before the pack (and so the model's image size) was known. */

@@ -88,7 +88,7 @@ export function createPackSlice(ctx: SliceContext): PackState & PackActions {
       try {
         const prepared = await env.prepareFromPng(link.imagePng!, pack.imageSize);
         const mask = link.mask && link.mask.length === pack.imageSize ** 2 ? link.mask : null;
-        await source.useSource(prepared, mask);
+        await source.adoptSource(prepared, mask);
       } catch (error) {
         notices.push('errors', 'link', `This link's image could not be decoded: ${describe(error)}`);
         await source.useDefaultSource();
@@ -105,7 +105,15 @@ export function createPackSlice(ctx: SliceContext): PackState & PackActions {
     const samePixels = s.pack?.imageSize === pack.imageSize;
     set({
       pack,
-      packStatus: { phase: 'ready', packId: pack.id, stage: null, loaded: pack.bytes, total: pack.bytes, message: '', fromCache },
+      packStatus: {
+        phase: 'ready',
+        packId: pack.id,
+        stage: null,
+        loaded: pack.bytes,
+        total: pack.bytes,
+        message: '',
+        fromCache,
+      },
       classOverride: s.classOverride !== null && s.classOverride < pack.classNames.length ? s.classOverride : null,
       featuresId: null,
       prediction: null,
@@ -125,7 +133,7 @@ export function createPackSlice(ctx: SliceContext): PackState & PackActions {
       pendingLink = null;
       await settleLink(link, pack);
     } else if (s.source && samePixels) {
-      await source.useSource(s.source, get().mask);
+      await source.adoptSource(s.source, get().mask);
     } else if (s.source?.originalUrl) {
       const { originalUrl, name } = s.source;
       await source.prepare(
@@ -309,10 +317,22 @@ export function createPackSlice(ctx: SliceContext): PackState & PackActions {
   const packLoadStopped = (id: string) => {
     const pack = get().pack;
     if (pack) {
-      set({ packStatus: { phase: 'ready', packId: pack.id, stage: null, loaded: pack.bytes, total: pack.bytes, message: '' } });
+      set({
+        packStatus: {
+          phase: 'ready',
+          packId: pack.id,
+          stage: null,
+          loaded: pack.bytes,
+          total: pack.bytes,
+          message: '',
+        },
+      });
       notices.push('warnings', 'pack', `Loading the model pack "${id}" was stopped; "${pack.title}" stays in use.`);
     } else {
-      set({ packStatus: { phase: 'error', packId: id, stage: null, loaded: 0, total: 0, message: 'Loading was stopped.' }, shareReady: true });
+      set({
+        packStatus: { phase: 'error', packId: id, stage: null, loaded: 0, total: 0, message: 'Loading was stopped.' },
+        shareReady: true,
+      });
     }
   };
 

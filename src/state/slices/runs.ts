@@ -61,9 +61,13 @@ export function createRunsSlice(ctx: SliceContext): { state: RunsState & RunsAct
     if (s.grid && s.grid.key !== STALE) {
       const classIndex = effectiveClass(s);
       const key = s.featuresId && classIndex !== null ? spKey(s, classIndex) : null;
-      if (key !== s.grid.key) set({ grid: { key: STALE, levels: requestedLevels(s), samples: s.samples, rows: {}, status: 'running', ms: null } });
+      if (key !== s.grid.key)
+        set({
+          grid: { key: STALE, levels: requestedLevels(s), samples: s.samples, rows: {}, status: 'running', ms: null },
+        });
     }
-    if (s.lag && s.lag.key !== STALE && s.lag.key !== lagKey(s)) set({ lag: { key: STALE, candidates: s.lagCandidates, status: 'running', result: null } });
+    if (s.lag && s.lag.key !== STALE && s.lag.key !== lagKey(s))
+      set({ lag: { key: STALE, candidates: s.lagCandidates, status: 'running', result: null } });
   };
 
   const runSemanticPyramid = (s: PlaygroundState, force: boolean) => {
@@ -77,7 +81,14 @@ export function createRunsSlice(ctx: SliceContext): { state: RunsState & RunsAct
       const grid = get().grid;
       return grid?.key === key ? grid : null;
     };
-    const request = { featuresId: s.featuresId, levels, samples: s.samples, seed: s.seed, classIndex, ...(s.mask ? { mask: s.mask } : {}) };
+    const request = {
+      featuresId: s.featuresId,
+      levels,
+      samples: s.samples,
+      seed: s.seed,
+      classIndex,
+      ...(s.mask ? { mask: s.mask } : {}),
+    };
     env.engine
       .generate(request, (level, images) => {
         const grid = current();
@@ -102,16 +113,18 @@ export function createRunsSlice(ctx: SliceContext): { state: RunsState & RunsAct
     if (!force && s.lag?.key === key && s.lag.status !== 'error') return;
     set({ lag: { key, candidates: s.lagCandidates, status: 'running', result: null } });
     const isCurrent = () => get().lag?.key === key;
-    env.engine.lag({ image: s.source!.image, candidates: s.lagCandidates, seed: s.seed, amplitude: s.lagAmplitude }).then(
-      (result) => {
-        if (isCurrent()) set({ lag: { key, candidates: s.lagCandidates, status: 'done', result } });
-      },
-      (error) => {
-        if (isSupersededFailure(error) || !isCurrent()) return;
-        set({ lag: { key, candidates: s.lagCandidates, status: 'error', result: null } });
-        ctx.notices.push('errors', 'engine', `LAG failed: ${describe(error)}`);
-      },
-    );
+    env.engine
+      .lag({ image: s.source!.image, candidates: s.lagCandidates, seed: s.seed, amplitude: s.lagAmplitude })
+      .then(
+        (result) => {
+          if (isCurrent()) set({ lag: { key, candidates: s.lagCandidates, status: 'done', result } });
+        },
+        (error) => {
+          if (isSupersededFailure(error) || !isCurrent()) return;
+          set({ lag: { key, candidates: s.lagCandidates, status: 'error', result: null } });
+          ctx.notices.push('errors', 'engine', `LAG failed: ${describe(error)}`);
+        },
+      );
   };
 
   const run = (force: boolean) => {

@@ -31,20 +31,35 @@ export const withNotes =
     return notes.length ? { ...prepared, notes: [...notes, ...(prepared.notes ?? [])] } : prepared;
   };
 
-export function createSourceSlice(ctx: SliceContext): { state: SourceState & SourceActions; internals: SourceInternals } {
+export function createSourceSlice(ctx: SliceContext): {
+  state: SourceState & SourceActions;
+  internals: SourceInternals;
+} {
   const { set, get, env, versions, notices } = ctx;
 
-  const useSource = async (prepared: PreparedSource, mask: Float32Array | null = null) => {
+  const adoptSource = async (prepared: PreparedSource, mask: Float32Array | null = null) => {
     const version = ++versions.source;
     versions.mask++;
-    set({ source: prepared, sourceStatus: 'extracting', featuresId: null, prediction: null, grid: null, lag: null, mask });
+    set({
+      source: prepared,
+      sourceStatus: 'extracting',
+      featuresId: null,
+      prediction: null,
+      grid: null,
+      lag: null,
+      mask,
+    });
     // LAG needs only the pixels, so it can start before the pyramid is ready.
     ctx.runs.run(false);
     try {
       const { featuresId, probabilities } = await env.engine.extract(prepared.image);
       if (version !== versions.source) return;
       const classIndex = argmax(probabilities);
-      set({ featuresId, sourceStatus: 'ready', prediction: { classIndex, confidence: probabilities[classIndex] ?? 0, probabilities } });
+      set({
+        featuresId,
+        sourceStatus: 'ready',
+        prediction: { classIndex, confidence: probabilities[classIndex] ?? 0, probabilities },
+      });
       ctx.runs.run(false);
     } catch (error) {
       if (version !== versions.source || isSupersededFailure(error)) return;
@@ -63,7 +78,7 @@ export function createSourceSlice(ctx: SliceContext): { state: SourceState & Sou
       if (version !== versions.source) return;
       notices.clear('input');
       for (const note of prepared.notes ?? []) notices.push('warnings', 'input', note);
-      await useSource(prepared);
+      await adoptSource(prepared);
     } catch (error) {
       if (version !== versions.source) return;
       set({ sourceStatus: get().source ? 'ready' : 'empty' });
@@ -72,7 +87,7 @@ export function createSourceSlice(ctx: SliceContext): { state: SourceState & Sou
   };
 
   const internals: SourceInternals = {
-    useSource,
+    adoptSource,
     prepare,
     pendingBlob: null,
     async useDefaultSource() {
@@ -96,7 +111,10 @@ export function createSourceSlice(ctx: SliceContext): { state: SourceState & Sou
           return;
         }
         for (const note of notes) notices.push('warnings', 'input', note);
-        await prepare(withNotes((size) => env.prepareFromBlob(blob, size, name), notes), `Could not open "${name}"`);
+        await prepare(
+          withNotes((size) => env.prepareFromBlob(blob, size, name), notes),
+          `Could not open "${name}"`,
+        );
       },
       async openSampleUrl(url, name) {
         await prepare((size) => env.prepareFromUrl(url, size, name), `Could not open the sample "${name}"`);

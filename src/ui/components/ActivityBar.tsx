@@ -8,7 +8,6 @@ import { LOAD_STAGES, STAGE_LABELS, nextLoadView } from '../loadProgress';
 import { formatBytes } from '../../state/packFiles';
 import { usePlayground } from '../storeContext';
 
-
 function LoadProgressBar() {
   const status = usePlayground((s) => s.packStatus);
   // The bar's previous figure is state derived from the statuses seen so far (React's "previous render" pattern).

@@ -36,7 +36,9 @@ function ClassSelect() {
   const prediction = usePlayground((s) => s.prediction);
   const classOverride = usePlayground((s) => s.classOverride);
   const setClassOverride = usePlayground((s) => s.setClassOverride);
-  const predicted = prediction ? `${classNames[prediction.classIndex] ?? prediction.classIndex} (${Math.round(prediction.confidence * 100)}%)` : 'none yet';
+  const predicted = prediction
+    ? `${classNames[prediction.classIndex] ?? prediction.classIndex} (${Math.round(prediction.confidence * 100)}%)`
+    : 'none yet';
   return (
     <div className="field">
       <label htmlFor="class-select">Class</label>
@@ -63,8 +65,22 @@ function SeedField() {
   const reroll = usePlayground((s) => s.rerollSeed);
   return (
     <div className="seed-row">
-      <NumberField id="seed-input" label="Seed" value={seed} min={0} max={0xffffffff} testId="seed-input" onCommit={setSeed} />
-      <button type="button" onClick={reroll} data-testid="reroll" aria-label="Re-roll the seed (key R)" title="Re-roll the seed (R)">
+      <NumberField
+        id="seed-input"
+        label="Seed"
+        value={seed}
+        min={0}
+        max={0xffffffff}
+        testId="seed-input"
+        onCommit={setSeed}
+      />
+      <button
+        type="button"
+        onClick={reroll}
+        data-testid="reroll"
+        aria-label="Re-roll the seed (key R)"
+        title="Re-roll the seed (R)"
+      >
         Re-roll
       </button>
     </div>
@@ -79,9 +95,23 @@ function SemanticPyramidControls() {
   return (
     <>
       <LevelButtons />
-      <NumberField id="samples-input" label={`Samples per level (1–${MAX_SAMPLES})`} value={samples} min={1} max={MAX_SAMPLES} testId="samples-input" onCommit={setSamples} />
+      <NumberField
+        id="samples-input"
+        label={`Samples per level (1–${MAX_SAMPLES})`}
+        value={samples}
+        min={1}
+        max={MAX_SAMPLES}
+        testId="samples-input"
+        onCommit={setSamples}
+      />
       <div className="field checkbox-field">
-        <input id="compare-toggle" type="checkbox" checked={compare} data-testid="compare-toggle" onChange={(e) => setCompare(e.target.checked)} />
+        <input
+          id="compare-toggle"
+          type="checkbox"
+          checked={compare}
+          data-testid="compare-toggle"
+          onChange={(e) => setCompare(e.target.checked)}
+        />
         <label htmlFor="compare-toggle">Compare all levels (key C)</label>
       </div>
       <ClassSelect />
@@ -100,10 +130,27 @@ function LagControls() {
         <label htmlFor="lag-noise">
           Noise amplitude <output htmlFor="lag-noise">{amplitude.toFixed(2)}</output>
         </label>
-        <input id="lag-noise" type="range" min={0} max={1} step={0.01} value={amplitude} data-testid="lag-noise" onChange={(e) => setAmplitude(Number(e.target.value))} />
+        <input
+          id="lag-noise"
+          type="range"
+          min={0}
+          max={1}
+          step={0.01}
+          value={amplitude}
+          data-testid="lag-noise"
+          onChange={(e) => setAmplitude(Number(e.target.value))}
+        />
         <span className="hint">0 gives one deterministic answer; 1 lets the candidates wander furthest.</span>
       </div>
-      <NumberField id="lag-candidates" label={`Candidates (1–${MAX_LAG_CANDIDATES})`} value={candidates} min={1} max={MAX_LAG_CANDIDATES} testId="lag-candidates" onCommit={setCandidates} />
+      <NumberField
+        id="lag-candidates"
+        label={`Candidates (1–${MAX_LAG_CANDIDATES})`}
+        value={candidates}
+        min={1}
+        max={MAX_LAG_CANDIDATES}
+        testId="lag-candidates"
+        onCommit={setCandidates}
+      />
     </>
   );
 }
@@ -116,7 +163,12 @@ export function ControlsPanel() {
       <h2 id="controls-heading">Controls</h2>
       <div className="field">
         <label htmlFor="mode-select">Generator</label>
-        <select id="mode-select" value={mode} data-testid="mode-select" onChange={(e) => setMode(e.target.value as Mode)}>
+        <select
+          id="mode-select"
+          value={mode}
+          data-testid="mode-select"
+          onChange={(e) => setMode(e.target.value as Mode)}
+        >
           <option value="sp">Semantic Pyramid</option>
           <option value="lag">LAG (super-resolution)</option>
         </select>

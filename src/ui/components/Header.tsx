@@ -46,13 +46,22 @@ function BackendControls() {
   const [chosen, setChosen] = useState<BackendRequest>(backend.requested);
   return (
     <div className="backend-controls">
-      <span className="backend-badge" data-testid="backend-badge" title={backend.detail || undefined} aria-label={`Compute backend: ${backend.active ?? 'starting'}`}>
+      <span
+        className="backend-badge"
+        data-testid="backend-badge"
+        title={backend.detail || undefined}
+        aria-label={`Compute backend: ${backend.active ?? 'starting'}`}
+      >
         {backend.active ? backend.active : 'starting…'}
         {backend.detail && <span className="backend-detail"> · {backend.detail}</span>}
       </span>
       <label className="inline-field">
         <span>Force backend</span>
-        <select data-testid="backend-select" value={chosen} onChange={(e) => setChosen(e.target.value as BackendRequest)}>
+        <select
+          data-testid="backend-select"
+          value={chosen}
+          onChange={(e) => setChosen(e.target.value as BackendRequest)}
+        >
           {BACKEND_CHOICES.map((choice) => (
             <option key={choice} value={choice}>
               {choice === 'auto' ? 'automatic' : choice}

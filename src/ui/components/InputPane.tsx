@@ -72,7 +72,14 @@ function Gallery() {
   return (
     <div className="gallery" role="group" aria-label="Sample images">
       {SAMPLE_IMAGES.map((sample) => (
-        <button key={sample.file} type="button" className="gallery-item" disabled={!ready} onClick={() => void openSampleUrl(`samples/${sample.file}`, sample.name)} title={`Use the sample "${sample.name}"`}>
+        <button
+          key={sample.file}
+          type="button"
+          className="gallery-item"
+          disabled={!ready}
+          onClick={() => void openSampleUrl(`samples/${sample.file}`, sample.name)}
+          title={`Use the sample "${sample.name}"`}
+        >
           <img src={`samples/${sample.file}`} alt={sample.name} width={48} height={48} />
         </button>
       ))}
@@ -88,7 +95,8 @@ function PredictionLine() {
   if (!prediction || !classNames) return null;
   return (
     <p className="prediction" data-testid="prediction">
-      Classifier: <strong>{classNames[prediction.classIndex] ?? `class ${prediction.classIndex}`}</strong> ({Math.round(prediction.confidence * 100)}%)
+      Classifier: <strong>{classNames[prediction.classIndex] ?? `class ${prediction.classIndex}`}</strong> (
+      {Math.round(prediction.confidence * 100)}%)
     </p>
   );
 }
@@ -103,13 +111,28 @@ export function InputPane() {
     <section className="pane input-pane" aria-labelledby="input-heading">
       <h2 id="input-heading">Input</h2>
       <div className="source-switch" role="group" aria-label="Where the source comes from">
-        <button type="button" aria-pressed={view === 'image'} data-testid="source-image" onClick={() => setView('image')}>
+        <button
+          type="button"
+          aria-pressed={view === 'image'}
+          data-testid="source-image"
+          onClick={() => setView('image')}
+        >
           Image
         </button>
-        <button type="button" aria-pressed={view === 'sketch'} data-testid="source-sketch" onClick={() => setView('sketch')}>
+        <button
+          type="button"
+          aria-pressed={view === 'sketch'}
+          data-testid="source-sketch"
+          onClick={() => setView('sketch')}
+        >
           Sketch
         </button>
-        <button type="button" aria-pressed={view === 'composite'} data-testid="source-composite" onClick={() => setView('composite')}>
+        <button
+          type="button"
+          aria-pressed={view === 'composite'}
+          data-testid="source-composite"
+          onClick={() => setView('composite')}
+        >
           Composite
         </button>
       </div>
@@ -135,7 +158,11 @@ export function InputPane() {
             {mode === 'sp' ? (
               <MaskPainter image={source.image} mask={mask} onCommit={setMask} />
             ) : (
-              <RgbaCanvas image={source.image} label={`Model input, ${source.image.width} by ${source.image.height} pixels`} testId="model-input" />
+              <RgbaCanvas
+                image={source.image}
+                label={`Model input, ${source.image.width} by ${source.image.height} pixels`}
+                testId="model-input"
+              />
             )}
             <figcaption>
               Model input, {source.image.width}×{source.image.height}

@@ -95,36 +95,45 @@ export function MaskPainter({ image, mask, onCommit: applyMask }: Props) {
           onPointerCancel={finish}
         />
       </div>
-      <details className="mask-tools-fold" open={toolsOpen} onToggle={(e) => setToolsOpen(e.currentTarget.open)} data-testid="mask-tools-fold">
-      <summary>Mask tools</summary>
-      <div className="mask-tools" role="group" aria-label="Mask painting">
-        <button type="button" aria-pressed={enabled} onClick={() => setEnabled(!enabled)} data-testid="paint-toggle">
-          {enabled ? 'Painting on' : 'Paint mask'}
-        </button>
-        <button type="button" aria-pressed={erase} disabled={!enabled} onClick={() => setErase(!erase)}>
-          {erase ? 'Erasing' : 'Erase'}
-        </button>
-        <label className="inline-field">
-          <span>Brush</span>
-          <select value={brush} onChange={(e) => setBrush(Number(e.target.value))}>
-            {[1, 2, 3, 4, 6, 8].map((r) => (
-              <option key={r} value={r}>
-                {r} px
-              </option>
-            ))}
-          </select>
-        </label>
-        <button type="button" disabled={!mask} onClick={() => onCommit(null)} data-testid="mask-clear">
-          Clear mask
-        </button>
-        <button type="button" disabled={!history.canUndo} onClick={history.undo} data-testid="mask-undo">
-          Undo
-        </button>
-        <button type="button" disabled={!history.canRedo} onClick={history.redo} data-testid="mask-redo">
-          Redo
-        </button>
-      </div>
-      <p className="hint">{mask ? 'Features are kept where painted (bright); the generator fills in the dimmed rest.' : 'Paint regions to keep their features; the generator re-invents the rest.'}</p>
+      <details
+        className="mask-tools-fold"
+        open={toolsOpen}
+        onToggle={(e) => setToolsOpen(e.currentTarget.open)}
+        data-testid="mask-tools-fold"
+      >
+        <summary>Mask tools</summary>
+        <div className="mask-tools" role="group" aria-label="Mask painting">
+          <button type="button" aria-pressed={enabled} onClick={() => setEnabled(!enabled)} data-testid="paint-toggle">
+            {enabled ? 'Painting on' : 'Paint mask'}
+          </button>
+          <button type="button" aria-pressed={erase} disabled={!enabled} onClick={() => setErase(!erase)}>
+            {erase ? 'Erasing' : 'Erase'}
+          </button>
+          <label className="inline-field">
+            <span>Brush</span>
+            <select value={brush} onChange={(e) => setBrush(Number(e.target.value))}>
+              {[1, 2, 3, 4, 6, 8].map((r) => (
+                <option key={r} value={r}>
+                  {r} px
+                </option>
+              ))}
+            </select>
+          </label>
+          <button type="button" disabled={!mask} onClick={() => onCommit(null)} data-testid="mask-clear">
+            Clear mask
+          </button>
+          <button type="button" disabled={!history.canUndo} onClick={history.undo} data-testid="mask-undo">
+            Undo
+          </button>
+          <button type="button" disabled={!history.canRedo} onClick={history.redo} data-testid="mask-redo">
+            Redo
+          </button>
+        </div>
+        <p className="hint">
+          {mask
+            ? 'Features are kept where painted (bright); the generator fills in the dimmed rest.'
+            : 'Paint regions to keep their features; the generator re-invents the rest.'}
+        </p>
       </details>
     </div>
   );

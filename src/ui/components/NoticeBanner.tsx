@@ -22,7 +22,15 @@ export function NoticeBanner() {
   );
 }
 
-function NoticeItem({ kind, message, onDismiss }: { kind: 'error' | 'warning'; message: string; onDismiss: () => void }) {
+function NoticeItem({
+  kind,
+  message,
+  onDismiss,
+}: {
+  kind: 'error' | 'warning';
+  message: string;
+  onDismiss: () => void;
+}) {
   return (
     <li className={`notice ${kind}`}>
       <span className="notice-kind">{kind === 'error' ? 'Error' : 'Note'}</span>

@@ -43,7 +43,11 @@ export function NumberField({ label, value, min, max, testId, onCommit, id }: Pr
         }}
         onBlur={() => setDraft(String(value))}
       />
-      {!valid && <span className="field-error">Enter a whole number from {min} to {max}.</span>}
+      {!valid && (
+        <span className="field-error">
+          Enter a whole number from {min} to {max}.
+        </span>
+      )}
     </div>
   );
 }

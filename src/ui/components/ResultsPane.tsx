@@ -9,7 +9,19 @@ import { InterpolationStrip } from './InterpolationStrip';
 import { PendingCell, RgbaCanvas } from './RgbaCanvas';
 import { SampleZoomProvider, ZoomableSample } from './SampleZoom';
 
-function GridRow({ level, label, source, images, samples }: { level: number; label: string; source: RgbaImage; images: RgbaImage[] | undefined; samples: number }) {
+function GridRow({
+  level,
+  label,
+  source,
+  images,
+  samples,
+}: {
+  level: number;
+  label: string;
+  source: RgbaImage;
+  images: RgbaImage[] | undefined;
+  samples: number;
+}) {
   const seed = usePlayground((s) => s.seed);
   return (
     <div className="grid-row" role="row" data-row-level={level}>
@@ -20,7 +32,12 @@ function GridRow({ level, label, source, images, samples }: { level: number; lab
         <RgbaCanvas image={source} label="Source image" className="source-cell" />
         {Array.from({ length: samples }, (_, index) =>
           images?.[index] ? (
-            <ZoomableSample key={index} target={{ image: images[index], levelLabel: label, seed, index }} label={`${label}, sample ${index + 1}`} level={level} />
+            <ZoomableSample
+              key={index}
+              target={{ image: images[index], levelLabel: label, seed, index }}
+              label={`${label}, sample ${index + 1}`}
+              level={level}
+            />
           ) : (
             <PendingCell key={index} label={`${label}, sample ${index + 1}, generating`} />
           ),
@@ -35,9 +52,11 @@ function GridStatus({ grid }: { grid: GridResult | null }) {
   let text = '';
   if (sourceStatus === 'preparing' || sourceStatus === 'extracting') text = 'Analysing the image…';
   else if (!grid) text = '';
-  else if (grid.status === 'running') text = `Generating… ${Object.keys(grid.rows).length} of ${grid.levels.length} rows`;
+  else if (grid.status === 'running')
+    text = `Generating… ${Object.keys(grid.rows).length} of ${grid.levels.length} rows`;
   else if (grid.status === 'done') text = `Generated in ${Math.round(grid.ms ?? 0)} ms`;
-  else if (grid.status === 'stopped') text = `Stopped with ${grid.levels.length} finished row${grid.levels.length === 1 ? '' : 's'}.`;
+  else if (grid.status === 'stopped')
+    text = `Stopped with ${grid.levels.length} finished row${grid.levels.length === 1 ? '' : 's'}.`;
   else text = 'Generation failed.';
   return (
     <p className="grid-status" aria-live="polite" data-testid="grid-status">
@@ -60,19 +79,38 @@ function SemanticPyramidResults() {
     <>
       <GridStatus grid={grid} />
       {compare ? (
-        <div className="sample-grid compare-grid" data-testid="compare-grid" role="table" aria-label="Samples for every pyramid level">
+        <div
+          className="sample-grid compare-grid"
+          data-testid="compare-grid"
+          role="table"
+          aria-label="Samples for every pyramid level"
+        >
           <div className="grid-header" role="row">
             <span role="columnheader">Level</span>
             <span role="columnheader">Source, then samples</span>
           </div>
           {rowLevels.map((l) => (
-            <GridRow key={l} level={l} label={label(l)} source={source.image} images={grid?.rows[l]} samples={samples} />
+            <GridRow
+              key={l}
+              level={l}
+              label={label(l)}
+              source={source.image}
+              images={grid?.rows[l]}
+              samples={samples}
+            />
           ))}
         </div>
       ) : (
         <div className="sample-grid" data-testid="sample-grid" role="table" aria-label={`Samples for ${label(level)}`}>
           {rowLevels.map((l) => (
-            <GridRow key={l} level={l} label={label(l)} source={source.image} images={grid?.rows[l]} samples={samples} />
+            <GridRow
+              key={l}
+              level={l}
+              label={label(l)}
+              source={source.image}
+              images={grid?.rows[l]}
+              samples={samples}
+            />
           ))}
         </div>
       )}
@@ -84,26 +122,46 @@ function LagResults({ lag }: { lag: LagViewState | null }) {
   const source = usePlayground((s) => s.source);
   const scale = usePlayground((s) => s.pack?.lag.scale ?? 4);
   const seed = usePlayground((s) => s.seed);
-  const upscaled = useMemo(() => (lag?.result ? upscaleNearest(lag.result.lr, scale) : null), [lag?.result, scale]);
-  if (!source) return <p className="empty">Open an image to start.</p>;
   const result = lag?.result;
+  const upscaled = useMemo(() => (result ? upscaleNearest(result.lr, scale) : null), [result, scale]);
+  if (!source) return <p className="empty">Open an image to start.</p>;
   return (
     <>
       <p className="grid-status" aria-live="polite" data-testid="grid-status">
-        {!lag ? '' : lag.status === 'running' ? 'Generating candidates…' : lag.status === 'done' ? `Generated in ${Math.round(result?.ms ?? 0)} ms` : lag.status === 'stopped' ? 'Stopped.' : 'LAG failed.'}
+        {!lag
+          ? ''
+          : lag.status === 'running'
+            ? 'Generating candidates…'
+            : lag.status === 'done'
+              ? `Generated in ${Math.round(result?.ms ?? 0)} ms`
+              : lag.status === 'stopped'
+                ? 'Stopped.'
+                : 'LAG failed.'}
       </p>
       <div className="lag-view" data-testid="lag-view">
         <div className="lag-inputs">
           <figure>
-            {result ? <RgbaCanvas image={result.lr} label="Low-resolution input" testId="lag-lr" /> : <PendingCell label="Low-resolution input" />}
+            {result ? (
+              <RgbaCanvas image={result.lr} label="Low-resolution input" testId="lag-lr" />
+            ) : (
+              <PendingCell label="Low-resolution input" />
+            )}
             <figcaption>Input, {result ? `${result.lr.width}×${result.lr.height}` : '…'}</figcaption>
           </figure>
           <figure>
-            {upscaled ? <RgbaCanvas image={upscaled} label="Nearest-neighbour enlargement" /> : <PendingCell label="Nearest-neighbour enlargement" />}
+            {upscaled ? (
+              <RgbaCanvas image={upscaled} label="Nearest-neighbour enlargement" />
+            ) : (
+              <PendingCell label="Nearest-neighbour enlargement" />
+            )}
             <figcaption>Nearest-neighbour ×{scale}</figcaption>
           </figure>
           <figure>
-            {result ? <RgbaCanvas image={result.stdMap} label="Per-pixel spread across candidates" testId="lag-std" /> : <PendingCell label="Spread map" />}
+            {result ? (
+              <RgbaCanvas image={result.stdMap} label="Per-pixel spread across candidates" testId="lag-std" />
+            ) : (
+              <PendingCell label="Spread map" />
+            )}
             <figcaption>Spread (std) across candidates{result ? `, max ${result.maxStd.toFixed(3)}` : ''}</figcaption>
           </figure>
         </div>
@@ -111,7 +169,12 @@ function LagResults({ lag }: { lag: LagViewState | null }) {
         <div className="cells lag-candidates">
           {Array.from({ length: lag?.status === 'stopped' ? 0 : (lag?.candidates ?? 0) }, (_, index) =>
             result?.candidates[index] ? (
-              <ZoomableSample key={index} target={{ image: result.candidates[index], levelLabel: 'LAG candidate', seed, index }} label={`Candidate ${index + 1}`} level="lag" />
+              <ZoomableSample
+                key={index}
+                target={{ image: result.candidates[index], levelLabel: 'LAG candidate', seed, index }}
+                label={`Candidate ${index + 1}`}
+                level="lag"
+              />
             ) : (
               <PendingCell key={index} label={`Candidate ${index + 1}, generating`} />
             ),

@@ -32,7 +32,14 @@ export function SharePanel({ shareUrl }: { shareUrl: string | null }) {
         <label htmlFor="share-url" className="visually-hidden">
           Permalink to this exact view
         </label>
-        <input id="share-url" ref={field} readOnly value={shareUrl ?? ''} data-testid="share-url" onFocus={(e) => e.target.select()} />
+        <input
+          id="share-url"
+          ref={field}
+          readOnly
+          value={shareUrl ?? ''}
+          data-testid="share-url"
+          onFocus={(e) => e.target.select()}
+        />
         <button
           type="button"
           className="primary"
@@ -48,7 +55,11 @@ export function SharePanel({ shareUrl }: { shareUrl: string | null }) {
         </button>
       </div>
       <p className="hint" aria-live="polite">
-        {copyState === 'copied' ? 'Link copied.' : copyState === 'failed' ? 'Copying was blocked: the link is selected, press Ctrl+C.' : `The link holds every setting${hasImage ? ', the painted mask and the input image' : ''}.`}
+        {copyState === 'copied'
+          ? 'Link copied.'
+          : copyState === 'failed'
+            ? 'Copying was blocked: the link is selected, press Ctrl+C.'
+            : `The link holds every setting${hasImage ? ', the painted mask and the input image' : ''}.`}
       </p>
     </section>
   );

@@ -58,13 +58,16 @@ export function withBackend(href: string, backend: Backend): string {
 /** A new browser context (empty cache, storage, Cache Storage) with one page at `url`. */
 export async function openApp(browser: Browser, url: string, options: { clipboard?: boolean } = {}): Promise<AppPage> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 1000 }, acceptDownloads: true });
-  if (options.clipboard) await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(url).origin });
+  if (options.clipboard)
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(url).origin });
   const page = await context.newPage();
   const pageErrors: string[] = [];
   const consoleErrors: string[] = [];
   page.on('pageerror', (error) => pageErrors.push(error.message.split('\n')[0]));
   page.on('crash', () => pageErrors.push('the page crashed (renderer process gone)'));
-  context.browser()?.once('disconnected', () => pageErrors.push('the browser disconnected (Chromium exited or was killed)'));
+  context
+    .browser()
+    ?.once('disconnected', () => pageErrors.push('the browser disconnected (Chromium exited or was killed)'));
   page.on('console', (message) => {
     if (message.type() === 'error') consoleErrors.push(message.text().split('\n')[0]);
   });
@@ -75,7 +78,14 @@ export async function openApp(browser: Browser, url: string, options: { clipboar
 async function textOf(page: Page, testId: string): Promise<string | null> {
   const locator = page.getByTestId(testId);
   if ((await locator.count()) === 0) return null;
-  return ((await locator.first().textContent({ timeout: 1000 }).catch(() => null)) ?? '').replace(/\s+/g, ' ').trim();
+  return (
+    (await locator
+      .first()
+      .textContent({ timeout: 1000 })
+      .catch(() => null)) ?? ''
+  )
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 /** One line on what the page shows, for failure messages. */
@@ -88,7 +98,9 @@ export async function describePage(page: Page): Promise<string> {
       `error-banner=${JSON.stringify(await textOf(page, 'error-banner'))}`,
       `samples=${await page.locator('[data-testid="sample"]').count()}`,
     ];
-    const crashed = await page.evaluate(() => document.body.innerText.match(/.{0,40}stopped working.{0,120}/)?.[0] ?? null);
+    const crashed = await page.evaluate(
+      () => document.body.innerText.match(/.{0,40}stopped working.{0,120}/)?.[0] ?? null,
+    );
     if (crashed) parts.push(`crashed panel=${JSON.stringify(crashed)}`);
     return parts.join(' ');
   } catch (error) {
@@ -104,17 +116,25 @@ export async function waitForPackReady(app: AppPage, timeout = 120_000, pageErro
   const started = Date.now();
   let firstPageError: number | null = null;
   for (;;) {
-    const status = (await app.page.getByTestId('pack-status').first().textContent({ timeout: 5_000 }).catch(() => '')) ?? '';
+    const status =
+      (await app.page
+        .getByTestId('pack-status')
+        .first()
+        .textContent({ timeout: 5_000 })
+        .catch(() => '')) ?? '';
     if (/ready/i.test(status)) return;
     const now = Date.now();
     if (app.pageErrors.length && firstPageError === null) firstPageError = now;
     let reason: string | null = null;
     if (/no pack|error/i.test(status)) reason = 'the app reports no pack';
-    else if (firstPageError !== null && now - firstPageError > pageErrorGraceMs) reason = `uncaught page errors for ${pageErrorGraceMs} ms`;
+    else if (firstPageError !== null && now - firstPageError > pageErrorGraceMs)
+      reason = `uncaught page errors for ${pageErrorGraceMs} ms`;
     else if (now - started > timeout) reason = `timeout ${timeout} ms`;
     if (app.page.isClosed()) reason = 'the page was closed (crash or browser exit)';
     if (reason) {
-      throw new Error(`pack never became ready (${reason}): ${await describePage(app.page)} pageErrors=${JSON.stringify(app.pageErrors.slice(0, 4))}${app.pageErrors.length > 4 ? ` (+${app.pageErrors.length - 4})` : ''}`);
+      throw new Error(
+        `pack never became ready (${reason}): ${await describePage(app.page)} pageErrors=${JSON.stringify(app.pageErrors.slice(0, 4))}${app.pageErrors.length > 4 ? ` (+${app.pageErrors.length - 4})` : ''}`,
+      );
     }
     await app.page.waitForTimeout(150);
   }
@@ -166,7 +186,13 @@ export async function readSamples(page: Page, container: string | null): Promise
     });
   }, container);
   return raw
-    .map((r) => ({ level: r.level, index: r.index, width: r.width, height: r.height, data: new Uint8Array(Buffer.from(r.base64, 'base64')) }))
+    .map((r) => ({
+      level: r.level,
+      index: r.index,
+      width: r.width,
+      height: r.height,
+      data: new Uint8Array(Buffer.from(r.base64, 'base64')),
+    }))
     .sort((a, b) => (a.level === b.level ? a.index - b.index : a.level < b.level ? -1 : 1));
 }
 
@@ -195,16 +221,22 @@ export async function waitForGrid(app: AppPage, wait: GridWait): Promise<SampleI
   for (;;) {
     const remaining = deadline - Date.now();
     if (remaining <= 0) {
-      throw new Error(`grid not ready after ${timeout} ms (${lastReason}; expected ${wait.container ?? 'page'} levels=${levels.join(',')} x ${wait.samples}): ${await describePage(page)} pageErrors=${JSON.stringify(app.pageErrors)}`);
+      throw new Error(
+        `grid not ready after ${timeout} ms (${lastReason}; expected ${wait.container ?? 'page'} levels=${levels.join(',')} x ${wait.samples}): ${await describePage(page)} pageErrors=${JSON.stringify(app.pageErrors)}`,
+      );
     }
     try {
       await page.waitForFunction(
         ({ containerId, levels, samples }) => {
-          const root: ParentNode | null = containerId ? document.querySelector(`[data-testid="${containerId}"]`) : document;
+          const root: ParentNode | null = containerId
+            ? document.querySelector(`[data-testid="${containerId}"]`)
+            : document;
           if (!root) return false;
           const elements = Array.from(root.querySelectorAll('[data-testid="sample"]'));
           if (elements.length !== levels.length * samples) return false;
-          return levels.every((level) => elements.filter((e) => e.getAttribute('data-level') === level).length === samples);
+          return levels.every(
+            (level) => elements.filter((e) => e.getAttribute('data-level') === level).length === samples,
+          );
         },
         { containerId: wait.container, levels, samples: wait.samples },
         { timeout: remaining, polling: 100 },
@@ -212,15 +244,21 @@ export async function waitForGrid(app: AppPage, wait: GridWait): Promise<SampleI
     } catch (error) {
       // A timeout means the grid never completed; anything else (page crashed, browser gone) ends the wait now.
       if (!(error instanceof Error && error.name === 'TimeoutError') || page.isClosed()) {
-        throw new Error(`waiting for the grid failed: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}; pageErrors=${JSON.stringify(app.pageErrors)}`);
+        throw new Error(
+          `waiting for the grid failed: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}; pageErrors=${JSON.stringify(app.pageErrors)}`,
+        );
       }
       lastReason = 'sample count/levels never matched';
       continue;
     }
     // Canvases are painted in an effect after the commit: two frames later they are drawn.
-    await page.evaluate(() => new Promise<void>((done) => requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(done, 30)))));
+    await page.evaluate(
+      () => new Promise<void>((done) => requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(done, 30)))),
+    );
     const images = await readSamples(page, wait.container);
-    const complete = images.length === levels.length * wait.samples && levels.every((l) => images.filter((i) => i.level === l).length === wait.samples);
+    const complete =
+      images.length === levels.length * wait.samples &&
+      levels.every((l) => images.filter((i) => i.level === l).length === wait.samples);
     const print = fingerprint(images);
     if (!complete) {
       lastReason = 'grid changed while reading';
@@ -248,7 +286,9 @@ export async function setNumber(page: Page, testId: string, value: number): Prom
 /** The permalink shown by the app (`share-url` value or text). */
 export async function shareUrl(page: Page): Promise<string> {
   const field = page.getByTestId('share-url');
-  const value = await field.evaluate((element) => ('value' in element ? String((element as HTMLInputElement).value) : element.textContent ?? ''));
+  const value = await field.evaluate((element) =>
+    'value' in element ? String((element as HTMLInputElement).value) : (element.textContent ?? ''),
+  );
   return value.trim();
 }
 

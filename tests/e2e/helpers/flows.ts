@@ -19,17 +19,37 @@ export interface GridState {
 }
 
 /** A fresh context on the app; waits for the pack and for the grid of the default sample image. */
-export async function openReadyApp(browser: Browser, baseUrl: string, options: { backend?: Backend; clipboard?: boolean } = {}): Promise<{ app: AppPage; grid: GridState }> {
-  const app = await openApp(browser, appUrl(baseUrl, { backend: options.backend ?? 'wasm' }), { clipboard: options.clipboard });
+export async function openReadyApp(
+  browser: Browser,
+  baseUrl: string,
+  options: { backend?: Backend; clipboard?: boolean } = {},
+): Promise<{ app: AppPage; grid: GridState }> {
+  const app = await openApp(browser, appUrl(baseUrl, { backend: options.backend ?? 'wasm' }), {
+    clipboard: options.clipboard,
+  });
   await waitForPackReady(app);
-  const images = await waitForGrid(app, { container: 'sample-grid', levels: [DEFAULT_LEVEL], samples: DEFAULT_SAMPLES });
+  const images = await waitForGrid(app, {
+    container: 'sample-grid',
+    levels: [DEFAULT_LEVEL],
+    samples: DEFAULT_SAMPLES,
+  });
   return { app, grid: { level: DEFAULT_LEVEL, samples: DEFAULT_SAMPLES, images } };
 }
 
 /** Uploads PNG bytes through `file-input` and waits for the new grid. */
-export async function uploadPng(app: AppPage, grid: GridState, png: Buffer, name = 'test-image.png'): Promise<GridState> {
+export async function uploadPng(
+  app: AppPage,
+  grid: GridState,
+  png: Buffer,
+  name = 'test-image.png',
+): Promise<GridState> {
   await app.page.getByTestId('file-input').setInputFiles({ name, mimeType: 'image/png', buffer: png });
-  const images = await waitForGrid(app, { container: 'sample-grid', levels: [grid.level], samples: grid.samples, notFingerprint: fingerprint(grid.images) });
+  const images = await waitForGrid(app, {
+    container: 'sample-grid',
+    levels: [grid.level],
+    samples: grid.samples,
+    notFingerprint: fingerprint(grid.images),
+  });
   return { ...grid, images };
 }
 
@@ -46,7 +66,12 @@ export async function setSamples(app: AppPage, grid: GridState, samples: number)
 
 export async function setSeed(app: AppPage, grid: GridState, seed: number): Promise<GridState> {
   await setNumber(app.page, 'seed-input', seed);
-  const images = await waitForGrid(app, { container: 'sample-grid', levels: [grid.level], samples: grid.samples, notFingerprint: fingerprint(grid.images) });
+  const images = await waitForGrid(app, {
+    container: 'sample-grid',
+    levels: [grid.level],
+    samples: grid.samples,
+    notFingerprint: fingerprint(grid.images),
+  });
   return { ...grid, images };
 }
 

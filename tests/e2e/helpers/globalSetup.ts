@@ -25,7 +25,11 @@ export default async function setup(project: TestProject) {
     dist = join(REPO, 'test-results/e2e/dist');
     const started = Date.now();
     const vite = join(REPO, 'node_modules/vite/bin/vite.js');
-    const build = spawnSync(process.execPath, [vite, 'build', '--outDir', dist, '--emptyOutDir', '--logLevel', 'warn'], { cwd: REPO, encoding: 'utf8' });
+    const build = spawnSync(
+      process.execPath,
+      [vite, 'build', '--outDir', dist, '--emptyOutDir', '--logLevel', 'warn'],
+      { cwd: REPO, encoding: 'utf8' },
+    );
     if (build.status !== 0) {
       throw new Error(`vite build failed (exit ${build.status}):\n${build.stdout}\n${build.stderr}`);
     }
@@ -33,10 +37,15 @@ export default async function setup(project: TestProject) {
   }
   for (const required of ['index.html', 'models/index.json']) {
     if (!existsSync(join(dist, required))) {
-      throw new Error(`${join(dist, required)} is missing: the build must contain the app and a copy of models/ (vite.config.ts, plugin model-packs)`);
+      throw new Error(
+        `${join(dist, required)} is missing: the build must contain the app and a copy of models/ (vite.config.ts, plugin model-packs)`,
+      );
     }
   }
-  const index = JSON.parse(readFileSync(join(dist, 'models/index.json'), 'utf8')) as { default?: string; packs?: { id: string }[] };
+  const index = JSON.parse(readFileSync(join(dist, 'models/index.json'), 'utf8')) as {
+    default?: string;
+    packs?: { id: string }[];
+  };
   const packId = index.default ?? index.packs?.[0]?.id;
   if (!packId || !existsSync(join(dist, 'models', packId, 'pack.json'))) {
     throw new Error(`the build has no models/${packId}/pack.json`);

@@ -11,7 +11,9 @@ export interface Rgba {
 /** An 8-bit RGBA PNG, through the suite's general encoder (reliability-fixtures/files.ts). */
 export function encodePng(image: Rgba): Buffer {
   const { width, data } = image;
-  return makePng(image.width, image.height, 6, 8, (x, y) => Array.from(data.subarray((y * width + x) * 4, (y * width + x) * 4 + 4)));
+  return makePng(image.width, image.height, 6, 8, (x, y) =>
+    Array.from(data.subarray((y * width + x) * 4, (y * width + x) * 4 + 4)),
+  );
 }
 
 /** Width and height from a PNG's IHDR; throws when the bytes are not a PNG. */
@@ -30,7 +32,7 @@ export type SceneName = 'boat-at-dusk' | 'red-blob-on-grass' | 'striped-kite';
  */
 export function scene(name: SceneName, width = 96, height = 64): Rgba {
   const data = new Uint8Array(width * height * 4);
-  let state = 0x9e3779b9 ^ name.length * 7919;
+  let state = 0x9e3779b9 ^ (name.length * 7919);
   const noise = () => {
     state = (state ^ (state << 13)) >>> 0;
     state = (state ^ (state >>> 17)) >>> 0;
@@ -43,14 +45,16 @@ export function scene(name: SceneName, width = 96, height = 64): Rgba {
       const v = y / (height - 1);
       let rgb: [number, number, number];
       if (name === 'boat-at-dusk') {
-        if (v < 0.55) rgb = [250 - 120 * v, 140 - 60 * v, 90 + 120 * v]; // orange-to-violet sky
+        if (v < 0.55)
+          rgb = [250 - 120 * v, 140 - 60 * v, 90 + 120 * v]; // orange-to-violet sky
         else rgb = [20, 40 + 30 * (1 - v), 90 + 50 * Math.sin(x / 3)]; // dark sea with ripples
         const hull = v > 0.48 && v < 0.6 && Math.abs(u - 0.5) < 0.22 - (v - 0.48);
         const mast = Math.abs(u - 0.5) < 0.015 && v > 0.2 && v <= 0.48;
         if (hull) rgb = [60, 30, 20];
         if (mast) rgb = [230, 230, 220];
       } else if (name === 'red-blob-on-grass') {
-        if (v < 0.5) rgb = [120 + 60 * v, 180 + 40 * v, 250]; // light blue sky
+        if (v < 0.5)
+          rgb = [120 + 60 * v, 180 + 40 * v, 250]; // light blue sky
         else rgb = [40 + 30 * u, 150 - 60 * (v - 0.5), 40]; // grass
         const dx = (u - 0.45) * (width / height);
         const dy = v - 0.55;

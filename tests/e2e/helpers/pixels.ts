@@ -10,7 +10,8 @@ export interface SampleImage extends Rgba {
 }
 
 function sameSize(a: Rgba, b: Rgba): void {
-  if (a.width !== b.width || a.height !== b.height) throw new Error(`size mismatch: ${a.width}x${a.height} vs ${b.width}x${b.height}`);
+  if (a.width !== b.width || a.height !== b.height)
+    throw new Error(`size mismatch: ${a.width}x${a.height} vs ${b.width}x${b.height}`);
 }
 
 /** Largest absolute RGB difference, in 0..255 units. */
@@ -56,7 +57,8 @@ export function stdDev(image: Rgba): number {
 /** Number of distinct RGB colours. */
 export function distinctColours(image: Rgba): number {
   const seen = new Set<number>();
-  for (let i = 0; i < image.data.length; i += 4) seen.add((image.data[i] << 16) | (image.data[i + 1] << 8) | image.data[i + 2]);
+  for (let i = 0; i < image.data.length; i += 4)
+    seen.add((image.data[i] << 16) | (image.data[i + 1] << 8) | image.data[i + 2]);
   return seen.size;
 }
 
@@ -70,7 +72,8 @@ export function minAlpha(image: Rgba): number {
 export function notARealImage(image: SampleImage, size?: number): string | null {
   const where = `sample level=${image.level} index=${image.index}`;
   if (image.width === 0 || image.height === 0) return `${where} is 0x0`;
-  if (size !== undefined && (image.width !== size || image.height !== size)) return `${where} is ${image.width}x${image.height}, expected ${size}x${size}`;
+  if (size !== undefined && (image.width !== size || image.height !== size))
+    return `${where} is ${image.width}x${image.height}, expected ${size}x${size}`;
   if (minAlpha(image) < 255) return `${where} has transparent pixels (min alpha ${minAlpha(image)}): not painted?`;
   const std = stdDev(image);
   if (std < 4) return `${where} is flat (RGB std ${std.toFixed(2)})`;

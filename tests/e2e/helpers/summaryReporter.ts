@@ -35,16 +35,23 @@ export default class SummaryReporter implements Reporter {
     const outside: string[] = [];
     for (const module of modules) {
       const file = module.relativeModuleId;
-      for (const error of module.errors()) outside.push(`[e2e] FAIL ${file} (outside a test) — ${(error.message ?? String(error)).split('\n')[0]}`);
+      for (const error of module.errors())
+        outside.push(`[e2e] FAIL ${file} (outside a test) — ${(error.message ?? String(error)).split('\n')[0]}`);
       for (const suite of module.children.allSuites()) {
-        for (const error of suite.errors()) outside.push(`[e2e] FAIL ${file} › ${suite.fullName} (hook) — ${(error.message ?? String(error)).split('\n')[0]}`);
+        for (const error of suite.errors())
+          outside.push(
+            `[e2e] FAIL ${file} › ${suite.fullName} (hook) — ${(error.message ?? String(error)).split('\n')[0]}`,
+          );
       }
     }
-    for (const error of unhandledErrors) outside.push(`[e2e] FAIL unhandled error — ${(error.message ?? String(error)).split('\n')[0]}`);
+    for (const error of unhandledErrors)
+      outside.push(`[e2e] FAIL unhandled error — ${(error.message ?? String(error)).split('\n')[0]}`);
     const all = [...this.lines, ...outside];
     const passed = all.filter((l) => l.startsWith('[e2e] PASS')).length;
     const failed = all.filter((l) => l.startsWith('[e2e] FAIL')).length;
     const other = all.length - passed - failed;
-    process.stdout.write(`\n===== e2e summary: ${passed} passed, ${failed} failed${other ? `, ${other} not run` : ''} =====\n${all.join('\n')}\n\n`);
+    process.stdout.write(
+      `\n===== e2e summary: ${passed} passed, ${failed} failed${other ? `, ${other} not run` : ''} =====\n${all.join('\n')}\n\n`,
+    );
   }
 }

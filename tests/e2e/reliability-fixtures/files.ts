@@ -25,7 +25,14 @@ const CHANNELS: Record<number, number> = { 0: 1, 2: 3, 4: 2, 6: 4 };
  * A PNG of any plain colour type (0 grey, 2 RGB, 4 grey+alpha, 6 RGBA) at 8 or 16 bits. `pixel` gives the
  * channel values in 0..255 (scaled to 16 bits as v*257, plus `low` in the low byte so 16-bit data is real).
  */
-export function makePng(width: number, height: number, colorType: 0 | 2 | 4 | 6, bitDepth: 8 | 16, pixel: (x: number, y: number) => number[], low = 0): Buffer {
+export function makePng(
+  width: number,
+  height: number,
+  colorType: 0 | 2 | 4 | 6,
+  bitDepth: 8 | 16,
+  pixel: (x: number, y: number) => number[],
+  low = 0,
+): Buffer {
   const channels = CHANNELS[colorType];
   const bytesPer = bitDepth / 8;
   const stride = width * channels * bytesPer;
@@ -45,7 +52,12 @@ export function makePng(width: number, height: number, colorType: 0 | 2 | 4 | 6,
   header.writeUInt32BE(height, 4);
   header[8] = bitDepth;
   header[9] = colorType;
-  return Buffer.concat([SIGNATURE, chunk('IHDR', header), chunk('IDAT', deflateSync(raw)), chunk('IEND', new Uint8Array())]);
+  return Buffer.concat([
+    SIGNATURE,
+    chunk('IHDR', header),
+    chunk('IDAT', deflateSync(raw)),
+    chunk('IEND', new Uint8Array()),
+  ]);
 }
 
 /** A 1-bit greyscale PNG of any size (rows of zeros compress to almost nothing: 12000x12000 is ~20 KB). */
@@ -57,11 +69,17 @@ export function makeHugeBilevelPng(width: number, height: number): Buffer {
   header.writeUInt32BE(height, 4);
   header[8] = 1;
   header[9] = 0;
-  return Buffer.concat([SIGNATURE, chunk('IHDR', header), chunk('IDAT', deflateSync(raw, { level: 9 })), chunk('IEND', new Uint8Array())]);
+  return Buffer.concat([
+    SIGNATURE,
+    chunk('IHDR', header),
+    chunk('IDAT', deflateSync(raw, { level: 9 })),
+    chunk('IEND', new Uint8Array()),
+  ]);
 }
 
 /** The image a striped, opaque test picture; distinct colours so the grid visibly follows it. */
-export const stripes = (x: number, y: number): number[] => (((x >> 2) + (y >> 3)) % 2 ? [30, 90, 200, 255] : [240, 200, 40, 255]);
+export const stripes = (x: number, y: number): number[] =>
+  ((x >> 2) + (y >> 3)) % 2 ? [30, 90, 200, 255] : [240, 200, 40, 255];
 export const goodPng = (variant = 0): Buffer =>
   makePng(48, 40, 6, 8, (x, y) => {
     const [r, g, b] = stripes(x + variant * 3, y + variant);
@@ -167,7 +185,8 @@ export function decodePng(png: Uint8Array): { width: number; height: number; dat
     if (type === 'IHDR') {
       width = data.readUInt32BE(0);
       height = data.readUInt32BE(4);
-      if (data[8] !== 8 || data[12] !== 0 || (data[9] !== 2 && data[9] !== 6)) throw new Error(`decodePng: unsupported PNG (depth ${data[8]}, type ${data[9]}, interlace ${data[12]})`);
+      if (data[8] !== 8 || data[12] !== 0 || (data[9] !== 2 && data[9] !== 6))
+        throw new Error(`decodePng: unsupported PNG (depth ${data[8]}, type ${data[9]}, interlace ${data[12]})`);
       colorType = data[9];
     } else if (type === 'IDAT') idat.push(data);
     at += 12 + length;

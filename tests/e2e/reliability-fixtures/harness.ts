@@ -5,14 +5,32 @@ import { readFileSync } from 'node:fs';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { decodeBase64Url } from '../../../src/share/base64url';
-import { CHROMIUM, appUrl, bannerText, describePage, readSamples, shareUrl, waitForGrid, waitForPackReady, type AppPage } from '../helpers/app';
+import {
+  CHROMIUM,
+  appUrl,
+  bannerText,
+  describePage,
+  readSamples,
+  shareUrl,
+  waitForGrid,
+  waitForPackReady,
+  type AppPage,
+} from '../helpers/app';
 import { fingerprint, type SampleImage } from '../helpers/pixels';
 import { decodePng } from './files';
 
 /** The digest of the default pack (models/cifar10), which a hand-written link must carry to be applied. */
-export const DEFAULT_PACK_DIGEST: string = JSON.parse(readFileSync(new URL('../../../models/cifar10/pack.json', import.meta.url), 'utf8')).digest;
+export const DEFAULT_PACK_DIGEST: string = JSON.parse(
+  readFileSync(new URL('../../../models/cifar10/pack.json', import.meta.url), 'utf8'),
+).digest;
 
-export const RELIABILITY_ARGS = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+export const RELIABILITY_ARGS = [
+  '--no-sandbox',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
 
 export function launchReliabilityBrowser(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, args: RELIABILITY_ARGS, headless: true });
@@ -69,7 +87,9 @@ function instrument() {
       for (const { worker, data } of held) worker.dispatchEvent(new MessageEvent('message', { data }));
     },
   };
-  document.addEventListener('securitypolicyviolation', (e) => w.__rel.violations.push(`${e.violatedDirective} ${e.blockedURI}`));
+  document.addEventListener('securitypolicyviolation', (e) =>
+    w.__rel.violations.push(`${e.violatedDirective} ${e.blockedURI}`),
+  );
   const Native = window.Worker;
   class Recorded extends Native {
     constructor(url: string | URL, options?: WorkerOptions) {
@@ -187,7 +207,10 @@ export async function newRelContext(browser: Browser, options: { gpuHooks?: bool
       page.on('console', (message) => {
         if (message.type() === 'error') consoleErrors.push(message.text().split('\n')[0]);
       });
-      await page.goto(appUrl(baseUrl, { backend: options.backend ?? 'wasm', hash: options.hash }), { waitUntil: 'load', timeout: 60_000 });
+      await page.goto(appUrl(baseUrl, { backend: options.backend ?? 'wasm', hash: options.hash }), {
+        waitUntil: 'load',
+        timeout: 60_000,
+      });
       return { page, context, pageErrors, consoleErrors, close: () => page.close() };
     },
     close: () => context.close(),
@@ -198,7 +221,10 @@ export async function newRelContext(browser: Browser, options: { gpuHooks?: bool
 export async function bannerMessages(page: Page): Promise<string> {
   return page.evaluate(() =>
     Array.from(document.querySelectorAll('[data-testid="error-banner"] li'))
-      .map((li) => `${li.querySelector('.notice-kind')?.textContent ?? ''}: ${li.querySelector('.notice-text')?.textContent ?? ''}`)
+      .map(
+        (li) =>
+          `${li.querySelector('.notice-kind')?.textContent ?? ''}: ${li.querySelector('.notice-text')?.textContent ?? ''}`,
+      )
       .join(' | '),
   );
 }
@@ -212,7 +238,9 @@ export async function expectBanner(app: AppPage, pattern: RegExp, timeout = 20_0
     if (pattern.test(text)) return bannerMessages(app.page);
     await app.page.waitForTimeout(100);
   }
-  throw new Error(`banner never matched ${pattern}: banner=${JSON.stringify(text)} ${await describePage(app.page)} pageErrors=${JSON.stringify(app.pageErrors)}`);
+  throw new Error(
+    `banner never matched ${pattern}: banner=${JSON.stringify(text)} ${await describePage(app.page)} pageErrors=${JSON.stringify(app.pageErrors)}`,
+  );
 }
 
 /** Dismisses every message in the banner (so the next case starts from a clean one). */
@@ -229,7 +257,9 @@ export async function currentGrid(app: AppPage, container = 'sample-grid'): Prom
 }
 
 /** The model-size input image the app is using, read back from the permalink it shows (img=…). */
-export async function modelInputFromLink(page: Page): Promise<{ width: number; height: number; data: Uint8Array } | null> {
+export async function modelInputFromLink(
+  page: Page,
+): Promise<{ width: number; height: number; data: Uint8Array } | null> {
   const url = await shareUrl(page);
   const hash = url.split('#')[1] ?? '';
   const img = hash.split('&').find((part) => part.startsWith('img='));
@@ -240,7 +270,11 @@ export async function modelInputFromLink(page: Page): Promise<{ width: number; h
 }
 
 /** Waits until the permalink's image differs from `previous` (the app has switched to a new input). */
-export async function waitForNewModelInput(page: Page, previous: string | null, timeout = 20_000): Promise<{ width: number; height: number; data: Uint8Array }> {
+export async function waitForNewModelInput(
+  page: Page,
+  previous: string | null,
+  timeout = 20_000,
+): Promise<{ width: number; height: number; data: Uint8Array }> {
   const deadline = Date.now() + timeout;
   while (Date.now() < deadline) {
     const url = await shareUrl(page);
@@ -257,7 +291,11 @@ export async function linkImageParam(page: Page): Promise<string | null> {
 }
 
 /** Opens the app on wasm and waits for the first grid. */
-export async function openReady(rel: RelContext, baseUrl: string, options: { hash?: string } = {}): Promise<{ app: AppPage; images: SampleImage[] }> {
+export async function openReady(
+  rel: RelContext,
+  baseUrl: string,
+  options: { hash?: string } = {},
+): Promise<{ app: AppPage; images: SampleImage[] }> {
   const app = await rel.open(baseUrl, options);
   await waitForPackReady(app);
   const images = await waitForGrid(app, { container: 'sample-grid', levels: [2], samples: 6 });
@@ -274,4 +312,5 @@ export async function cspViolations(page: Page): Promise<string[]> {
 }
 
 export { fingerprint };
-export const expectNoPageErrors = (app: AppPage) => expect(app.pageErrors, 'uncaught exceptions in the page').toEqual([]);
+export const expectNoPageErrors = (app: AppPage) =>
+  expect(app.pageErrors, 'uncaught exceptions in the page').toEqual([]);

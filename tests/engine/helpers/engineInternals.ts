@@ -9,5 +9,8 @@ export function engineInternals(engine: PyramidEngine): {
   handleBackendLoss(backend: string, reason: string): void;
 } {
   const { recovery } = engine as unknown as { recovery: BackendRecovery };
-  return { withRecovery: recovery.run.bind(recovery), handleBackendLoss: recovery.handleLoss.bind(recovery) as (backend: string, reason: string) => void };
+  return {
+    withRecovery: recovery.run.bind(recovery),
+    handleBackendLoss: recovery.handleLoss.bind(recovery) as (backend: string, reason: string) => void,
+  };
 }

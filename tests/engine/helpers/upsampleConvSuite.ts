@@ -18,7 +18,10 @@ async function relativeMaxDiff(a: tf.Tensor, b: tf.Tensor): Promise<number> {
 }
 
 /** A layer's kernel and bias plus its derived phase kernels, as a weight lookup. */
-function randomLayer(inChannels: number, outChannels: number): { weights: Map<string, tf.Tensor>; w: (n: string) => tf.Tensor } {
+function randomLayer(
+  inChannels: number,
+  outChannels: number,
+): { weights: Map<string, tf.Tensor>; w: (n: string) => tf.Tensor } {
   const kernel = tf.randomNormal([3, 3, inChannels, outChannels], 0, 0.2, 'float32', 7) as tf.Tensor4D;
   const weights = new Map<string, tf.Tensor>([
     ['layer.kernel', kernel],
@@ -54,7 +57,12 @@ export function defineUpsampleConvSuite(): void {
     const kernel = tf.randomNormal([3, 3, 4, 5]) as tf.Tensor4D;
     const before = tf.memory().numTensors;
     const derived = derivePhaseKernels('layer', kernel);
-    expect([...derived.keys()]).toEqual(['layer.kernel.phase00', 'layer.kernel.phase01', 'layer.kernel.phase10', 'layer.kernel.phase11']);
+    expect([...derived.keys()]).toEqual([
+      'layer.kernel.phase00',
+      'layer.kernel.phase01',
+      'layer.kernel.phase10',
+      'layer.kernel.phase11',
+    ]);
     for (const phase of derived.values()) expect(phase.shape).toEqual([2, 2, 4, 5]);
     expect(tf.memory().numTensors).toBe(before + 4);
     tf.dispose([kernel, ...derived.values()]);
@@ -62,12 +70,25 @@ export function defineUpsampleConvSuite(): void {
 
   it('the phase kernels sum the 3x3 taps that land on the same low-resolution pixel', async () => {
     // Tap (r, s) of the 3x3 kernel holds 10^(3r+s)-ish distinct values, so any wrong grouping changes a sum.
-    const kernel = tf.tensor4d(Array.from({ length: 9 }, (_, t) => 2 ** t), [3, 3, 1, 1]);
+    const kernel = tf.tensor4d(
+      Array.from({ length: 9 }, (_, t) => 2 ** t),
+      [3, 3, 1, 1],
+    );
     const derived = derivePhaseKernels('layer', kernel);
     const taps = async (a: number, b: number) => Array.from(await derived.get(`layer.kernel.phase${a}${b}`)!.data());
     const k = (r: number, s: number) => 2 ** (3 * r + s);
-    expect(await taps(0, 0)).toEqual([k(0, 0), k(0, 1) + k(0, 2), k(1, 0) + k(2, 0), k(1, 1) + k(1, 2) + k(2, 1) + k(2, 2)]);
-    expect(await taps(1, 1)).toEqual([k(0, 0) + k(0, 1) + k(1, 0) + k(1, 1), k(0, 2) + k(1, 2), k(2, 0) + k(2, 1), k(2, 2)]);
+    expect(await taps(0, 0)).toEqual([
+      k(0, 0),
+      k(0, 1) + k(0, 2),
+      k(1, 0) + k(2, 0),
+      k(1, 1) + k(1, 2) + k(2, 1) + k(2, 2),
+    ]);
+    expect(await taps(1, 1)).toEqual([
+      k(0, 0) + k(0, 1) + k(1, 0) + k(1, 1),
+      k(0, 2) + k(1, 2),
+      k(2, 0) + k(2, 1),
+      k(2, 2),
+    ]);
     tf.dispose([kernel, ...derived.values()]);
   });
 }

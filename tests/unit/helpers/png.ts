@@ -11,7 +11,11 @@ function chunk(type: string, data: Uint8Array): Uint8Array {
   return out;
 }
 
-export function makeRgbaPng(width: number, height: number, pixel: (x: number, y: number) => [number, number, number, number] = () => [10, 20, 30, 255]): Uint8Array {
+export function makeRgbaPng(
+  width: number,
+  height: number,
+  pixel: (x: number, y: number) => [number, number, number, number] = () => [10, 20, 30, 255],
+): Uint8Array {
   const header = new Uint8Array(13);
   const view = new DataView(header.buffer);
   view.setUint32(0, width);
@@ -22,6 +26,11 @@ export function makeRgbaPng(width: number, height: number, pixel: (x: number, y:
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) raw.set(pixel(x, y), y * (1 + width * 4) + 1 + x * 4);
   }
-  const parts = [Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a), chunk('IHDR', header), chunk('IDAT', deflateSync(raw)), chunk('IEND', new Uint8Array())];
+  const parts = [
+    Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a),
+    chunk('IHDR', header),
+    chunk('IDAT', deflateSync(raw)),
+    chunk('IEND', new Uint8Array()),
+  ];
   return Uint8Array.from(Buffer.concat(parts));
 }

@@ -2,7 +2,11 @@
 import type { PackSummary, RgbaImage } from '../../../src/engine/protocol';
 import { DEFAULT_LEVELS } from '../../../src/engine/levels';
 
-export const img = (size: number, value = 0): RgbaImage => ({ width: size, height: size, data: new Uint8ClampedArray(size * size * 4).fill(value) });
+export const img = (size: number, value = 0): RgbaImage => ({
+  width: size,
+  height: size,
+  data: new Uint8ClampedArray(size * size * 4).fill(value),
+});
 
 export function makePack(id: string, overrides: Partial<PackSummary> = {}): PackSummary {
   return {
