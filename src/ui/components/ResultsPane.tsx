@@ -84,6 +84,9 @@ function SemanticPyramidResults() {
           data-testid="compare-grid"
           role="table"
           aria-label="Samples for every pyramid level"
+          // A grid wider than the pane scrolls: keyboard users must be able to focus it to scroll it (WCAG 2.1.1).
+          // eslint-disable-next-line jsx-a11y/no-noninteractive-tabindex
+          tabIndex={0}
         >
           <div className="grid-header" role="row">
             <span role="columnheader">Level</span>
@@ -101,7 +104,14 @@ function SemanticPyramidResults() {
           ))}
         </div>
       ) : (
-        <div className="sample-grid" data-testid="sample-grid" role="table" aria-label={`Samples for ${label(level)}`}>
+        <div
+          className="sample-grid"
+          data-testid="sample-grid"
+          role="table"
+          aria-label={`Samples for ${label(level)}`}
+          // eslint-disable-next-line jsx-a11y/no-noninteractive-tabindex -- scrollable, as above
+          tabIndex={0}
+        >
           {rowLevels.map((l) => (
             <GridRow
               key={l}
