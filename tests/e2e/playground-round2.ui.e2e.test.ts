@@ -62,8 +62,11 @@ describe('playground round 2: help, settings, accessibility, zoom, dark mode', (
     ]) {
       expect(text, `help lacks "${expected}"`).toContain(expected);
     }
-    // The default pack's metrics carry no judge block: nothing may be labelled judge-graded.
-    expect(await app.page.getByTestId('help-judge').count()).toBe(0);
+    // The default pack's metrics carry a judge block (scripts/evaluate.py): shown apart and labelled judge-graded,
+    // while the rest of the metrics are labelled as not judge-graded.
+    const judged = await app.page.getByTestId('help-judge').textContent();
+    expect(judged).toMatch(/Graded by a separate judge model/);
+    expect(judged).toMatch(/class agreement/);
     expect(await app.page.getByTestId('help-metrics').textContent()).toMatch(/not judge-graded/);
     const example = await panel
       .locator('img')

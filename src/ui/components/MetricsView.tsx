@@ -29,7 +29,14 @@ export function formatValue(value: Json): string {
 function RecordTable({ rows, caption }: { rows: Record<string, Json>[]; caption: string }) {
   const columns = [...new Set(rows.flatMap((row) => Object.keys(row)))];
   return (
-    <div className="metrics-table-wrap">
+    <div
+      className="metrics-table-wrap"
+      // A wide table scrolls: keyboard users must be able to focus it to scroll it (WCAG 2.1.1).
+      // eslint-disable-next-line jsx-a11y/no-noninteractive-tabindex
+      tabIndex={0}
+      role="region"
+      aria-label={caption}
+    >
       <table className="metrics-table">
         <caption>{caption}</caption>
         <thead>
