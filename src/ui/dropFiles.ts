@@ -25,7 +25,7 @@ export function decideDrop(entries: DroppedEntry[], hasText: boolean): DropDecis
     const names = folders.map((f) => `"${f.name}"`).join(', ');
     return {
       kind: 'error',
-      message: `That was ${folders.length === 1 ? 'a folder' : 'folders'} (${names}), not an image. Open the folder and drop one image file.`,
+      message: `That was ${folders.length === 1 ? 'a folder' : 'folders'} (${names}), not an image. Open the folder and drop one image file; to open a model pack, drop its folder outside this box or use Open pack….`,
     };
   }
   // The first file that says it is an image; otherwise the first file (its bytes are checked when it opens).

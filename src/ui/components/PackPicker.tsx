@@ -43,6 +43,8 @@ function useOpenFiles() {
 function usePackDrops(open: ReturnType<typeof useOpenFiles>) {
   useEffect(() => {
     const onDrop = (event: DragEvent) => {
+      // The image drop zone takes images only (and explains a folder dropped there); packs are dropped elsewhere.
+      if (event.target instanceof Element && event.target.closest('.drop-zone')) return;
       const drop = packDropOf(event.dataTransfer);
       if (!drop) return;
       event.preventDefault();
