@@ -9,9 +9,9 @@ import { lagDownscale, lagGenerate } from './lag';
 import { FC8_LEVEL } from './levels';
 import { classWeightRows, frameTimes, repeatRows, slerp, validateInterpolate } from './interpolation';
 import { standardNormal, standardNormalBatch } from './noise';
-import { loadPack, type LoadedPack } from './pack';
+import { FeatureCache } from './featureCache';
+import { loadPack, type LoadedPack, type LoadPackRequest } from './pack';
 import { BackendRecovery } from './recovery';
-import type { PackStore } from './packStore';
 import type {
   BackendName,
   BackendRequest,
@@ -19,13 +19,17 @@ import type {
   InterpolateRequest,
   LagRequest,
   LagResult,
-  LoadStage,
   PackSummary,
   RgbaImage,
 } from './protocol';
 import { softmax, spreadAcrossCandidates, validateGenerate, validateLag } from './requestChecks';
 import { spGenerate } from './sp';
+import { classInput, readAndDispose, readTogether, yieldToEventLoop, type HostTensor } from './tensorIo';
 import { vggPyramid } from './vgg';
+import { warmUp } from './warmUp';
+
+export type { HostTensor } from './tensorIo';
+export type { LoadPackRequest } from './pack';
 
 export interface EngineOptions {
   /** Called after a lost GPU device made the engine switch backends (weights are re-uploaded by then). */
@@ -49,29 +53,6 @@ export interface EngineOptions {
   };
 }
 
-export interface LoadPackRequest {
-  packUrl: string;
-  baseUrl?: string;
-  fetch?: typeof fetch;
-  store?: PackStore | null;
-  onProgress?: (stage: LoadStage, loaded: number, total: number) => void;
-  /** Aborts the fetches and stops the load before it replaces the current pack. */
-  signal?: AbortSignal;
-}
-
-/** Raw tensors as plain arrays (the parity tests and the engine's own caches use these). */
-export interface HostTensor {
-  shape: number[];
-  values: Float32Array;
-}
-
-interface FeatureSet {
-  levels: HostTensor[];
-  /** The levels on the current backend, batch 1; rebuilt after a backend change. */
-  tensors: tf.Tensor[] | null;
-  probabilities: number[];
-}
-
 export type CancelCheck = () => boolean;
 
 const DEFAULT_BATCH_PIXELS = 32 * 32 * 32;
@@ -81,10 +62,11 @@ export class PyramidEngine {
   private readonly recovery: BackendRecovery;
   private pack: LoadedPack | null = null;
   private weightTensors = new Map<string, tf.Tensor>();
-  private readonly features = new Map<string, FeatureSet>();
+  private readonly features: FeatureCache;
 
   constructor(options: EngineOptions = {}) {
     this.options = options;
+    this.features = new FeatureCache(options.maxFeatureSets ?? 16);
     this.recovery = new BackendRecovery({
       beforeSwitch: () => this.disposeBackendTensors(),
       afterSwitch: (info, reason) => {
@@ -108,10 +90,7 @@ export class PyramidEngine {
   private disposeBackendTensors(): void {
     for (const tensor of this.weightTensors.values()) tensor.dispose();
     this.weightTensors.clear();
-    for (const set of this.features.values()) {
-      set.tensors?.forEach((t) => t.dispose());
-      set.tensors = null;
-    }
+    this.features.releaseBackendTensors();
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -119,13 +98,7 @@ export class PyramidEngine {
   // -------------------------------------------------------------------------------------------------------------
   async loadPack(request: LoadPackRequest): Promise<{ summary: PackSummary; fromCache: boolean }> {
     await this.recovery.ready();
-    const loaded = await loadPack(request.packUrl, {
-      fetch: request.fetch,
-      store: request.store,
-      baseUrl: request.baseUrl,
-      onProgress: request.onProgress,
-      signal: request.signal,
-    });
+    const loaded = await loadPack(request);
     // Past this point the pack replaces the current one; a stop that comes later lets it finish.
     if (request.signal?.aborted) throw new CancelledError('pack load stopped');
     this.disposeBackendTensors();
@@ -135,7 +108,7 @@ export class PyramidEngine {
     this.uploadWeights(loaded);
     request.onProgress?.('upload', 1, 1);
     request.onProgress?.('warmup', 0, 1);
-    await this.recovery.run(() => this.warmUp());
+    await this.recovery.run(() => warmUp(this, loaded, this.recovery.backend, this.options.warmUp));
     request.onProgress?.('warmup', 1, 1);
     return { summary: loaded.summary, fromCache: loaded.fromCache };
   }
@@ -167,55 +140,6 @@ export class PyramidEngine {
   private requirePack(): LoadedPack {
     if (!this.pack) throw new EngineError('bad-input', 'no pack is loaded');
     return this.pack;
-  }
-
-  /**
-   * A forward of each network after loading, so that kernel setup (XNNPACK operators on wasm, shader compilation on
-   * GPUs) happens here rather than on first use. On GPU backends it runs the batch shapes of the app's default
-   * requests through the real generate / LAG paths; on wasm and cpu, whose kernels do not depend on the batch
-   * size, one image of each is enough.
-   */
-  private async warmUp(): Promise<void> {
-    const pack = this.requirePack();
-    const size = pack.manifest.imageSize;
-    const shapes = this.options.warmUp ?? { samples: 6, compareSamples: 6, lagCandidates: 8 };
-    const info = this.recovery.backend;
-    const hardwareGpu = (info?.backend === 'webgpu' || info?.backend === 'webgl') && !/\(software\)/.test(info.detail);
-    const gpu = shapes.always === true || hardwareGpu;
-    if (!gpu) {
-      // Every layer once, at batch 1 (all levels on, a mask).
-      const levels = await this.computeFeatures(new Float32Array(size * size * 3), 1);
-      await this.runSp({
-        z: new Float32Array(pack.arch.sp.zDim),
-        classes: [0],
-        on: [pack.manifest.levels.map(() => 1)],
-        mask: new Float32Array(size * size).fill(1),
-        features: levels,
-      });
-      const { lrSize, noiseChannels } = pack.arch.lag;
-      await this.runLag({
-        lr: new Float32Array(lrSize * lrSize * 3),
-        noise: new Float32Array(lrSize * lrSize * noiseChannels),
-        amplitude: 1,
-        batch: 1,
-      });
-      return;
-    }
-    // GPU: the real paths at the batch shapes of the app's default requests (a row, the compare grid, LAG).
-    const id = '\u0000warm-up';
-    const image = { width: size, height: size, data: new Uint8ClampedArray(size * size * 4).fill(128) };
-    try {
-      await this.extract(id, image);
-      const all = pack.manifest.levels.map((_, l) => l);
-      await this.generate({ featuresId: id, seed: 0, classIndex: 0, levels: [0], samples: shapes.samples }, () => {});
-      await this.generate(
-        { featuresId: id, seed: 0, classIndex: 0, levels: all, samples: shapes.compareSamples },
-        () => {},
-      );
-      await this.lag({ image, candidates: shapes.lagCandidates, seed: 0, amplitude: 1 });
-    } finally {
-      this.dropFeatures(id);
-    }
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -255,11 +179,7 @@ export class PyramidEngine {
         mask: tf.tensor4d(inputs.mask, [maskBatch, size, size, 1]),
       }),
     );
-    try {
-      return (await out.data()) as Float32Array;
-    } finally {
-      out.dispose();
-    }
+    return readAndDispose(out);
   }
 
   /** LAG forward on `batch` low-resolution images and noise maps. */
@@ -280,11 +200,7 @@ export class PyramidEngine {
         inputs.amplitude,
       ),
     );
-    try {
-      return (await out.data()) as Float32Array;
-    } finally {
-      out.dispose();
-    }
+    return readAndDispose(out);
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -311,26 +227,12 @@ export class PyramidEngine {
       }
     });
     const probabilities = softmax(levels[FC8_LEVEL].values);
-    this.dropFeatures(featuresId);
-    this.features.set(featuresId, { levels, tensors, probabilities });
-    const limit = this.options.maxFeatureSets ?? 16;
-    while (this.features.size > limit) this.dropFeatures(this.features.keys().next().value!);
+    this.features.put(featuresId, levels, tensors, probabilities);
     return probabilities;
   }
 
   dropFeatures(featuresId: string): void {
-    this.features.get(featuresId)?.tensors?.forEach((t) => t.dispose());
-    this.features.delete(featuresId);
-  }
-
-  private featureTensors(featuresId: string): tf.Tensor[] {
-    const set = this.features.get(featuresId);
-    if (!set) throw new EngineError('bad-input', `no features under id "${featuresId}"; extract the image first`);
-    // Most recently used goes last (the Map keeps insertion order).
-    this.features.delete(featuresId);
-    this.features.set(featuresId, set);
-    set.tensors ??= set.levels.map((level) => tf.tensor(level.values, level.shape));
-    return set.tensors;
+    this.features.drop(featuresId);
   }
 
   private batchSize(): number {
@@ -400,7 +302,7 @@ export class PyramidEngine {
   ): Promise<Float32Array> {
     const pack = this.requirePack();
     const { levels: levelTable, imageSize: size } = pack.manifest;
-    const features = this.featureTensors(featuresId);
+    const features = this.features.tensors(featuresId);
     const out = tf.tidy(() =>
       spGenerate(this.weight, pack.arch.sp, levelTable, {
         z: tf.tensor2d(z, [levels.length, pack.arch.sp.zDim]),
@@ -410,11 +312,7 @@ export class PyramidEngine {
         mask: mask ? tf.tensor4d(Float32Array.from(mask), [1, size, size, 1]) : tf.ones([1, size, size, 1]),
       }),
     );
-    try {
-      return (await out.data()) as Float32Array;
-    } finally {
-      out.dispose();
-    }
+    return readAndDispose(out);
   }
 
   /** LAG candidates of one image, its low-resolution input, and the per-pixel spread across candidates. */
@@ -498,14 +396,9 @@ export class PyramidEngine {
     const size = pack.manifest.imageSize;
     const pixels = rgbaToSigned(image, size); // bad-input for a wrong size, zero size or non-byte data
     await this.recovery.ready();
-    return this.recovery.run(async () => {
-      const t = tf.tidy(() => lagDownscale(pack.arch.lag, tf.tensor4d(pixels, [1, size, size, 3])));
-      try {
-        return (await t.data()) as Float32Array;
-      } finally {
-        t.dispose();
-      }
-    });
+    return this.recovery.run(() =>
+      readAndDispose(tf.tidy(() => lagDownscale(pack.arch.lag, tf.tensor4d(pixels, [1, size, size, 3])))),
+    );
   }
 
   memory(): { numTensors: number; numBytes: number } {
@@ -519,42 +412,4 @@ export class PyramidEngine {
     this.features.clear();
     this.pack = null;
   }
-}
-
-/** Class indices as int32 [B], or rows of class weights as float32 [B, numClasses]. */
-function classInput(classes: number[] | number[][]): tf.Tensor1D | tf.Tensor2D {
-  return Array.isArray(classes[0]) ? tf.tensor2d(classes as number[][]) : tf.tensor1d(classes as number[], 'int32');
-}
-
-/**
- * Reads several tensors back in one transfer (one GPU sync instead of one per tensor): flattened, concatenated on
- * the backend, split on the host.
- */
-async function readTogether(tensors: tf.Tensor[]): Promise<HostTensor[]> {
-  const joined = tf.tidy(() =>
-    tf.concat(
-      tensors.map((t) => tf.reshape(t, [-1])),
-      0,
-    ),
-  );
-  let values: Float32Array;
-  try {
-    values = (await joined.data()) as Float32Array;
-  } finally {
-    joined.dispose();
-  }
-  let offset = 0;
-  return tensors.map((t) => {
-    const part = values.slice(offset, offset + t.size);
-    offset += t.size;
-    return { shape: [...t.shape], values: part };
-  });
-}
-
-/**
- * Lets queued messages (a `cancel`, a newer request) be delivered between batches: on the cpu and wasm backends
- * `tensor.data()` resolves without ever returning to the event loop.
- */
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 0));
 }
