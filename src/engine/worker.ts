@@ -1,6 +1,6 @@
 // The engine's Web Worker entry (a module worker): `new Worker(new URL('./engine/worker.ts', import.meta.url),
 // { type: 'module' })`. It speaks the messages of protocol.ts; see workerHost.ts for ordering and cancellation.
-import { claimUncaughtWasmThreadError } from './backend';
+import { claimUncaughtWasmThreadError } from './wasmBackend';
 import { describeError } from './errors';
 import type { FromWorker, ToWorker } from './protocol';
 import { WorkerHost } from './workerHost';
