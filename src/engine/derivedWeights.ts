@@ -3,7 +3,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { lagUpsampleConvLayers } from './lag';
 import { derivePhaseKernels, type Weights } from './ops';
-import type { PackArchitecture } from './pack';
+import type { PackArchitecture } from './packManifest';
 import { spUpsampleConvLayers } from './sp';
 
 export interface DerivedWeights {

@@ -3,55 +3,22 @@
 // shapes the architecture requires. Every failure is an EngineError with a protocol code and the file at fault.
 import { CancelledError, EngineError, describeError } from './errors';
 import { decodeFloat16 } from './float16';
-import { parseLagArch, lagWeightShapes, type LagArch } from './lag';
-import { FC7_LEVEL, FC8_LEVEL, LEVELS, LEVEL_NAMES, levelSize } from './levels';
-import type { WeightShape } from './ops';
+import {
+  MANIFEST_FILE,
+  MODEL_KEYS,
+  bytesPerElement,
+  checkWeightsManifest,
+  mib,
+  packFormatError,
+  summarizePack,
+  validateManifest,
+  type PackArchitecture,
+  type PackManifest,
+} from './packManifest';
+import { MAX_MANIFEST_BYTES } from './packLimits';
 import type { PackStore } from './packStore';
-import { packSchemaProblem } from './packSchema';
-import type { LevelInfo, LoadStage, PackSummary } from './protocol';
+import type { LoadStage, PackSummary } from './protocol';
 import { packDigest, sha256Hex } from './sha256';
-import { parseSpArch, spWeightShapes, type SpArch } from './sp';
-import { parseVggArch, vggWeightShapes, type VggArch } from './vgg';
-
-export const PACK_FORMAT = 'pyramid-pack';
-export const PACK_FORMAT_VERSION = 1;
-export const MODEL_KEYS = ['vgg', 'sp', 'lag'] as const;
-export type ModelKey = (typeof MODEL_KEYS)[number];
-
-export interface ManifestWeight {
-  name: string;
-  shape: number[];
-  dtype: 'float32';
-  /** float16: 2 bytes a value; uint8: 1 byte, value = min + scale * q (TF.js's affine quantization). */
-  quantization?: { dtype: 'float16' } | { dtype: 'uint8'; min: number; scale: number };
-}
-
-export interface WeightsManifestGroup {
-  paths: string[];
-  weights: ManifestWeight[];
-}
-
-export interface PackManifest {
-  format: string;
-  formatVersion: number;
-  id: string;
-  title: string;
-  preview: boolean;
-  imageSize: number;
-  classNames: string[];
-  levels: LevelInfo[];
-  models: Record<ModelKey, { arch: Record<string, unknown>; weightsManifest: WeightsManifestGroup[] }>;
-  shards: Record<string, { bytes: number; sha256: string }>;
-  digest: string;
-  provenance: Record<string, unknown>;
-  metrics: Record<string, unknown>;
-}
-
-export interface PackArchitecture {
-  vgg: VggArch;
-  sp: SpArch;
-  lag: LagArch;
-}
 
 export interface DecodedWeight {
   shape: number[];
@@ -67,192 +34,25 @@ export interface LoadedPack {
   fromCache: boolean;
 }
 
-export type PackProgressStage = Exclude<LoadStage, 'upload' | 'warmup'>;
-export type PackProgress = (stage: PackProgressStage, loaded: number, total: number) => void;
+type PackProgressStage = Exclude<LoadStage, 'upload' | 'warmup'>;
+type PackProgress = (stage: PackProgressStage, loaded: number, total: number) => void;
 
-export interface LoadPackOptions {
-  fetch?: typeof fetch;
-  store?: PackStore | null;
-  onProgress?: PackProgress;
+/** What to load and how: the engine passes it through unchanged. */
+export interface LoadPackRequest {
+  /** The URL of pack.json, absolute or relative to `baseUrl`. */
+  packUrl: string;
   /** Base for a relative packUrl (the page URL; a worker's own location is not the page's). */
   baseUrl?: string;
+  fetch?: typeof fetch;
+  store?: PackStore | null;
+  /** The loader reports the manifest, shards and decode stages; the engine adds upload and warm-up. */
+  onProgress?: (stage: LoadStage, loaded: number, total: number) => void;
   /** Stops the load: the shard fetches are aborted and the load rejects with a CancelledError. */
   signal?: AbortSignal;
 }
 
 function throwIfStopped(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new CancelledError('pack load stopped');
-}
-
-const MANIFEST_FILE = 'pack.json';
-
-/** pack.json is read as a stream and refused past this size (the committed packs' are under 64 KB). */
-export const MAX_MANIFEST_BYTES = 1024 * 1024;
-/** All shards together; the schema bounds each shard (4 MiB) and their count (64). */
-export const MAX_PACK_BYTES = 200 * 1024 * 1024;
-
-function formatError(message: string, file = MANIFEST_FILE): EngineError {
-  return new EngineError('pack-format', message, file);
-}
-
-function shapeText(shape: readonly number[]): string {
-  return `[${shape.join(', ')}]`;
-}
-
-function mib(bytes: number): string {
-  return `${Math.round((bytes / (1024 * 1024)) * 10) / 10} MiB`;
-}
-
-/**
- * Checks pack.json against docs/pack.schema.json (types and bounds, through the generated validator), then the rules
- * between fields that a schema cannot state; returns the parsed architecture.
- */
-export function validateManifest(json: unknown): { manifest: PackManifest; arch: PackArchitecture } {
-  // The version gate comes first: a manifest of another version is not judged by this version's schema.
-  const top =
-    json !== null && typeof json === 'object' && !Array.isArray(json) ? (json as Record<string, unknown>) : {};
-  if (top.format !== undefined && top.format !== PACK_FORMAT) {
-    throw formatError(`pack.json format is ${JSON.stringify(top.format)}, expected "${PACK_FORMAT}"`);
-  }
-  if (top.formatVersion !== undefined && top.formatVersion !== PACK_FORMAT_VERSION) {
-    throw formatError(
-      `pack.json has formatVersion ${JSON.stringify(top.formatVersion)}; this app reads version ${PACK_FORMAT_VERSION}. ` +
-        'Re-export the pack with a matching scripts/export.py or update the app.',
-    );
-  }
-  const problem = packSchemaProblem(json);
-  if (problem !== null) throw formatError(problem);
-  const manifest = json as PackManifest;
-  const { imageSize } = manifest;
-  const levels = validateLevels(manifest.levels, imageSize);
-  const totalBytes = Object.values(manifest.shards).reduce((sum, s) => sum + s.bytes, 0);
-  if (totalBytes > MAX_PACK_BYTES) {
-    throw formatError(`pack.json lists ${mib(totalBytes)} of shards; a pack may hold at most ${mib(MAX_PACK_BYTES)}`);
-  }
-
-  const vgg = parseVggArch(manifest.models.vgg.arch);
-  if (vgg.imageSize !== imageSize)
-    throw formatError(`models.vgg.arch.imageSize ${vgg.imageSize} != imageSize ${imageSize}`);
-  if (vgg.numClasses !== manifest.classNames.length) {
-    throw formatError(`models.vgg.arch.numClasses ${vgg.numClasses} != ${manifest.classNames.length} classNames`);
-  }
-  vgg.widths.forEach((width, b) => {
-    if (levels[b].channels !== width)
-      throw formatError(`level ${levels[b].name} has ${levels[b].channels} channels, VGG block ${b + 1} has ${width}`);
-  });
-  const [fc7, fc8] = [levels[FC7_LEVEL], levels[FC8_LEVEL]];
-  if (fc7.channels !== vgg.fcWidth)
-    throw formatError(`level fc7 has ${fc7.channels} channels, VGG fcWidth is ${vgg.fcWidth}`);
-  if (fc8.channels !== vgg.numClasses)
-    throw formatError(`level fc8 has ${fc8.channels} channels, VGG has ${vgg.numClasses} classes`);
-  const sp = parseSpArch(manifest.models.sp.arch, levels, imageSize);
-  if (sp.numClasses !== vgg.numClasses)
-    throw formatError(`models.sp.arch.numClasses ${sp.numClasses} != ${vgg.numClasses}`);
-  const lag = parseLagArch(manifest.models.lag.arch, imageSize);
-  return { manifest: { ...manifest, levels }, arch: { vgg, sp, lag } };
-}
-
-/** The schema has checked each level's fields; here each must sit at its place with the stride and size of imageSize. */
-function validateLevels(value: LevelInfo[], imageSize: number): LevelInfo[] {
-  return value.map((level, index) => {
-    if (level.index !== index || level.name !== LEVEL_NAMES[index]) {
-      throw formatError(`pack.json levels[${index}] must be { index: ${index}, name: "${LEVEL_NAMES[index]}" }`);
-    }
-    const { stride } = LEVELS[index];
-    const size = levelSize(LEVELS[index], imageSize);
-    if (level.stride !== stride || level.size !== size) {
-      throw formatError(
-        `pack.json levels[${index}] (${LEVEL_NAMES[index]}) must have stride ${stride} and size ${size} for imageSize ${imageSize}`,
-      );
-    }
-    return { index, name: LEVEL_NAMES[index], stride, channels: level.channels, size };
-  });
-}
-
-/** The weights each model's architecture requires, by model. */
-export function requiredWeightShapes(manifest: PackManifest, arch: PackArchitecture): Record<ModelKey, WeightShape[]> {
-  return {
-    vgg: vggWeightShapes(arch.vgg),
-    sp: spWeightShapes(arch.sp, manifest.levels),
-    lag: lagWeightShapes(arch.lag),
-  };
-}
-
-function bytesPerElement(weight: ManifestWeight): number {
-  const dtype = weight.quantization?.dtype;
-  return dtype === 'float16' ? 2 : dtype === 'uint8' ? 1 : 4;
-}
-
-/**
- * Checks the weights manifests (whose entries the schema has checked) before any download: every weight the architecture needs is present with its exact
- * shape (code pack-shape, naming the weight), nothing unexpected is listed, and the byte counts add up.
- */
-export function checkWeightsManifest(manifest: PackManifest, arch: PackArchitecture): void {
-  const required = requiredWeightShapes(manifest, arch);
-  for (const key of MODEL_KEYS) {
-    const listed = new Map<string, ManifestWeight>();
-    for (const group of manifest.models[key].weightsManifest) {
-      let groupBytes = 0;
-      for (const weight of group.weights) {
-        if (listed.has(weight.name)) throw formatError(`weight ${weight.name} is listed twice`);
-        listed.set(weight.name, weight);
-        groupBytes += weight.shape.reduce((a, b) => a * b, 1) * bytesPerElement(weight);
-      }
-      let shardBytes = 0;
-      for (const path of group.paths) {
-        const shard = manifest.shards[path];
-        if (!shard) throw formatError(`models.${key} refers to shard ${path}, which is not listed in "shards"`);
-        shardBytes += shard.bytes;
-      }
-      if (shardBytes !== groupBytes) {
-        throw formatError(
-          `models.${key}: shards ${group.paths.join(', ')} hold ${shardBytes} bytes, the weights need ${groupBytes}`,
-        );
-      }
-    }
-    for (const { name, shape } of required[key]) {
-      const weight = listed.get(name);
-      if (!weight) {
-        throw new EngineError(
-          'pack-shape',
-          `weight ${name} is missing; the ${key} architecture needs it with shape ${shapeText(shape)}`,
-          MANIFEST_FILE,
-        );
-      }
-      if (weight.shape.length !== shape.length || weight.shape.some((d, i) => d !== shape[i])) {
-        throw new EngineError(
-          'pack-shape',
-          `weight ${name} has shape ${shapeText(weight.shape)}; the ${key} architecture needs ${shapeText(shape)}`,
-          MANIFEST_FILE,
-        );
-      }
-      listed.delete(name);
-    }
-    for (const name of listed.keys()) {
-      throw new EngineError(
-        'pack-shape',
-        `weight ${name} is not part of the ${key} architecture described in pack.json`,
-        MANIFEST_FILE,
-      );
-    }
-  }
-}
-
-export function summarizePack(manifest: PackManifest, arch: PackArchitecture): PackSummary {
-  return {
-    id: manifest.id,
-    title: manifest.title,
-    preview: manifest.preview,
-    digest: manifest.digest,
-    imageSize: manifest.imageSize,
-    classNames: [...manifest.classNames],
-    levels: manifest.levels.map((l) => ({ ...l })),
-    lag: { scale: arch.lag.scale, lrSize: arch.lag.lrSize, noiseChannels: arch.lag.noiseChannels },
-    spZDim: arch.sp.zDim,
-    bytes: Object.values(manifest.shards).reduce((sum, s) => sum + s.bytes, 0),
-    metrics: manifest.metrics,
-    provenance: manifest.provenance,
-  };
 }
 
 /** Thrown by readBodyCapped when a body runs past its cap; the caller turns it into its own message. */
@@ -308,13 +108,13 @@ async function readManifestText(response: Response): Promise<string> {
   try {
     bytes = await readBodyCapped(response, MAX_MANIFEST_BYTES);
   } catch (error) {
-    if (error instanceof BodyTooLarge) throw formatError(MANIFEST_TOO_LARGE);
+    if (error instanceof BodyTooLarge) throw packFormatError(MANIFEST_TOO_LARGE);
     throw new EngineError('pack-not-found', `pack.json could not be read: ${describeError(error)}`, MANIFEST_FILE);
   }
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
-    throw formatError('pack.json is not UTF-8 text');
+    throw packFormatError('pack.json is not UTF-8 text');
   }
 }
 
@@ -342,25 +142,25 @@ async function fetchManifest(
 }
 
 /** Loads, verifies and decodes a pack. `packUrl` is the URL of pack.json. */
-export async function loadPack(packUrl: string, options: LoadPackOptions = {}): Promise<LoadedPack> {
-  const fetchFn = options.fetch ?? globalThis.fetch.bind(globalThis);
-  const store = options.store ?? null;
-  const progress: PackProgress = options.onProgress ?? (() => {});
-  const manifestUrl = new URL(packUrl, options.baseUrl ?? globalThis.location?.href).href;
-  const { signal } = options;
+export async function loadPack(request: LoadPackRequest): Promise<LoadedPack> {
+  const fetchFn = request.fetch ?? globalThis.fetch.bind(globalThis);
+  const store = request.store ?? null;
+  const progress: PackProgress = request.onProgress ?? (() => {});
+  const manifestUrl = new URL(request.packUrl, request.baseUrl ?? globalThis.location?.href).href;
+  const { signal } = request;
 
   progress('manifest', 0, 1);
   const { text, offline } = await fetchManifest(manifestUrl, fetchFn, store);
-  if (text.length > MAX_MANIFEST_BYTES) throw formatError(MANIFEST_TOO_LARGE);
+  if (text.length > MAX_MANIFEST_BYTES) throw packFormatError(MANIFEST_TOO_LARGE);
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw formatError(`pack.json is not valid JSON: ${describeError(error)}`);
+    throw packFormatError(`pack.json is not valid JSON: ${describeError(error)}`);
   }
   const { manifest, arch } = validateManifest(json);
   if ((await packDigest(manifest.shards)) !== manifest.digest) {
-    throw formatError('pack.json digest does not match its shards list (the manifest was edited by hand?)');
+    throw packFormatError('pack.json digest does not match its shards list (the manifest was edited by hand?)');
   }
   checkWeightsManifest(manifest, arch);
   progress('manifest', 1, 1);

@@ -7,7 +7,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EngineError } from '../../src/engine/errors';
-import { MAX_MANIFEST_BYTES, loadPack, validateManifest } from '../../src/engine/pack';
+import { loadPack } from '../../src/engine/pack';
+import { MAX_MANIFEST_BYTES, MAX_SHARD_BYTES } from '../../src/engine/packLimits';
+import { validateManifest } from '../../src/engine/packManifest';
 import { packSchemaProblem } from '../../src/engine/packSchema';
 import { REPO_ROOT } from './helpers/fixtures';
 
@@ -61,7 +63,7 @@ describe('streams cut off at their cap', () => {
   it('an endless pack.json stops being read just past 1 MiB', async () => {
     const endless = endlessBody();
     const error = await loadError(
-      loadPack('http://pack.test/pack.json', { fetch: async () => new Response(endless.body) }),
+      loadPack({ packUrl: 'http://pack.test/pack.json', fetch: async () => new Response(endless.body) }),
     );
     expect(error).toMatchObject({ code: 'pack-format', file: 'pack.json' });
     expect(error.message).toMatch(/pack\.json is larger than 1 MiB.*not read further/);
@@ -72,7 +74,7 @@ describe('streams cut off at their cap', () => {
   it('a pack.json that declares a length over the cap is refused before reading', async () => {
     const endless = endlessBody();
     const response = new Response(endless.body, { headers: { 'Content-Length': String(MAX_MANIFEST_BYTES + 1) } });
-    const error = await loadError(loadPack('http://pack.test/pack.json', { fetch: async () => response }));
+    const error = await loadError(loadPack({ packUrl: 'http://pack.test/pack.json', fetch: async () => response }));
     expect(error.message).toMatch(/larger than 1 MiB/);
     expect(endless.pulled()).toBeLessThanOrEqual(CHUNK); // at most what the stream queued on creation
   });
@@ -84,7 +86,7 @@ describe('streams cut off at their cap', () => {
       const href = String(url);
       return href.endsWith('sp.shard1of1.bin') ? new Response(endless.body) : serveFromDisk(href);
     };
-    const error = await loadError(loadPack('http://pack.test/pack.json', { fetch: fetchFn as typeof fetch }));
+    const error = await loadError(loadPack({ packUrl: 'http://pack.test/pack.json', fetch: fetchFn as typeof fetch }));
     expect(error).toMatchObject({ code: 'pack-checksum', file: 'sp.shard1of1.bin' });
     expect(error.message).toMatch(
       new RegExp(`larger than the ${declared} bytes pack.json says; it was not read further`),
@@ -177,6 +179,11 @@ describe('counts, sizes and architecture integers within the schema bounds', () 
       for (let i = 0; i < 60; i++) p.shards[`big${i}.bin`] = { bytes: 4 * 1024 * 1024, sha256: '0'.repeat(64) };
     });
     expect(error.message).toMatch(/lists 240\.1 MiB of shards; a pack may hold at most 200 MiB/);
+  });
+
+  it('bounds a shard by the cap the loader and the file picker use', () => {
+    const schema = JSON.parse(readFileSync(join(REPO_ROOT, 'docs/pack.schema.json'), 'utf8'));
+    expect(schema.properties.shards.additionalProperties.properties.bytes.maximum).toBe(MAX_SHARD_BYTES);
   });
 
   it('allows the image sizes of 32, 64 and 128 px packs', () => {

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EngineError } from '../../src/engine/errors';
-import { checkWeightsManifest, validateManifest } from '../../src/engine/pack';
+import { checkWeightsManifest, validateManifest } from '../../src/engine/packManifest';
 import { packSchemaProblem } from '../../src/engine/packSchema';
 import { REPO_ROOT } from './helpers/fixtures';
 

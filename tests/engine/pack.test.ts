@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EngineError } from '../../src/engine/errors';
-import { loadPack, type PackProgressStage } from '../../src/engine/pack';
+import { loadPack } from '../../src/engine/pack';
+import type { LoadStage } from '../../src/engine/protocol';
 import { REPO_ROOT } from './helpers/fixtures';
 import { MemoryPackStore } from './helpers/memoryPackStore';
 import { startStaticServer, type StaticServer } from './helpers/staticServer';
@@ -29,7 +30,7 @@ function editManifest(dir: string, edit: (pack: Record<string, any>) => void): v
 
 async function loadError(url: string, store?: MemoryPackStore): Promise<EngineError> {
   try {
-    await loadPack(url, { store });
+    await loadPack({ packUrl: url, store });
   } catch (error) {
     expect(error).toBeInstanceOf(EngineError);
     return error as EngineError;
@@ -45,8 +46,8 @@ describe('loading the tiny pack', () => {
   afterAll(() => server.close());
 
   it('verifies, decodes and reports byte progress', async () => {
-    const events: [PackProgressStage, number, number][] = [];
-    const pack = await loadPack(`${server.url}pack.json`, { onProgress: (...e) => events.push(e) });
+    const events: [LoadStage, number, number][] = [];
+    const pack = await loadPack({ packUrl: `${server.url}pack.json`, onProgress: (...e) => events.push(e) });
     const manifest = JSON.parse(readFileSync(join(TINY, 'pack.json'), 'utf8'));
     const totalBytes = Object.values<{ bytes: number }>(manifest.shards).reduce((a, s) => a + s.bytes, 0);
     const weightCount = ['vgg', 'sp', 'lag'].reduce(
@@ -72,7 +73,7 @@ describe('loading the tiny pack', () => {
   });
 
   it('decodes the float16 shards bit-exactly (checked against the raw bytes)', async () => {
-    const pack = await loadPack(`${server.url}pack.json`);
+    const pack = await loadPack({ packUrl: `${server.url}pack.json` });
     const raw = readFileSync(join(TINY, 'lag.shard1of1.bin'));
     // lag.stem.kernel is the first weight of the lag shard.
     const first = raw.readUInt16LE(0);
@@ -86,18 +87,15 @@ describe('loading the tiny pack', () => {
   it('serves a reload from the store, and works offline', async () => {
     const store = new MemoryPackStore();
     const url = `${server.url}pack.json`;
-    await loadPack(url, { store });
+    await loadPack({ packUrl: url, store });
     expect(store.shards.size).toBe(3);
 
     const before = server.requests.length;
-    const again = await loadPack(url, { store });
+    const again = await loadPack({ packUrl: url, store });
     expect(again.fromCache).toBe(true);
     expect(server.requests.slice(before)).toEqual(['/pack.json']); // only the manifest is asked for
 
-    const offline = await loadPack(url, {
-      store,
-      fetch: () => Promise.reject(new TypeError('network down')),
-    });
+    const offline = await loadPack({ packUrl: url, store, fetch: () => Promise.reject(new TypeError('network down')) });
     expect(offline.fromCache).toBe(true);
     expect(offline.weights.size).toBe(again.weights.size);
   });
@@ -105,11 +103,11 @@ describe('loading the tiny pack', () => {
   it('re-fetches a corrupted cached shard instead of using it', async () => {
     const store = new MemoryPackStore();
     const url = `${server.url}pack.json`;
-    const first = await loadPack(url, { store });
+    const first = await loadPack({ packUrl: url, store });
     const key = `tiny/${first.manifest.digest}/sp.shard1of1.bin`;
     store.shards.get(key)![10] ^= 0xff;
     const before = server.requests.length;
-    const second = await loadPack(url, { store });
+    const second = await loadPack({ packUrl: url, store });
     expect(second.fromCache).toBe(false);
     expect(server.requests.slice(before)).toEqual(['/pack.json', '/sp.shard1of1.bin']);
     expect(second.weights.get('sp.z_dense.kernel')!.values).toEqual(first.weights.get('sp.z_dense.kernel')!.values);
@@ -217,7 +215,8 @@ describe('pack errors', () => {
   });
 
   it('pack-not-found when offline with nothing cached', async () => {
-    const error = await loadPack('http://127.0.0.1:9/pack.json', {
+    const error = await loadPack({
+      packUrl: 'http://127.0.0.1:9/pack.json',
       fetch: () => Promise.reject(new TypeError('offline')),
     }).catch((e) => e);
     expect(error).toMatchObject({ code: 'pack-not-found' });
