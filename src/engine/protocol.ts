@@ -92,14 +92,20 @@ export interface LoadProgress {
   total: number;
 }
 
+/** A pack to load. packUrl: URL of pack.json (relative URLs resolve against the page). files: a pack the person
+ * opened (a folder or a zip), by name relative to its pack.json; then packUrl is only a label and nothing is fetched
+ * or cached. */
+export interface PackSource {
+  packUrl: string;
+  files?: Record<string, Uint8Array>;
+}
+
 export type ToWorker =
   /** pageUrl: the page's URL (location.href), the base for relative pack URLs; a worker's own URL is not.
    * wasmThreads: threads for the WASM backend (1..8; default: the browser's core count, at most 4). More than 1
    * needs a cross-origin isolated page; `ready.detail` says how many run and, if fewer than asked, why. */
   | { type: 'init'; backend: BackendRequest; pageUrl?: string; wasmThreads?: number }
-  /** packUrl: URL of pack.json (relative URLs resolve against the page). files: a pack the person opened (a folder
-   * or a zip), by name relative to its pack.json; then packUrl is only a label and nothing is fetched or cached. */
-  | { type: 'loadPack'; requestId: number; packUrl: string; files?: Record<string, Uint8Array> }
+  | ({ type: 'loadPack'; requestId: number } & PackSource)
   /** Computes the pyramid of an image already at the pack's size and keeps it under featuresId. */
   | { type: 'extract'; requestId: number; featuresId: string; image: RgbaImage }
   | ({ type: 'generate'; requestId: number } & GenerateRequest)

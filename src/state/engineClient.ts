@@ -11,6 +11,7 @@ import type {
   InterpolateRequest,
   LagRequest,
   LoadProgress,
+  PackSource,
   TimedLagResult,
   PackSummary,
   RgbaImage,
@@ -46,11 +47,9 @@ export type { GenerateRequest, InterpolateRequest, LagRequest, LoadProgress, Tim
 export interface EngineApi {
   start(backend: BackendRequest): void;
   subscribe(listener: (event: EngineEvent) => void): () => void;
-  /** `files`: a pack opened as files (see ToWorker's loadPack); `packUrl` then only names it. */
   loadPack(
-    packUrl: string,
+    source: PackSource,
     onProgress?: (progress: LoadProgress) => void,
-    files?: PackFiles,
   ): Promise<{ pack: PackSummary; fromCache: boolean }>;
   extract(image: RgbaImage): Promise<{ featuresId: string; probabilities: number[] }>;
   generate(request: GenerateRequest, onRow: (level: number, images: RgbaImage[]) => void): Promise<{ ms: number }>;
@@ -61,15 +60,13 @@ export interface EngineApi {
   cancel(kind: CancellableKind): void;
 }
 
-type PackFiles = Record<string, Uint8Array>;
-
 /** The kinds of request a person can stop (Stop button, Escape); a newer request of a kind supersedes the older. */
 export type CancellableKind = 'generate' | 'lag' | 'loadPack' | 'interpolate';
 
 type Pending =
   | {
       kind: 'loadPack';
-      packUrl: string;
+      source: PackSource;
       onProgress?: (p: LoadProgress) => void;
       resolve: (v: { pack: PackSummary; fromCache: boolean }) => void;
       reject: (e: Error) => void;
@@ -112,8 +109,8 @@ export class EngineClient implements EngineApi {
     interpolate: null,
   };
   /** What a restarted worker must be given again. */
-  private lastPackUrl: string | null = null;
-  private lastPackFiles: PackFiles | undefined = undefined;
+  /** The pack the worker holds or is loading; replayed after a restart. */
+  private lastPack: PackSource | null = null;
   private lastFeatures: { featuresId: string; image: RgbaImage } | null = null;
   private restartTimes: number[] = [];
   private gaveUp = false;
@@ -140,26 +137,24 @@ export class EngineClient implements EngineApi {
     return () => this.listeners.delete(listener);
   }
 
-  loadPack(packUrl: string, onProgress?: (progress: LoadProgress) => void, files?: PackFiles) {
-    const previous = { packUrl: this.lastPackUrl, files: this.lastPackFiles, features: this.lastFeatures };
-    this.lastPackUrl = packUrl;
-    this.lastPackFiles = files;
+  loadPack(source: PackSource, onProgress?: (progress: LoadProgress) => void) {
+    const previous = { pack: this.lastPack, features: this.lastFeatures };
+    this.lastPack = source;
     // Features belong to the previous pack's VGG.
     this.lastFeatures = null;
     this.supersede('loadPack');
     return new Promise<{ pack: PackSummary; fromCache: boolean }>((resolve, reject) => {
-      const requestId = this.send((id) => ({ type: 'loadPack', requestId: id, packUrl, ...(files ? { files } : {}) }));
+      const requestId = this.send((id) => ({ type: 'loadPack', requestId: id, ...source }));
       this.current.loadPack = requestId;
       // A refused pack leaves the worker on the previous one: a restart must replay that one, not the refused one.
       const rejectAndRestore = (error: Error) => {
-        if (this.lastPackUrl === packUrl && this.lastPackFiles === files && this.lastFeatures === null) {
-          this.lastPackUrl = previous.packUrl;
-          this.lastPackFiles = previous.files;
+        if (this.lastPack === source && this.lastFeatures === null) {
+          this.lastPack = previous.pack;
           this.lastFeatures = previous.features;
         }
         reject(error);
       };
-      this.pending.set(requestId, { kind: 'loadPack', packUrl, onProgress, resolve, reject: rejectAndRestore });
+      this.pending.set(requestId, { kind: 'loadPack', source, onProgress, resolve, reject: rejectAndRestore });
     });
   }
 
@@ -309,7 +304,7 @@ export class EngineClient implements EngineApi {
     let waitingPack: Extract<Pending, { kind: 'loadPack' }> | undefined;
     let waitingExtract: Extract<Pending, { kind: 'extract' }> | undefined;
     for (const entry of interrupted) {
-      if (entry.kind === 'loadPack' && entry.packUrl === this.lastPackUrl && !waitingPack) waitingPack = entry;
+      if (entry.kind === 'loadPack' && entry.source === this.lastPack && !waitingPack) waitingPack = entry;
       else if (entry.kind === 'extract' && entry.featuresId === this.lastFeatures?.featuresId) waitingExtract = entry;
       else entry.reject(new EngineError('restarted', 'The engine restarted.'));
     }
@@ -320,21 +315,15 @@ export class EngineClient implements EngineApi {
 
     this.spawn();
     const replays: Promise<unknown>[] = [];
-    if (this.lastPackUrl) {
-      const packUrl = this.lastPackUrl;
-      const files = this.lastPackFiles;
+    if (this.lastPack) {
+      const source = this.lastPack;
       replays.push(
         new Promise((resolve, reject) => {
-          const requestId = this.send((id) => ({
-            type: 'loadPack',
-            requestId: id,
-            packUrl,
-            ...(files ? { files } : {}),
-          }));
+          const requestId = this.send((id) => ({ type: 'loadPack', requestId: id, ...source }));
           this.current.loadPack = requestId;
           this.pending.set(requestId, {
             kind: 'loadPack',
-            packUrl,
+            source,
             onProgress: waitingPack?.onProgress,
             resolve: (v) => (waitingPack?.resolve(v), resolve(v)),
             reject: (e) => (waitingPack?.reject(e), reject(e)),

@@ -24,7 +24,7 @@ describe('EngineClient with opened packs', () => {
   it('sends the files with the load and sends them again to a restarted worker', async () => {
     const { client, worker } = setup();
     const files = { 'pack.json': new Uint8Array([1]), 'a.bin': new Uint8Array([2, 3]) };
-    const loading = client.loadPack('opened:mine', undefined, files);
+    const loading = client.loadPack({ packUrl: 'opened:mine', files });
     const sent = worker().last('loadPack');
     expect(sent).toMatchObject({ packUrl: 'opened:mine', files });
     worker().reply({ type: 'packLoaded', requestId: sent.requestId, pack, fromCache: false });
@@ -37,7 +37,7 @@ describe('EngineClient with opened packs', () => {
 
   it('after a refused load, a restart replays the pack and features that are really loaded', async () => {
     const { client, worker } = setup();
-    const first = client.loadPack('models/tiny/pack.json');
+    const first = client.loadPack({ packUrl: 'models/tiny/pack.json' });
     worker().reply({ type: 'packLoaded', requestId: worker().last('loadPack').requestId, pack, fromCache: false });
     await first;
     const extracting = client.extract(image);
@@ -50,7 +50,7 @@ describe('EngineClient with opened packs', () => {
     });
     await extracting;
 
-    const refused = client.loadPack('opened:broken', undefined, { 'pack.json': new Uint8Array([0]) });
+    const refused = client.loadPack({ packUrl: 'opened:broken', files: { 'pack.json': new Uint8Array([0]) } });
     worker().reply({
       type: 'error',
       requestId: worker().last('loadPack').requestId,

@@ -33,7 +33,7 @@ describe('EngineClient', () => {
   it('resolves loadPack with the pack and streams progress to the caller', async () => {
     const { client, worker } = setup();
     const progress: number[] = [];
-    const loading = client.loadPack('/models/tiny/pack.json', (p) => progress.push(p.loaded));
+    const loading = client.loadPack({ packUrl: '/models/tiny/pack.json' }, (p) => progress.push(p.loaded));
     const { requestId, packUrl } = worker().last('loadPack');
     expect(packUrl).toBe('/models/tiny/pack.json');
     worker().reply({ type: 'progress', requestId, stage: 'download', loaded: 10, total: 20 });
@@ -114,9 +114,9 @@ describe('EngineClient', () => {
     worker().reply({ type: 'lagResult', requestId: lagId, ...result });
     await expect(lagging).resolves.toEqual(result);
 
-    const first = client.loadPack('/models/a/pack.json');
+    const first = client.loadPack({ packUrl: '/models/a/pack.json' });
     const firstId = worker().last('loadPack').requestId;
-    const second = client.loadPack('/models/b/pack.json');
+    const second = client.loadPack({ packUrl: '/models/b/pack.json' });
     expect(worker().last('cancel')).toEqual({ type: 'cancel', requestId: firstId });
     expect(isSupersededFailure(await first.catch((e) => e))).toBe(true);
     client.cancel('loadPack');
@@ -140,7 +140,7 @@ describe('EngineClient', () => {
 
   it('rejects the matching request on an error reply, and reports errors without a request as events', async () => {
     const { client, worker, events } = setup();
-    const loading = client.loadPack('/models/missing/pack.json');
+    const loading = client.loadPack({ packUrl: '/models/missing/pack.json' });
     worker().reply({
       type: 'error',
       requestId: worker().last('loadPack').requestId,
@@ -156,7 +156,7 @@ describe('EngineClient', () => {
 
   it('restarts a crashed worker, replays the pack and the features, and re-attaches waiting callers', async () => {
     const { client, workers, worker, events } = setup();
-    const loading = client.loadPack('/models/tiny/pack.json');
+    const loading = client.loadPack({ packUrl: '/models/tiny/pack.json' });
     worker().reply({ type: 'packLoaded', requestId: worker().last('loadPack').requestId, pack, fromCache: false });
     await loading;
     const extracting = client.extract(image(9));

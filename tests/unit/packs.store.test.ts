@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { EngineError } from '../../src/engine/errors';
 import type { KeptPackInfo, KeptPackStore } from '../../src/engine/packStore';
-import type { LoadProgress, PackSummary } from '../../src/engine/protocol';
+import type { LoadProgress, PackSource, PackSummary } from '../../src/engine/protocol';
 import { type PermalinkState, DEFAULT_PERMALINK_STATE } from '../../src/share/permalink';
 import type { EngineApi, EngineEvent } from '../../src/state/engineClient';
 import type { PackFileSet } from '../../src/state/packFiles';
@@ -26,7 +26,7 @@ class InstantEngine implements EngineApi {
     void listener;
     return () => {};
   }
-  async loadPack(packUrl: string, onProgress?: (p: LoadProgress) => void, files?: Record<string, Uint8Array>) {
+  async loadPack({ packUrl, files }: PackSource, onProgress?: (p: LoadProgress) => void) {
     this.loads.push(packUrl);
     onProgress?.({ stage: 'manifest', loaded: 0, total: 1 });
     if (files) {

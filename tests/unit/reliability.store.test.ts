@@ -15,7 +15,7 @@ function setup(options: { packs: Record<string, PackSummary | Error>; index?: un
   const engine: EngineApi = {
     start() {},
     subscribe: () => () => {},
-    async loadPack(url) {
+    async loadPack({ packUrl: url }) {
       const id = url.split('/')[1];
       const entry = options.packs[id];
       if (!entry) throw new EngineError('pack-not-found', `${url} answered HTTP 404`, 'pack.json');

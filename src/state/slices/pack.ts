@@ -162,7 +162,7 @@ export function createPackSlice(ctx: SliceContext): PackState & PackActions {
     for (const id of ids) {
       set({ packStatus: { phase: 'loading', packId: id, stage: 'manifest', loaded: 0, total: 0, message: '' } });
       try {
-        const { pack, fromCache } = await env.engine.loadPack(env.packUrl(id), (progress) => {
+        const { pack, fromCache } = await env.engine.loadPack({ packUrl: env.packUrl(id) }, (progress) => {
           if (token !== packLoadToken) return;
           set({
             packStatus: {
@@ -227,23 +227,19 @@ export function createPackSlice(ctx: SliceContext): PackState & PackActions {
     set({ packStatus: { phase: 'loading', packId: label, stage: 'manifest', loaded: 0, total: 0, message: '' } });
     let pack: PackSummary;
     try {
-      ({ pack } = await env.engine.loadPack(
-        `opened:${label}`,
-        (progress) => {
-          if (token !== packLoadToken) return;
-          set({
-            packStatus: {
-              phase: 'loading',
-              packId: label,
-              stage: progress.stage,
-              loaded: progress.loaded,
-              total: progress.total,
-              message: '',
-            },
-          });
-        },
-        files.files,
-      ));
+      ({ pack } = await env.engine.loadPack({ packUrl: `opened:${label}`, files: files.files }, (progress) => {
+        if (token !== packLoadToken) return;
+        set({
+          packStatus: {
+            phase: 'loading',
+            packId: label,
+            stage: progress.stage,
+            loaded: progress.loaded,
+            total: progress.total,
+            message: '',
+          },
+        });
+      }));
     } catch (error) {
       if (token !== packLoadToken) return null;
       set({ packStatus: currentStatus() });
