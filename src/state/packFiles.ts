@@ -3,17 +3,19 @@
 // so that a 50 MB pack.json or a huge shard is refused without being loaded into memory. It does not judge the
 // contents: the engine verifies every shard's sha256, the digest and the weights against the architecture.
 import { unzipSync } from 'fflate';
+import { MAX_MANIFEST_BYTES, MAX_PACK_BYTES, MAX_SHARD_BYTES } from '../engine/packLimits';
 
 export const MANIFEST_NAME = 'pack.json';
 
-/** The largest files accepted. The exporter writes shards of at most 4 MB and a pack.json of tens of KB; a
- * 128 px pack trained with wider models stays far below these. */
+/** The largest files accepted: the caps the engine's loader holds every pack to, checked here on the sizes the
+ * files declare so that nothing larger is read into memory. */
 export const PACK_FILE_LIMITS = {
-  manifestBytes: 4 * 1024 * 1024,
-  shardBytes: 64 * 1024 * 1024,
-  totalBytes: 1024 * 1024 * 1024,
-  /** A zip larger than this is refused before it is read (it would need to hold more than totalBytes). */
-  zipBytes: 1024 * 1024 * 1024,
+  manifestBytes: MAX_MANIFEST_BYTES,
+  shardBytes: MAX_SHARD_BYTES,
+  totalBytes: MAX_MANIFEST_BYTES + MAX_PACK_BYTES,
+  /** A zip larger than this is refused before it is read: it would hold more than totalBytes (the allowance
+   * covers the zip's own headers, under 100 bytes a file). */
+  zipBytes: MAX_MANIFEST_BYTES + MAX_PACK_BYTES + 64 * 1024,
 } as const;
 
 /** One file of a folder or zip, not yet read. `path` uses "/" and is relative to what was opened. */

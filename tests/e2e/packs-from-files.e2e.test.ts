@@ -187,7 +187,7 @@ describe('packs opened from files', () => {
       1002,
       /"tiny64-missing" is missing the shard lag\.shard1of1\.bin that pack\.json lists/,
     ],
-    ['a 50 MB pack.json', 'huge', 1003, /pack\.json in "tiny64-huge" is 50\.0 MB; a pack\.json may be at most 4\.0 MB/],
+    ['a 50 MB pack.json', 'huge', 1003, /pack\.json in "tiny64-huge" is 50\.0 MB; a pack\.json may be at most 1\.0 MB/],
   ] as const) {
     it(`refuses ${name} with a clear message, and the pack in use keeps working`, async () => {
       await app.page.getByTestId('pack-open-folder').setInputFiles(dirs[key]);

@@ -84,7 +84,7 @@ describe('collectPackFiles', () => {
   it('refuses a 50 MB pack.json, an oversized shard and an oversized pack from their sizes, without reading them', async () => {
     const big = await collectPackFiles([unreadable('pack.json', 50 * 1024 * 1024)], 'huge').catch((e: unknown) => e);
     expect(big).toBeInstanceOf(PackFilesError);
-    expect((big as Error).message).toBe('pack.json in "huge" is 50.0 MB; a pack.json may be at most 4.0 MB.');
+    expect((big as Error).message).toBe('pack.json in "huge" is 50.0 MB; a pack.json may be at most 1.0 MB.');
 
     const files = packBytes();
     const withBigShard = [
@@ -96,11 +96,11 @@ describe('collectPackFiles', () => {
       unreadable('sp.shard1of1.bin', PACK_FILE_LIMITS.shardBytes + 1),
     ];
     await expect(collectPackFiles(withBigShard, 'p')).rejects.toThrow(
-      /The shard sp.shard1of1.bin in "p" is 64.0 MB; a shard may be at most 64.0 MB/,
+      /The shard sp.shard1of1.bin in "p" is 4.0 MB; a shard may be at most 4.0 MB/,
     );
 
-    // Seventeen shards at the shard cap pass one by one but not together.
-    const names = Array.from({ length: 17 }, (_, i) => `w.shard${i + 1}of17.bin`);
+    // 51 shards at the shard cap pass one by one but not together.
+    const names = Array.from({ length: 51 }, (_, i) => `w.shard${i + 1}of51.bin`);
     const manifest = new TextEncoder().encode(
       JSON.stringify({ shards: Object.fromEntries(names.map((n) => [n, { bytes: PACK_FILE_LIMITS.shardBytes }])) }),
     );
@@ -108,7 +108,7 @@ describe('collectPackFiles', () => {
       ...entries({ 'pack.json': manifest }),
       ...names.map((n) => unreadable(n, PACK_FILE_LIMITS.shardBytes)),
     ];
-    await expect(collectPackFiles(tooMuch, 'p')).rejects.toThrow(/"p" is 1088.0 MB; a pack may be at most 1024.0 MB/);
+    await expect(collectPackFiles(tooMuch, 'p')).rejects.toThrow(/"p" is 204.0 MB; a pack may be at most 201.0 MB/);
   });
 
   it('refuses shard names that would leave the pack folder', async () => {
@@ -159,7 +159,7 @@ describe('zips', () => {
     );
     const zip = zipSync({ 'pack.json': [new Uint8Array(PACK_FILE_LIMITS.manifestBytes + 1), { level: 1 }] });
     await expect(packFromZip(zip, 'big.zip')).rejects.toThrow(
-      /pack.json in "big.zip" is 4.0 MB; a pack.json may be at most 4.0 MB/,
+      /pack.json in "big.zip" is 1.0 MB; a pack.json may be at most 1.0 MB/,
     );
   });
 });
