@@ -193,8 +193,12 @@ export function paintCanvas(canvas: HTMLCanvasElement, image: RgbaImage): void {
 
 /** Saves RGBA pixels as a PNG download. */
 export async function downloadPng(image: RgbaImage, fileName: string): Promise<void> {
-  const bytes = await rgbaToPng(image);
-  const url = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'image/png' }));
+  downloadBytes(await rgbaToPng(image), fileName, 'image/png');
+}
+
+/** Saves bytes as a download. */
+export function downloadBytes(bytes: Uint8Array, fileName: string, type: string): void {
+  const url = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type }));
   const link = document.createElement('a');
   link.href = url;
   link.download = fileName;

@@ -61,6 +61,11 @@ function describePackFailure(error: unknown): string {
   return typeof file === 'string' && file && !message.includes(file) ? `${message} (in ${file})` : message;
 }
 
+/** The status line of a loaded pack. */
+function readyStatus(pack: PackSummary): PackStatus {
+  return { phase: 'ready', packId: pack.id, stage: null, loaded: pack.bytes, total: pack.bytes, message: '' };
+}
+
 export function createPackSlice(ctx: SliceContext): PackState & PackActions {
   const { set, get, env, notices, source } = ctx;
   let packLoadToken = 0;
@@ -105,15 +110,7 @@ export function createPackSlice(ctx: SliceContext): PackState & PackActions {
     const samePixels = s.pack?.imageSize === pack.imageSize;
     set({
       pack,
-      packStatus: {
-        phase: 'ready',
-        packId: pack.id,
-        stage: null,
-        loaded: pack.bytes,
-        total: pack.bytes,
-        message: '',
-        fromCache,
-      },
+      packStatus: { ...readyStatus(pack), fromCache },
       classOverride: s.classOverride !== null && s.classOverride < pack.classNames.length ? s.classOverride : null,
       featuresId: null,
       prediction: null,
@@ -203,7 +200,7 @@ export function createPackSlice(ctx: SliceContext): PackState & PackActions {
   const currentStatus = () => {
     const pack = get().pack;
     return pack
-      ? { phase: 'ready' as const, packId: pack.id, stage: null, loaded: pack.bytes, total: pack.bytes, message: '' }
+      ? readyStatus(pack)
       : {
           phase: 'error' as const,
           packId: null,
@@ -313,16 +310,7 @@ export function createPackSlice(ctx: SliceContext): PackState & PackActions {
   const packLoadStopped = (id: string) => {
     const pack = get().pack;
     if (pack) {
-      set({
-        packStatus: {
-          phase: 'ready',
-          packId: pack.id,
-          stage: null,
-          loaded: pack.bytes,
-          total: pack.bytes,
-          message: '',
-        },
-      });
+      set({ packStatus: readyStatus(pack) });
       notices.push('warnings', 'pack', `Loading the model pack "${id}" was stopped; "${pack.title}" stays in use.`);
     } else {
       set({

@@ -27,15 +27,3 @@ export function encodeAnimationGif(frames: RgbaImage[], options: { scale: number
   gif.finish();
   return gif.bytes();
 }
-
-/** Saves bytes as a download. */
-export function downloadBytes(bytes: Uint8Array, fileName: string, type: string): void {
-  const url = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type }));
-  const link = document.createElement('a');
-  link.href = url;
-  link.download = fileName;
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
-}

@@ -3,7 +3,8 @@ import { MAX_INTERP_FRAMES, MIN_INTERP_FRAMES } from '../../engine/interpolation
 import type { RgbaImage } from '../../engine/protocol';
 import { paintCanvas } from '../imageIO';
 import { usePlayground, usePlaygroundStore } from '../storeContext';
-import { downloadBytes, encodeAnimationGif, pingPongOrder } from './InterpolationExport';
+import { downloadBytes } from '../imageIO';
+import { encodeAnimationGif, pingPongOrder } from './InterpolationExport';
 import { NumberField } from './NumberField';
 import { PendingCell, RgbaCanvas } from './RgbaCanvas';
 
