@@ -6,6 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_BASE_ARGS } from './chromium.mjs';
 
 const outDir = mkdtempSync(join(tmpdir(), 'pp-shot-'));
 const port = 4400 + Math.floor(Math.random() * 500);
@@ -15,14 +16,8 @@ const server = spawn('npx', ['vite', 'preview', '--outDir', outDir, '--port', St
   detached: true,
 });
 const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  args: [
-    '--no-sandbox',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run',
-  ],
+  executablePath: CHROMIUM,
+  args: CHROMIUM_BASE_ARGS,
 });
 try {
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });

@@ -16,11 +16,11 @@ import {
   waitForPackReady,
   type AppPage,
 } from './helpers/app';
+import { CHROMIUM_BASE_ARGS } from '../../scripts/node/chromium.mjs';
 import type { SampleImage } from './helpers/pixels';
 import { goodPng } from './reliability-fixtures/files';
 import {
   DEFAULT_PACK_DIGEST,
-  RELIABILITY_ARGS,
   bannerMessages,
   expectBanner,
   expectNoPageErrors,
@@ -152,7 +152,7 @@ describe('reliability: GPU loss', () => {
     // Without --enable-unsafe-webgpu (Linux's default): a lost WebGL context has WASM to fall back to.
     webGlOnly = await chromium.launch({
       executablePath: CHROMIUM,
-      args: [...RELIABILITY_ARGS, '--enable-unsafe-swiftshader'],
+      args: [...CHROMIUM_BASE_ARGS, '--enable-unsafe-swiftshader'],
       headless: true,
     });
     browsers.push(webGlOnly);

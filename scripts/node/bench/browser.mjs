@@ -2,17 +2,9 @@
 // thread experiment, memory and per-kernel profiles, read from the page's window.__bench report (bench/bench.ts).
 import { cpus } from 'node:os';
 import { MEASURES, PLAN, log } from './options.mjs';
-import { round, sortedTimes, stats } from './stats.mjs';
 
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--enable-unsafe-webgpu',
-  '--enable-unsafe-swiftshader',
-];
+export { CHROMIUM_ARGS } from '../chromium.mjs';
+import { round, sortedTimes, stats } from './stats.mjs';
 
 async function loadPage(page, url, timeoutMs) {
   await page.goto(url, { waitUntil: 'load', timeout: 60_000 });

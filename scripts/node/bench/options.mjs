@@ -15,7 +15,7 @@ export const quick = args.has('quick');
 export const outDir = resolve(repo, String(args.get('out') ?? 'bench'));
 export const distDir = join(repo, 'bench', 'tmp', 'dist');
 export const packDir = join(repo, 'models', 'cifar10');
-export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+export { CHROMIUM } from '../chromium.mjs';
 export const PYTHON = process.env.PYTHON ?? '/usr/bin/python3';
 export const TORCH_THREADS = cpus().length; // PyTorch with every core is the baseline; 1 thread is reported too
 

@@ -2,26 +2,11 @@
 // finished grid and reading its pixels back from the canvases.
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { existsSync } from 'node:fs';
+import { CHROMIUM, CHROMIUM_ARGS } from '../../../scripts/node/chromium.mjs';
 import type { SampleImage } from './pixels';
 import { fingerprint } from './pixels';
 
-export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-
-/**
- * Headless Debian Chromium. WebGPU: `--enable-unsafe-webgpu` is what exposes an adapter (SwiftShader's Vulkan,
- * architecture "swiftshader"); `--enable-unsafe-swiftshader` keeps WebGL on SwiftShader allowed. WebGPU needs a
- * secure context, which http://127.0.0.1 is (a data: URL is not).
- */
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-default-apps',
-  '--enable-unsafe-webgpu',
-  '--enable-unsafe-swiftshader',
-];
+export { CHROMIUM, CHROMIUM_ARGS };
 
 export type Backend = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
 

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, expect } from 'vitest';
+import { CHROMIUM_BASE_ARGS } from '../../../scripts/node/chromium.mjs';
 import { decodeBase64Url } from '../../../src/share/base64url';
 import {
   CHROMIUM,
@@ -24,16 +25,8 @@ export const DEFAULT_PACK_DIGEST: string = JSON.parse(
   readFileSync(new URL('../../../models/cifar10/pack.json', import.meta.url), 'utf8'),
 ).digest;
 
-export const RELIABILITY_ARGS = [
-  '--no-sandbox',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
-
 export function launchReliabilityBrowser(): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM, args: RELIABILITY_ARGS, headless: true });
+  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_BASE_ARGS, headless: true });
 }
 
 /**

@@ -1,0 +1,3 @@
+export const CHROMIUM: string;
+export const CHROMIUM_BASE_ARGS: string[];
+export const CHROMIUM_ARGS: string[];
