@@ -8,6 +8,7 @@ export function ortConfig(params: URLSearchParams, num: (name: string, fallback:
     graphs: (params.get('ortGraphs') ?? 'reference,engine').split(',').filter(Boolean),
     executionProvider: provider,
     threads: num('wasmThreads', 1),
+    allowSpinning: params.get('ortSpin') === '1',
     minRuns: num('minRuns', 3),
     maxRuns: num('maxRuns', 20),
     budgetMs: num('budgetMs', 10_000),

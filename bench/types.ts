@@ -37,6 +37,8 @@ export interface OrtConfig {
   executionProvider: 'wasm' | 'webgpu';
   /** ort.env.wasm.numThreads: the engine's WASM thread count in the same page. */
   threads: number;
+  /** ORT's intra-op threads spin-wait when idle (ORT's default) instead of parking. */
+  allowSpinning: boolean;
   minRuns: number;
   maxRuns: number;
   /** For all alternated rounds (engine, then each graph), after one warm-up each. */
@@ -59,6 +61,7 @@ export interface OrtReport {
   ortVersion: string;
   executionProvider: string;
   threads: number;
+  allowSpinning: boolean;
   crossOriginIsolated: boolean;
   opset: number;
   /** Images per forward, as the engine batches the compare grid. */

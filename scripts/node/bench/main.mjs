@@ -10,7 +10,8 @@
 //
 // Options: --quick (small budgets), --backends=wasm,cpu,webgl,webgpu, --no-build, --no-torch,
 //          --torch-json=FILE (reuse PyTorch figures), --out=DIR (default bench/), --keep-open (serve, print URL),
-//          --no-ort (leave out the onnxruntime-web peer, ort.mjs).
+//          --no-ort (leave out the onnxruntime-web peer, ort.mjs), --ort-webgpu (its WebGPU EP too),
+//          --ort-spin (ORT's idle threads spin-wait, its default).
 //
 // The pieces: options.mjs (command line, measures, plan per backend), server.mjs (static server), browser.mjs
 // (driving the page), torch.mjs (the PyTorch side), stats.mjs, machine.mjs, tables.mjs and report.mjs (the output).

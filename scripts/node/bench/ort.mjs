@@ -2,7 +2,8 @@
 // into bench/tmp/onnx, never committed), run by ORT-web in the same Chromium and the same worker as the engine on
 // exactly the compare grid's inputs (bench/ort.ts), timed in rounds alternated with the engine's compare grid.
 // Two graphs: "reference" (upsample then 3x3 conv, as pipeline/reference.py) and "engine" (the engine's sub-pixel
-// phase convs, pads in the Conv nodes, skip conv before the upsampling). --no-ort leaves it out.
+// phase convs, pads in the Conv nodes, skip conv before the upsampling). --no-ort leaves it out; --ort-webgpu adds
+// ORT's WebGPU execution provider beside the engine's WebGPU backend; --ort-spin lets ORT's idle threads spin-wait.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { PYTHON, args, log, packDir, quick, repo } from './options.mjs';
@@ -50,8 +51,16 @@ export function exportOnnx() {
 /** Which peer runs on which engine backend: the WASM EP beside WASM, the WebGPU EP beside WebGPU. */
 const PEER_PLAN = {
   wasm: { ep: 'wasm', minRuns: quick ? 2 : 5, maxRuns: quick ? 3 : 20, budgetMs: quick ? 3000 : 20_000 },
-  // SwiftShader: one compare grid takes tens of seconds per runtime; two rounds.
-  webgpu: { ep: 'webgpu', minRuns: 1, maxRuns: 2, budgetMs: 0 },
+  // SwiftShader: one round at most; opt-in (below).
+  webgpu: { ep: 'webgpu', minRuns: 1, maxRuns: 1, budgetMs: 0 },
+};
+
+/** Why a peer is left out by default, recorded in results.json and RESULTS.md. */
+const PEER_SKIPPED = {
+  webgpu: args.has('ort-webgpu')
+    ? null
+    : "ORT-web's WebGPU EP on SwiftShader (headless Chromium, no GPU) had not finished its session creation, output " +
+      'check and one compare grid after 8 minutes (2-core machine under load); --ort-webgpu runs it anyway',
 };
 
 /**
@@ -61,6 +70,10 @@ const PEER_PLAN = {
 export async function benchOrt(loadPage, base, backend, threadCounts) {
   const plan = PEER_PLAN[backend];
   if (!exported || !plan) return undefined;
+  if (PEER_SKIPPED[backend]) {
+    log(`ORT-web ${plan.ep} skipped: ${PEER_SKIPPED[backend]}`);
+    return { executionProvider: plan.ep, skipped: PEER_SKIPPED[backend], threads: {} };
+  }
   const out = { executionProvider: plan.ep, threads: {} };
   for (const threads of threadCounts) {
     const query = new URLSearchParams({
@@ -71,6 +84,7 @@ export async function benchOrt(loadPage, base, backend, threadCounts) {
       minRuns: String(plan.minRuns),
       maxRuns: String(plan.maxRuns),
       budgetMs: String(plan.budgetMs),
+      ortSpin: args.has('ort-spin') ? '1' : '0',
     });
     try {
       const report = (await loadPage(`${base}&${query}`)).events.find((e) => e.type === 'ort').report;
@@ -92,6 +106,7 @@ export async function benchOrt(loadPage, base, backend, threadCounts) {
       const key = String(report.threads ?? threads);
       out.threads[key] = {
         ortVersion: report.ortVersion,
+        allowSpinning: report.allowSpinning,
         crossOriginIsolated: report.crossOriginIsolated,
         opset: report.opset,
         batches: report.batches,
@@ -122,7 +137,7 @@ export async function benchOrt(loadPage, base, backend, threadCounts) {
   return out;
 }
 
-/** The best (lowest median) peer figure of a backend at the engine's thread count, per graph. */
+/** The peer figures of a backend at the engine's own thread count (both graphs). */
 function peerAt(results, backend) {
   const r = results.backends[backend];
   const ort = r?.ort;
@@ -158,6 +173,13 @@ export function ortMarkdown(results) {
   for (const [backend, r] of Object.entries(results.backends)) {
     if (!r.ort) continue;
     const ep = r.ort.executionProvider;
+    if (r.ort.skipped) {
+      lines.push(
+        `onnxruntime-web's ${ep} execution provider beside the engine's ${backend}: skipped. ${r.ort.skipped}.`,
+        '',
+      );
+      continue;
+    }
     lines.push(
       `## The compare grid against onnxruntime-web (${ep} execution provider, beside the engine's ${backend})`,
       '',
@@ -187,7 +209,12 @@ export function ortMarkdown(results) {
       }
     }
     const any = Object.values(r.ort.threads).find((t) => t.ortVersion);
-    if (any) lines.push('', `onnxruntime-web ${any.ortVersion}; cross-origin isolated: ${any.crossOriginIsolated}.`);
+    if (any) {
+      lines.push(
+        '',
+        `onnxruntime-web ${any.ortVersion}; cross-origin isolated: ${any.crossOriginIsolated}; idle ORT threads ${any.allowSpinning !== false ? "spin-wait (ORT's default; --ort-spin)" : "park (no spin-waiting, so they leave the cores to the engine between rounds; --ort-spin for ORT's default)"}.`,
+      );
+    }
     lines.push('');
   }
   if (results.ortSkipped) lines.push(`onnxruntime-web peer: ${results.ortSkipped}`, '');
