@@ -2,6 +2,7 @@
 // exposes what it reports as window.__bench for scripts/node/bench/main.mjs. Usable by hand too: open
 // index.html?backend=wasm&phase=steady and watch the log.
 import type { BackendRequest } from '../src/engine/protocol';
+import { ortConfig } from './ortConfig';
 import type { BenchConfig, BenchEvent, MeasureName, PageReport } from './types';
 
 const params = new URLSearchParams(location.search);
@@ -28,7 +29,10 @@ const report: PageReport = {
 
 const config: BenchConfig = {
   backend: (params.get('backend') ?? 'wasm') as BackendRequest,
-  phase: params.get('phase') === 'steady' ? 'steady' : 'cold',
+  phase:
+    params.get('phase') === 'steady' || params.get('phase') === 'ort'
+      ? (params.get('phase') as 'steady' | 'ort')
+      : 'cold',
   packUrl: params.get('pack') ?? 'models/cifar10/pack.json',
   pageUrl: location.href,
   measures: list('measures', 'spGrid,compareGrid,lag,extract') as MeasureName[],
@@ -50,6 +54,7 @@ const config: BenchConfig = {
   ...(params.has('batchPixels') ? { batchPixels: num('batchPixels', 32 * 32 * 32) } : {}),
   noStore: params.get('noStore') === '1',
   ...(params.has('wasmThreads') ? { wasmThreads: num('wasmThreads', 0) } : {}),
+  ...(params.get('phase') === 'ort' ? { ort: ortConfig(params, num) } : {}),
 };
 
 const log = document.getElementById('log');

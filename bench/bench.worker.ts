@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { PyramidEngine } from '../src/engine/engine';
 import { openCacheStoragePackStore } from '../src/engine/packStore';
 import type { BackendName, RgbaImage } from '../src/engine/protocol';
+import { runOrtPeer } from './ort';
 import type { BenchConfig, BenchEvent, MeasureName, MeasureResult, ProfileResult } from './types';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
@@ -88,6 +89,30 @@ async function run(config: BenchConfig): Promise<void> {
     workerCrossOriginIsolated: (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true,
     memoryAfterLoad: { numBytes: memoryAfterLoad.numBytes, numTensors: memoryAfterLoad.numTensors },
   });
+  if (config.phase === 'ort' && config.ort) {
+    const report = await runOrtPeer(
+      {
+        engine,
+        image,
+        imageSize: size,
+        zDim: loaded.summary.spZDim,
+        packDigest: loaded.summary.digest,
+        levels: COMPARE_LEVELS,
+        samples: SAMPLES,
+        batchPixels: config.batchPixels,
+        pageUrl: config.pageUrl,
+        engineCompareGrid: (seed) =>
+          engine.generate(
+            { featuresId: 'source', levels: COMPARE_LEVELS, samples: SAMPLES, seed, classIndex: 0 },
+            () => {},
+          ),
+      },
+      // ORT gets the thread count the engine's WASM backend actually runs with (the same cores).
+      { ...config.ort, threads: threads ?? config.ort.threads },
+    );
+    post({ type: 'ort', report });
+    return;
+  }
   if (config.phase !== 'steady') return;
 
   // ---------------------------------------------------------------------------------------------------------------

@@ -5,8 +5,8 @@ export type MeasureName = 'spGrid' | 'compareGrid' | 'lag' | 'extract';
 
 export interface BenchConfig {
   backend: BackendRequest;
-  /** cold: load and draw the first grid only; steady: then the repeated measures. */
-  phase: 'cold' | 'steady';
+  /** cold: load and draw the first grid only; steady: then the repeated measures; ort: then the ORT-web peer. */
+  phase: 'cold' | 'steady' | 'ort';
   packUrl: string;
   pageUrl: string;
   measures: MeasureName[];
@@ -27,6 +27,48 @@ export interface BenchConfig {
   noStore?: boolean;
   /** WASM threads to ask the engine for (default: the engine's own, min(cores, 4) when cross-origin isolated). */
   wasmThreads?: number;
+  /** phase=ort: what the onnxruntime-web peer runs (bench/ort.ts). */
+  ort?: OrtConfig;
+}
+
+export interface OrtConfig {
+  /** Graphs of bench/tmp/onnx/onnx.json to run ('reference', 'engine'). */
+  graphs: string[];
+  executionProvider: 'wasm' | 'webgpu';
+  /** ort.env.wasm.numThreads: the engine's WASM thread count in the same page. */
+  threads: number;
+  /** ORT's intra-op threads spin-wait when idle (ORT's default) instead of parking. */
+  allowSpinning: boolean;
+  minRuns: number;
+  maxRuns: number;
+  /** For all alternated rounds (engine, then each graph), after one warm-up each. */
+  budgetMs: number;
+}
+
+export interface OrtGraphResult {
+  file: string;
+  bytes: number;
+  sessionMs?: number;
+  warmupMs?: number;
+  /** Largest |ORT - engine| over the compare grid's outputs (values in [-1, 1]). */
+  maxAbsDiff?: number;
+  /** Compare-grid times, one per round. */
+  runs: number[];
+  error?: string;
+}
+
+export interface OrtReport {
+  ortVersion: string;
+  executionProvider: string;
+  threads: number;
+  allowSpinning: boolean;
+  crossOriginIsolated: boolean;
+  opset: number;
+  /** Images per forward, as the engine batches the compare grid. */
+  batches: number[];
+  /** The engine's compare grid in the same rounds. */
+  engineRuns: number[];
+  graphs: Record<string, OrtGraphResult>;
 }
 
 export interface MeasureResult {
@@ -68,6 +110,7 @@ export type BenchEvent =
       memoryAfterLoad: Memory;
     }
   | { type: 'progress'; message: string }
+  | { type: 'ort'; report: OrtReport }
   | {
       type: 'steady';
       backend: BackendName;

@@ -33,7 +33,8 @@ def _nhwc(x: torch.Tensor) -> torch.Tensor:
 def conv(x: torch.Tensor, w: Weights, name: str) -> torch.Tensor:
     """NCHW conv with an HWIO kernel, stride 1, same padding."""
     k = _t(w, f"{name}.kernel").permute(3, 2, 0, 1)
-    return F.conv2d(x, k, _t(w, f"{name}.bias") if f"{name}.bias" in w else None, padding=k.shape[-1] // 2)
+    padding = w[f"{name}.kernel"].shape[0] // 2  # from the array, a plain int even when traced for ONNX export
+    return F.conv2d(x, k, _t(w, f"{name}.bias") if f"{name}.bias" in w else None, padding=padding)
 
 
 def dense(x: torch.Tensor, w: Weights, name: str) -> torch.Tensor:
@@ -104,7 +105,10 @@ def sp_generate(
     on: torch.Tensor,
     mask_nhwc: torch.Tensor,
 ) -> torch.Tensor:
-    image_size = mask_nhwc.shape[1]
+    # Sizes from the architecture, as plain ints: traced for ONNX export (export_onnx.py), tensor shapes would turn
+    # into tensors that avg_pool2d and interpolate refuse. The pack schema makes them equal to the mask's size.
+    s0, c0 = arch["baseSize"], arch["channels"][0]
+    image_size = s0 * 2 ** (len(arch["channels"]) - 1)
     mask = _nchw(mask_nhwc)
     y = y.float() if y.dim() == 2 else y.long()  # [B, numClasses] weights blend classes (ccbn)
 
@@ -113,7 +117,6 @@ def sp_generate(
         size = levels[i]["size"]
         return m.view(-1, 1) if size is None else m * F.avg_pool2d(mask, image_size // size)
 
-    s0, c0 = arch["baseSize"], arch["channels"][0]
     h = dense(z, w, "sp.z_dense")
     h = (
         h
@@ -132,7 +135,7 @@ def sp_generate(
                 continue
             i = LEVEL_NAMES.index(inj["level"])
             injected = level_mask(i) * conv(_nchw(feats[i]), w, f"sp.inject_{inj['level']}")
-            h = h + up(injected, h.shape[-1] // injected.shape[-1])
+            h = h + up(injected, s0 * 2**stage // levels[i]["size"])
     out = torch.tanh(conv(F.relu(ccbn(h, y, w, "sp.out_bn")), w, "sp.out_conv"))
     return _nhwc(out)
 

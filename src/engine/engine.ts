@@ -55,7 +55,8 @@ export interface EngineOptions {
 
 export type CancelCheck = () => boolean;
 
-const DEFAULT_BATCH_PIXELS = 32 * 32 * 32;
+/** Pixels per forward batch unless EngineOptions.batchPixels says otherwise: 32 images at 32 px. */
+export const DEFAULT_BATCH_PIXELS = 32 * 32 * 32;
 
 export class PyramidEngine {
   private readonly options: EngineOptions;

@@ -2,9 +2,10 @@
 // thread experiment, memory and per-kernel profiles, read from the page's window.__bench report (bench/bench.ts).
 import { cpus } from 'node:os';
 import { MEASURES, PLAN, log } from './options.mjs';
+import { benchOrt } from './ort.mjs';
+import { round, sortedTimes, stats } from './stats.mjs';
 
 export { CHROMIUM_ARGS } from '../chromium.mjs';
-import { round, sortedTimes, stats } from './stats.mjs';
 
 async function loadPage(page, url, timeoutMs) {
   await page.goto(url, { waitUntil: 'load', timeout: 60_000 });
@@ -148,6 +149,12 @@ export async function benchBackend(browser, server, backend) {
       }
     }
 
+    // 5. The onnxruntime-web peer on the compare grid, at the engine's thread count and the experiment's.
+    const ort = await benchOrt((url) => loadPage(page, url, slowMs), base, backend, [
+      coldEvent.threads ?? Math.min(cpus().length, 4),
+      ...(plan.threadsExperiment && cpus().length > 1 ? [plan.threadsExperiment] : []),
+    ]);
+
     const measures = Object.fromEntries(
       MEASURES.map((name) => [
         name,
@@ -195,6 +202,7 @@ export async function benchBackend(browser, server, backend) {
           )
         : undefined,
       threadsExperiment,
+      ort,
       consoleErrors: consoleErrors.slice(0, 10),
     };
   } finally {

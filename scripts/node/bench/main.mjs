@@ -9,7 +9,9 @@
 // are recorded. Never part of `npm test`; it does not fail on slow numbers, only on a broken page.
 //
 // Options: --quick (small budgets), --backends=wasm,cpu,webgl,webgpu, --no-build, --no-torch,
-//          --torch-json=FILE (reuse PyTorch figures), --out=DIR (default bench/), --keep-open (serve, print URL).
+//          --torch-json=FILE (reuse PyTorch figures), --out=DIR (default bench/), --keep-open (serve, print URL),
+//          --no-ort (leave out the onnxruntime-web peer, ort.mjs), --ort-webgpu (its WebGPU EP too),
+//          --ort-spin (ORT's idle threads spin-wait, its default).
 //
 // The pieces: options.mjs (command line, measures, plan per backend), server.mjs (static server), browser.mjs
 // (driving the page), torch.mjs (the PyTorch side), stats.mjs, machine.mjs, tables.mjs and report.mjs (the output).
@@ -32,6 +34,7 @@ import {
   repo,
   selected,
 } from './options.mjs';
+import { exportOnnx, ortEnabled } from './ort.mjs';
 import { writeReport } from './report.mjs';
 import { startServer } from './server.mjs';
 import { pick, round } from './stats.mjs';
@@ -61,6 +64,7 @@ async function main() {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: sudo apt-get install chromium`);
 
   const pytorch = runTorch(); // before the browser, so the two never share the 2 cores
+  const onnx = exportOnnx();
   if (pytorch) {
     for (const [n, m] of Object.entries(pytorch.threads)) {
       log(
@@ -140,6 +144,7 @@ async function main() {
       : null,
     backends,
     failures,
+    ...(onnx ? { onnx } : { ortSkipped: ortEnabled() ? 'the ONNX export failed (see the log)' : '--no-ort' }),
   };
   writeReport(results);
 }

@@ -3,6 +3,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BACKENDS, MEASURES, MEASURE_LABEL, outDir, repo } from './options.mjs';
+import { ortMarkdown, withOrtColumns } from './ort.mjs';
 import { addRatios } from './stats.mjs';
 import {
   backendLabel,
@@ -142,6 +143,7 @@ function markdown(results, table, breakdown, targetList) {
       ? `Whole cold page load on the wire (bench page, JS, WASM, pack): ${fmtBytes(wasm.coldStart.wire.totalBytes)}.`
       : '',
     '',
+    ...ortMarkdown(results),
     ...whereTimeGoes(results),
     'Raw numbers, run counts, per-kernel profiles and the batch-size sweep: [results.json](results.json).',
     '',
@@ -151,7 +153,7 @@ function markdown(results, table, breakdown, targetList) {
 
 export function writeReport(results) {
   addRatios(results);
-  const table = buildTable(results);
+  const table = withOrtColumns(buildTable(results), results, MEASURE_LABEL.compareGrid);
   const breakdown = coldBreakdownTable(results);
   const targetList = targets(results);
   results.targets = targetList;

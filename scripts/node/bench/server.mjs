@@ -4,10 +4,12 @@ import { createServer } from 'node:http';
 import { readFileSync, statSync } from 'node:fs';
 import { extname, join, resolve, sep } from 'node:path';
 import { distDir, repo } from './options.mjs';
+import { peerRoute } from './ort.mjs';
 
 const TYPES = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
   '.json': 'application/json',
   '.wasm': 'application/wasm',
   '.bin': 'application/octet-stream',
@@ -18,11 +20,14 @@ export function startServer() {
   const wire = { total: 0, models: 0, requests: [] };
   const server = createServer((request, response) => {
     const path = decodeURIComponent(new URL(request.url ?? '/', 'http://x').pathname);
-    const [root, rel, cacheControl] = path.startsWith('/models/')
-      ? [join(repo, 'models'), path.slice('/models/'.length), 'public, max-age=600'] // GitHub Pages' policy
-      : path.startsWith('/assets/')
-        ? [distDir, path.slice(1), 'public, max-age=31536000, immutable'] // content-hashed names
-        : [distDir, path === '/' ? 'index.html' : path.slice(1), 'no-cache'];
+    const peer = peerRoute(path);
+    const [root, rel, cacheControl] = peer
+      ? peer
+      : path.startsWith('/models/')
+        ? [join(repo, 'models'), path.slice('/models/'.length), 'public, max-age=600'] // GitHub Pages' policy
+        : path.startsWith('/assets/')
+          ? [distDir, path.slice(1), 'public, max-age=31536000, immutable'] // content-hashed names
+          : [distDir, path === '/' ? 'index.html' : path.slice(1), 'no-cache'];
     const file = resolve(root, rel);
     const headers = {
       'Cross-Origin-Opener-Policy': 'same-origin',
