@@ -8,11 +8,17 @@
 // per-kernel profile. The software backends (CPU, WebGL and WebGPU on SwiftShader) get fewer runs; the run counts
 // are recorded. Never part of `npm test`; it does not fail on slow numbers, only on a broken page.
 //
+// Then the WASM roofline (roofline.mjs: the best multiply-add throughput of WASM SIMD128 here, with and without
+// relaxed-SIMD FMA, and the verdict on an own FMA conv kernel) and the cost against image size (sizes.mjs: the
+// 32, 64 and 128 px configurations with random weights); RESULTS.md gets each conv's share of the roofline.
+//
 // Options: --quick (small budgets), --backends=wasm,cpu,webgl,webgpu, --no-build, --no-torch,
-//          --torch-json=FILE (reuse PyTorch figures), --out=DIR (default bench/), --keep-open (serve, print URL).
+//          --torch-json=FILE (reuse PyTorch figures), --out=DIR (default bench/), --keep-open (serve, print URL),
+//          --no-roofline, --no-sizes (skip those experiments).
 //
 // The pieces: options.mjs (command line, measures, plan per backend), server.mjs (static server), browser.mjs
-// (driving the page), torch.mjs (the PyTorch side), stats.mjs, machine.mjs, tables.mjs and report.mjs (the output).
+// (driving the page), torch.mjs (the PyTorch side), experiments.mjs (roofline.mjs, sizes.mjs, flops.mjs),
+// stats.mjs, machine.mjs, tables.mjs, report.mjs and rooflineReport.mjs (the output).
 import { existsSync, readFileSync } from 'node:fs';
 import { cpus, totalmem, loadavg, release } from 'node:os';
 import { join } from 'node:path';
@@ -34,6 +40,7 @@ import {
 } from './options.mjs';
 import { writeReport } from './report.mjs';
 import { startServer } from './server.mjs';
+import { measureRoofline, measureSizes } from './experiments.mjs';
 import { pick, round } from './stats.mjs';
 import { fmtMs } from './tables.mjs';
 import { runTorch } from './torch.mjs';
@@ -86,6 +93,8 @@ async function main() {
     }
     log(`${backend}: ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   }
+  const roofline = await measureRoofline(browser, server);
+  const sizes = await measureSizes(browser, server);
   await browser.close();
   await server.close();
 
@@ -140,6 +149,8 @@ async function main() {
       : null,
     backends,
     failures,
+    roofline,
+    sizes,
   };
   writeReport(results);
 }
