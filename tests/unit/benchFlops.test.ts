@@ -95,6 +95,24 @@ describe('rooflineShare', () => {
     expect(rows[1].gflops).toBeCloseTo(20, 10); // 40000 FLOPs in 2 us
     expect(rows[1].percent).toBeCloseTo(20, 10);
   });
+
+  it('lists conv kernels it cannot count without FLOPs instead of failing', () => {
+    const [row] = convShareRows(
+      {
+        t: {
+          kernel: 'Conv2DBackpropInput',
+          input: [1, 4, 4, 8],
+          filter: [3, 3, 8, 8],
+          output: [1, 8, 8, 8],
+          ms: 1,
+          count: 1,
+        },
+      },
+      100,
+    );
+    expect(row.flops).toBeNull();
+    expect(row.percent).toBeNull();
+  });
 });
 
 describe('spFlopsPerSample', () => {

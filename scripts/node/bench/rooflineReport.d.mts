@@ -3,4 +3,4 @@ import type { ConvShapes } from './flops.mjs';
 export declare function convShareRows(
   convs: Record<string, ConvShapes & { ms: number; count: number }>,
   rooflineGflops: number | null,
-): (ConvShapes & { ms: number; count: number; flops: number; gflops: number | null; percent: number | null })[];
+): (ConvShapes & { ms: number; count: number; flops: number | null; gflops: number | null; percent: number | null })[];

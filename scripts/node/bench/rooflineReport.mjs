@@ -1,6 +1,6 @@
 // The roofline, conv-share and image-size parts of bench/RESULTS.md, their targets and the README's line about
 // them, from results.roofline (roofline.mjs), the WASM compare-grid profile and results.sizes (sizes.mjs).
-import { convFlops, rooflineShare, widthProposal } from './flops.mjs';
+import { convFlops, isConvKernel, rooflineShare, widthProposal } from './flops.mjs';
 import { FMA_WORTH, KERNELS, THREADS } from './roofline.mjs';
 import { COMPARE_SAMPLES, TARGET_64_MS } from './sizes.mjs';
 import { fmtBytes, fmtMs } from './tables.mjs';
@@ -54,8 +54,9 @@ function rooflineLines(results) {
 export function convShareRows(convs, rooflineGflops) {
   return Object.values(convs ?? {})
     .map((c) => {
-      const flops = convFlops(c) * c.count;
-      const share = c.ms > 0 && rooflineGflops ? rooflineShare(flops, c.ms, rooflineGflops) : null;
+      // Kernels with "conv" in their name that convFlops does not count (e.g. Conv2DBackpropInput) get no FLOPs.
+      const flops = isConvKernel(c.kernel) ? convFlops(c) * c.count : null;
+      const share = flops !== null && c.ms > 0 && rooflineGflops ? rooflineShare(flops, c.ms, rooflineGflops) : null;
       return { ...c, flops, gflops: share?.gflops ?? null, percent: share?.percent ?? null };
     })
     .sort((a, b) => b.ms - a.ms);
@@ -67,7 +68,8 @@ function convShareLines(results) {
   const { threads, gflops } = rooflineFor(results);
   if (!profile.convs) return [];
   const rows = convShareRows(profile.convs, gflops);
-  const total = rows.reduce((a, r) => ({ flops: a.flops + r.flops, ms: a.ms + r.ms }), { flops: 0, ms: 0 });
+  const counted = rows.filter((r) => r.flops !== null);
+  const total = counted.reduce((a, r) => ({ flops: a.flops + r.flops, ms: a.ms + r.ms }), { flops: 0, ms: 0 });
   const totalShare = gflops && total.ms > 0 ? rooflineShare(total.flops, total.ms, gflops) : null;
   return [
     `## Each conv's share of the roofline (WASM, one compare grid under tf.profile, ${threads} threads)`,
@@ -78,9 +80,9 @@ function convShareLines(results) {
     '|---|---|---|---|---|---|---|',
     ...rows.map(
       (r) =>
-        `| ${r.kernel} | \`[${r.input}] x [${r.filter}] -> [${r.output}]\` | ${r.count} | ${fmtMs(r.ms)} | ${mflop(r.flops)} | ${gf(r.gflops)} | ${r.percent === null ? '—' : `${r.percent.toFixed(0)}%`} |`,
+        `| ${r.kernel} | \`[${r.input}] x [${r.filter}] -> [${r.output}]\` | ${r.count} | ${fmtMs(r.ms)} | ${r.flops === null ? '—' : mflop(r.flops)} | ${gf(r.gflops)} | ${r.percent === null ? '—' : `${r.percent.toFixed(0)}%`} |`,
     ),
-    `| **all convs** | | ${rows.reduce((a, r) => a + r.count, 0)} | ${fmtMs(total.ms)} | ${mflop(total.flops)} | ${gf(totalShare?.gflops)} | ${totalShare ? `${totalShare.percent.toFixed(0)}%` : '—'} |`,
+    `| **all counted convs** | | ${counted.reduce((a, r) => a + r.count, 0)} | ${fmtMs(total.ms)} | ${mflop(total.flops)} | ${gf(totalShare?.gflops)} | ${totalShare ? `${totalShare.percent.toFixed(0)}%` : '—'} |`,
     '',
   ];
 }

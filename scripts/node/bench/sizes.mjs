@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { loadPage } from './browser.mjs';
-import { convFlops, spFlopsPerSample } from './flops.mjs';
+import { convFlops, isConvKernel, spFlopsPerSample } from './flops.mjs';
 import { PYTHON, log, quick, repo } from './options.mjs';
 import { round, stats } from './stats.mjs';
 
@@ -39,6 +39,7 @@ export function profiledConvs(convs) {
   let flops = 0;
   let ms = 0;
   for (const c of Object.values(convs ?? {})) {
+    if (!isConvKernel(c.kernel)) continue;
     flops += convFlops(c) * c.count;
     ms += c.ms;
   }
