@@ -81,8 +81,20 @@ function kernelFigures(name, run, threads) {
       min: round(sorted[0]),
       rounds: perRound.length,
     },
+    perRoundGflops: perRound.map((g) => round(g)),
     roundsMs: run.rounds.map((r) => ({ wallMs: round(r.wallMs), threadMs: r.threadMs.map((t) => round(t)) })),
   };
+}
+
+/**
+ * FMA's speed-up from rounds that ran next to each other (the kernels take turns): the median of the per-pair
+ * ratios, which a load that comes and goes moves far less than the ratio of the two best rounds.
+ */
+export function pairedSpeedup(fmaRounds, mulAddRounds) {
+  const n = Math.min(fmaRounds?.length ?? 0, mulAddRounds?.length ?? 0);
+  if (n === 0) return null;
+  const ratios = Array.from({ length: n }, (_, i) => fmaRounds[i] / mulAddRounds[i]).sort((a, b) => a - b);
+  return n % 2 ? ratios[n >> 1] : (ratios[n / 2 - 1] + ratios[n / 2]) / 2;
 }
 
 /** The roofline figures and the relaxed-SIMD verdict, measured in `browser` (the bench's Chromium). */
@@ -121,7 +133,8 @@ export function summarize(kernels) {
       .map((k) => best(k, t))
       .filter((v) => v !== null);
     gflops[t] = values.length ? Math.max(...values) : null;
-    fmaSpeedup[t] = best('fma', t) && best('mulAdd', t) ? round(best('fma', t) / best('mulAdd', t), 3) : null;
+    const paired = pairedSpeedup(kernels.fma?.threads[t]?.perRoundGflops, kernels.mulAdd?.threads[t]?.perRoundGflops);
+    fmaSpeedup[t] = paired === null ? null : round(paired, 3);
   }
   const fma = kernels.fma?.threads?.[1];
   const relaxedSimd = fma
@@ -130,15 +143,20 @@ export function summarize(kernels) {
   return { gflops, fmaSpeedup, relaxedSimd, verdict: verdict(fmaSpeedup) };
 }
 
-/** The relaxed-SIMD decision from the 1-thread speed-up (the 2-thread one shares the cores with the rest). */
+/** The relaxed-SIMD decision: an own FMA conv kernel is worth trying only if FMA pays on every thread count. */
 export function verdict(fmaSpeedup) {
-  const s = fmaSpeedup[1] ?? fmaSpeedup[2];
-  if (s === null || s === undefined)
+  const measured = THREADS.filter((t) => fmaSpeedup[t] !== null && fmaSpeedup[t] !== undefined);
+  if (measured.length === 0)
     return { pursue: false, text: 'no verdict: the FMA kernel did not run (see the roofline table)' };
-  if (s >= FMA_WORTH)
+  const each = measured.map((t) => `${fmaSpeedup[t].toFixed(2)}x on ${t} thread${t > 1 ? 's' : ''}`).join(', ');
+  const worst = Math.min(...measured.map((t) => fmaSpeedup[t]));
+  if (worst >= FMA_WORTH)
     return {
       pursue: true,
-      text: `worth trying: FMA gives ${s.toFixed(2)}x here (>= ${FMA_WORTH}x), so an own relaxed-SIMD conv kernel could beat XNNPACK's mul + add`,
+      text: `worth trying: FMA gives ${worst.toFixed(2)}x here (${each}; >= ${FMA_WORTH}x), so an own relaxed-SIMD conv kernel could beat XNNPACK's mul + add`,
     };
-  return { pursue: false, text: `not pursued: FMA gives only ${s.toFixed(2)}x here (threshold ${FMA_WORTH}x)` };
+  return {
+    pursue: false,
+    text: `not pursued: FMA gives only ${worst.toFixed(2)}x here (${each}; threshold ${FMA_WORTH}x)`,
+  };
 }

@@ -42,7 +42,7 @@ function rooflineLines(results) {
     `| kernel | ${THREADS.map((t) => `${t} thread${t > 1 ? 's' : ''}`).join(' | ')} |`,
     `|---|${THREADS.map(() => '---').join('|')}|`,
     ...Object.keys(KERNELS).map(row),
-    `| FMA speed-up (relaxed_madd / mul + add) | ${THREADS.map((t) => (r.fmaSpeedup[t] ? `${r.fmaSpeedup[t].toFixed(2)}x` : '—')).join(' | ')} |`,
+    `| FMA speed-up (median of adjacent rounds' ratios) | ${THREADS.map((t) => (r.fmaSpeedup[t] ? `${r.fmaSpeedup[t].toFixed(2)}x` : '—')).join(' | ')} |`,
     '',
     `- Relaxed SIMD in ${results.machine.chromium} without flags: ${fma ? (fma.accepted ? `accepted; relaxed_madd ran ${fma.fused ? 'fused (one rounding: a hardware FMA)' : 'as mul + add (two roundings)'}` : `refused (${fma.error})`) : 'not measured'}.`,
     `- **Relaxed-SIMD verdict**: ${r.verdict.text}. The rule: an own relaxed-SIMD conv kernel is tried only if FMA is >= ${FMA_WORTH}x on the machine that runs the bench.`,
@@ -175,7 +175,7 @@ export function readmeLines(results) {
   const r = results.roofline;
   if (r?.gflops) {
     out.push(
-      `WASM roofline here: ${THREADS.map((t) => `${gf(r.gflops[t])} on ${t} thread${t > 1 ? 's' : ''}`).join(', ')}; FMA (relaxed SIMD) ${r.fmaSpeedup[1] ? `${r.fmaSpeedup[1].toFixed(2)}x` : '—'} (${r.verdict.pursue ? 'an own FMA conv kernel is worth trying' : 'an own FMA conv kernel is not pursued'}).`,
+      `WASM roofline here: ${THREADS.map((t) => `${gf(r.gflops[t])} on ${t} thread${t > 1 ? 's' : ''}`).join(', ')}; relaxed-SIMD verdict: ${r.verdict.text}.`,
     );
   }
   const sizes = results.sizes;
