@@ -23,6 +23,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { cpus, totalmem, loadavg, release } from 'node:os';
 import { join } from 'node:path';
 import { benchBackend, CHROMIUM_ARGS } from './browser.mjs';
+import { measureRoofline, measureSizes } from './experiments.mjs';
 import { cpuModel, packWireSize } from './machine.mjs';
 import {
   CHROMIUM,
@@ -40,7 +41,6 @@ import {
 } from './options.mjs';
 import { writeReport } from './report.mjs';
 import { startServer } from './server.mjs';
-import { measureRoofline, measureSizes } from './experiments.mjs';
 import { pick, round } from './stats.mjs';
 import { fmtMs } from './tables.mjs';
 import { runTorch } from './torch.mjs';
