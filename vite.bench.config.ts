@@ -14,6 +14,13 @@ export default defineConfig({
   build: {
     outDir: fileURLToPath(new URL('./bench/tmp/dist', import.meta.url)),
     emptyOutDir: true,
+    // The bench page, and the WASM roofline page (scripts/node/bench/roofline.mjs).
+    rollupOptions: {
+      input: {
+        index: fileURLToPath(new URL('./bench/index.html', import.meta.url)),
+        roofline: fileURLToPath(new URL('./bench/roofline.html', import.meta.url)),
+      },
+    },
     // Readable stack traces in the bench; the app's own build settings are the default ones.
     sourcemap: true,
   },

@@ -125,6 +125,11 @@ async function run(config: BenchConfig): Promise<void> {
         { featuresId: 'source', levels: [GRID_LEVEL], samples: SAMPLES, seed: seed++, classIndex: 0 },
         () => {},
       ),
+    grid16: () =>
+      engine.generate(
+        { featuresId: 'source', levels: [GRID_LEVEL], samples: 16, seed: seed++, classIndex: 0 },
+        () => {},
+      ),
     compareGrid: () =>
       engine.generate(
         { featuresId: 'source', levels: COMPARE_LEVELS, samples: SAMPLES, seed: seed++, classIndex: 0 },
@@ -169,6 +174,7 @@ async function run(config: BenchConfig): Promise<void> {
     const wallMs = performance.now() - t0;
     const byKernel: Record<string, { ms: number; count: number }> = {};
     const byShape: Record<string, { ms: number; count: number }> = {};
+    const convs: ProfileResult['convs'] = {};
     let peakTensors = 0;
     for (const kernel of profile.kernels) {
       peakTensors = Math.max(peakTensors, kernel.totalTensorsSnapshot);
@@ -185,6 +191,7 @@ async function run(config: BenchConfig): Promise<void> {
       const layer = (byShape[`${kernel.name} ${shapes}`] ??= { ms: 0, count: 0 });
       layer.ms += ms;
       layer.count += 1;
+      if (/conv/i.test(kernel.name)) recordConv(convs, kernel, ms);
     }
     profiles[name] = {
       peakBytes: profile.peakBytes,
@@ -195,6 +202,7 @@ async function run(config: BenchConfig): Promise<void> {
       profiledWallMs: wallMs,
       byKernel,
       byShape,
+      convs,
     };
   }
 
@@ -231,6 +239,18 @@ async function run(config: BenchConfig): Promise<void> {
     batching,
     finalMemory: { numBytes: final.numBytes, numTensors: final.numTensors },
   });
+}
+
+type ProfiledKernel = Awaited<ReturnType<typeof tf.profile>>['kernels'][number];
+
+/** A conv kernel's time under its input, filter and output shapes (the output fixes stride and padding). */
+function recordConv(convs: ProfileResult['convs'], kernel: ProfiledKernel, ms: number): void {
+  const [input, filter] = kernel.inputShapes;
+  const output = kernel.outputShapes[0];
+  const key = `${kernel.name} [${input}] x [${filter}] -> [${output}]`;
+  const entry = (convs[key] ??= { kernel: kernel.name, input, filter, output, ms: 0, count: 0 });
+  entry.ms += ms;
+  entry.count += 1;
 }
 
 function median(values: number[]): number {

@@ -1,7 +1,8 @@
 // Messages between the bench page (bench.ts), its worker (bench.worker.ts) and the driver (scripts/node/bench/main.mjs).
 import type { BackendName, BackendRequest } from '../src/engine/protocol';
 
-export type MeasureName = 'spGrid' | 'compareGrid' | 'lag' | 'extract';
+/** grid16: 1 level x 16 samples, run by the image-size experiment (scripts/node/bench/sizes.mjs). */
+export type MeasureName = 'spGrid' | 'compareGrid' | 'lag' | 'extract' | 'grid16';
 
 export interface BenchConfig {
   backend: BackendRequest;
@@ -86,6 +87,11 @@ export interface ProfileResult {
   byKernel: Record<string, { ms: number; count: number }>;
   /** The same, by kernel and input shapes (input x filter for convs): which layers cost what. */
   byShape: Record<string, { ms: number; count: number }>;
+  /** Conv kernels by input, filter and output shapes, for their FLOPs (scripts/node/bench/flops.mjs). */
+  convs: Record<
+    string,
+    { kernel: string; input: number[]; filter: number[]; output: number[]; ms: number; count: number }
+  >;
 }
 
 export interface Memory {

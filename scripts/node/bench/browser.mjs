@@ -7,7 +7,7 @@ import { round, sortedTimes, stats } from './stats.mjs';
 
 export { CHROMIUM_ARGS } from '../chromium.mjs';
 
-async function loadPage(page, url, timeoutMs) {
+export async function loadPage(page, url, timeoutMs) {
   await page.goto(url, { waitUntil: 'load', timeout: 60_000 });
   await page.waitForFunction(() => window.__bench?.finished === true, null, { timeout: timeoutMs, polling: 200 });
   const report = await page.evaluate(() => window.__bench);

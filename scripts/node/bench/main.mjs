@@ -8,17 +8,24 @@
 // per-kernel profile. The software backends (CPU, WebGL and WebGPU on SwiftShader) get fewer runs; the run counts
 // are recorded. Never part of `npm test`; it does not fail on slow numbers, only on a broken page.
 //
+// Then the WASM roofline (roofline.mjs: the best multiply-add throughput of WASM SIMD128 here, with and without
+// relaxed-SIMD FMA, and the verdict on an own FMA conv kernel) and the cost against image size (sizes.mjs: the
+// 32, 64 and 128 px configurations with random weights); RESULTS.md gets each conv's share of the roofline.
+//
 // Options: --quick (small budgets), --backends=wasm,cpu,webgl,webgpu, --no-build, --no-torch,
 //          --torch-json=FILE (reuse PyTorch figures), --out=DIR (default bench/), --keep-open (serve, print URL),
 //          --no-ort (leave out the onnxruntime-web peer, ort.mjs), --ort-webgpu (its WebGPU EP too),
-//          --ort-spin (ORT's idle threads spin-wait, its default).
+//          --ort-spin (ORT's idle threads spin-wait, its default),
+//          --no-roofline, --no-sizes (skip those experiments).
 //
 // The pieces: options.mjs (command line, measures, plan per backend), server.mjs (static server), browser.mjs
-// (driving the page), torch.mjs (the PyTorch side), stats.mjs, machine.mjs, tables.mjs and report.mjs (the output).
+// (driving the page), torch.mjs (the PyTorch side), experiments.mjs (roofline.mjs, sizes.mjs, flops.mjs),
+// stats.mjs, machine.mjs, tables.mjs, report.mjs and rooflineReport.mjs (the output).
 import { existsSync, readFileSync } from 'node:fs';
 import { cpus, totalmem, loadavg, release } from 'node:os';
 import { join } from 'node:path';
 import { benchBackend, CHROMIUM_ARGS } from './browser.mjs';
+import { measureRoofline, measureSizes } from './experiments.mjs';
 import { cpuModel, packWireSize } from './machine.mjs';
 import {
   CHROMIUM,
@@ -90,6 +97,8 @@ async function main() {
     }
     log(`${backend}: ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   }
+  const roofline = await measureRoofline(browser, server);
+  const sizes = await measureSizes(browser, server);
   await browser.close();
   await server.close();
 
@@ -145,6 +154,8 @@ async function main() {
     backends,
     failures,
     ...(onnx ? { onnx } : { ortSkipped: ortEnabled() ? 'the ONNX export failed (see the log)' : '--no-ort' }),
+    roofline,
+    sizes,
   };
   writeReport(results);
 }

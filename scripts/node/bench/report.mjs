@@ -4,6 +4,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BACKENDS, MEASURES, MEASURE_LABEL, outDir, repo } from './options.mjs';
 import { ortMarkdown, withOrtColumns } from './ort.mjs';
+import { readmeLines, rooflineSections, sizeTargets } from './rooflineReport.mjs';
 import { addRatios } from './stats.mjs';
 import {
   backendLabel,
@@ -145,6 +146,7 @@ function markdown(results, table, breakdown, targetList) {
     '',
     ...ortMarkdown(results),
     ...whereTimeGoes(results),
+    ...rooflineSections(results),
     'Raw numbers, run counts, per-kernel profiles and the batch-size sweep: [results.json](results.json).',
     '',
   ];
@@ -155,7 +157,7 @@ export function writeReport(results) {
   addRatios(results);
   const table = withOrtColumns(buildTable(results), results, MEASURE_LABEL.compareGrid);
   const breakdown = coldBreakdownTable(results);
-  const targetList = targets(results);
+  const targetList = [...targets(results), ...sizeTargets(results)];
   results.targets = targetList;
   mkdirSync(outDir, { recursive: true });
   writeFileSync(join(outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
@@ -190,6 +192,7 @@ function updateReadme(results, table, targetList) {
     '| target | measured | met |',
     '|---|---|---|',
     ...targetList.map((t) => `| ${t.target} | ${t.value} | ${t.met ? 'yes' : '**no**'} |`),
+    ...readmeLines(results),
     end,
   ].join('\n');
   writeFileSync(path, readme.slice(0, from) + block + readme.slice(to + end.length));

@@ -25,9 +25,11 @@ export function startServer() {
       ? peer
       : path.startsWith('/models/')
         ? [join(repo, 'models'), path.slice('/models/'.length), 'public, max-age=600'] // GitHub Pages' policy
-        : path.startsWith('/assets/')
-          ? [distDir, path.slice(1), 'public, max-age=31536000, immutable'] // content-hashed names
-          : [distDir, path === '/' ? 'index.html' : path.slice(1), 'no-cache'];
+        : path.startsWith('/size-packs/') // random-weight packs of the image-size experiment (sizes.mjs)
+          ? [join(repo, 'bench', 'size-packs'), path.slice('/size-packs/'.length), 'no-cache']
+          : path.startsWith('/assets/')
+            ? [distDir, path.slice(1), 'public, max-age=31536000, immutable'] // content-hashed names
+            : [distDir, path === '/' ? 'index.html' : path.slice(1), 'no-cache'];
     const file = resolve(root, rel);
     const headers = {
       'Cross-Origin-Opener-Policy': 'same-origin',
