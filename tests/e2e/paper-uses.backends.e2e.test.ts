@@ -3,8 +3,7 @@
 // source, and a pasted image composited on top of the drawing, all at level 0 with 2 samples (software GPUs are
 // slow). Each backend must show real images and agree with wasm within the cross-backend tolerance of
 // backends.e2e.test.ts (float32 everywhere, different kernels and summation orders).
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import {
   activeBackend,
   launchBrowser,
@@ -16,6 +15,7 @@ import {
   type AppPage,
   type Backend,
 } from './helpers/app';
+import { useBrowser } from './helpers/browserSession';
 import { expectCleanConsole, openReadyApp, selectLevel, setSamples } from './helpers/flows';
 import { encodePng, type Rgba } from './helpers/images';
 import { drawStrokes, flatSquare, waitForCommits, waitForFrames } from './helpers/paperUses';
@@ -34,16 +34,9 @@ interface UsesResult {
   composite: SampleImage[];
 }
 
-let browser: Browser;
+const session = useBrowser();
 let link = '';
 const results: Partial<Record<Backend, UsesResult>> = {};
-
-beforeAll(async () => {
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  await browser?.close();
-});
 
 function expectRealImages(images: Rgba[], what: string): void {
   const problems = images.map((image, index) => notARealImage({ ...image, level: what, index }, 32));
@@ -100,7 +93,7 @@ function compareImages(a: Rgba[], b: Rgba[]): { max: number; mean: number } {
 
 describe('the paper uses on every backend (bundled pack, level 0)', () => {
   it('wasm: the reference', async ({ annotate }) => {
-    const opened = await openReadyApp(browser, baseUrl, { backend: 'wasm' });
+    const opened = await openReadyApp(session.browser, baseUrl, { backend: 'wasm' });
     const { app } = opened;
     try {
       const grid = await selectLevel(app, await setSamples(app, opened.grid, SAMPLES), 0);

@@ -6,9 +6,9 @@
 // At level 0 (pool1, stride 2) an output pixel of this pack depends on input pixels within about 8 px: one
 // up-block and the output conv after the 1x1 injection at 16 px, two 3x3 convs and a 2x2 pool before pool1.
 // Beyond MARGIN px of the pasted region the samples are therefore the same to the bit.
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { launchBrowser, openApp, shareUrl, waitForGrid, waitForPackReady, type AppPage } from './helpers/app';
+import { describe, expect, inject, it } from 'vitest';
+import { openApp, shareUrl, waitForGrid, waitForPackReady, type AppPage } from './helpers/app';
+import { useBrowser } from './helpers/browserSession';
 import { SAME_TOLERANCE, expectCleanConsole, openReadyApp, selectLevel } from './helpers/flows';
 import { encodePng, type Rgba } from './helpers/images';
 import { diffInsideOutside, flatSquare, nudgeComposite, waitForCommits } from './helpers/paperUses';
@@ -17,16 +17,7 @@ import { compareSets, fingerprint, type SampleImage } from './helpers/pixels';
 const baseUrl = inject('baseUrl');
 const MARGIN = 9;
 const MAGENTA: [number, number, number] = [230, 20, 210];
-let browser: Browser;
-const open: AppPage[] = [];
-
-beforeAll(async () => {
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  for (const app of open) await app.close().catch(() => undefined);
-  await browser?.close();
-});
+const session = useBrowser();
 
 /** Mean of min(R, B) - G (how magenta) over the pixels x0 <= x < x1, y0 <= y < y1. */
 function magentaness(image: Rgba, x0: number, x1: number, y0: number, y1: number): number {
@@ -49,16 +40,20 @@ async function waitForNewGrid(app: AppPage, previous: SampleImage[]): Promise<Sa
   });
 }
 
+/** The app at level 0 (its grid: `before`) with the composite editor open on the default image. */
+async function openCompositeEditor() {
+  const opened = await openReadyApp(session.browser, baseUrl);
+  const app = session.keep(opened.app);
+  const before = await selectLevel(app, opened.grid, 0);
+  await app.page.getByTestId('source-composite').click();
+  return { app, page: app.page, before };
+}
+
 describe('composite editor', () => {
   it('an image pasted onto the editor goes on top of the source, and the composite changes the samples there', async ({
     annotate,
   }) => {
-    const opened = await openReadyApp(browser, baseUrl);
-    const app = opened.app;
-    open.push(app);
-    const { page } = app;
-    const before = await selectLevel(app, opened.grid, 0);
-    await page.getByTestId('source-composite').click();
+    const { app, page, before } = await openCompositeEditor();
     const canvas = page.getByTestId('composite-canvas');
     await canvas.focus();
     // What Ctrl+V on the focused editor dispatches: a paste event whose clipboard holds the image file.
@@ -128,12 +123,7 @@ describe('composite editor', () => {
   it('"only the pasted region": the samples elsewhere stay as they were, the pasted pixels no longer matter inside it, and the link keeps the mask', async ({
     annotate,
   }) => {
-    const opened = await openReadyApp(browser, baseUrl);
-    const app = opened.app;
-    open.push(app);
-    const { page } = app;
-    const before = await selectLevel(app, opened.grid, 0);
-    await page.getByTestId('source-composite').click();
+    const { app, page, before } = await openCompositeEditor();
     /** Pastes a flat square of `rgb` in the top-left corner (model pixels 0..16) and uses the composite. */
     const pasteInCorner = async (rgb: [number, number, number], commits: number, previous: SampleImage[]) => {
       await page
@@ -175,8 +165,7 @@ describe('composite editor', () => {
 
     const link = await shareUrl(page);
     expectCleanConsole(app);
-    const fresh = await openApp(browser, link);
-    open.push(fresh);
+    const fresh = session.keep(await openApp(session.browser, link));
     await waitForPackReady(fresh);
     const again = await waitForGrid(fresh, { container: 'sample-grid', levels: [0], samples: before.samples });
     const reproduced = compareSets(again, green);

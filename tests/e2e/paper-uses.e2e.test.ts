@@ -1,51 +1,39 @@
 // The paper's other uses in headless Chromium (wasm): interpolation between two samples (gradual frames, the
 // permalink reproduces them, the GIF export), sketch to image, and compositing a pasted image into the source.
-import type { Browser } from 'playwright-core';
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { launchBrowser, openApp, shareUrl, waitForGrid, waitForPackReady, type AppPage } from './helpers/app';
+import { describe, expect, inject, it } from 'vitest';
+import { openApp, shareUrl, waitForGrid, waitForPackReady, type AppPage } from './helpers/app';
+import { useBrowser } from './helpers/browserSession';
 import { SAME_TOLERANCE, expectCleanConsole, openReadyApp, selectLevel } from './helpers/flows';
 import { encodePng, type Rgba } from './helpers/images';
-import { diffInsideOutside, drawStrokes, waitForCommits, waitForFrames } from './helpers/paperUses';
-import { fingerprint, maxAbsDiff, meanAbsDiff, notARealImage } from './helpers/pixels';
+import {
+  diffInsideOutside,
+  drawStrokes,
+  expectGradualFrames,
+  waitForCommits,
+  waitForFrames,
+} from './helpers/paperUses';
+import { fingerprint, maxAbsDiff, notARealImage } from './helpers/pixels';
 
 const baseUrl = inject('baseUrl');
-let browser: Browser;
-const open: AppPage[] = [];
-
-beforeAll(async () => {
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  for (const app of open) await app.close().catch(() => undefined);
-  await browser?.close();
-});
-
-function track<T extends AppPage>(app: T): T {
-  open.push(app);
-  return app;
-}
+const session = useBrowser();
+const track = <T extends AppPage>(app: T): T => session.keep(app);
 
 describe('interpolation', () => {
   it('frames change gradually from the first sample; the permalink reproduces them; the GIF export', async ({
     annotate,
   }) => {
-    const { app, grid } = await openReadyApp(browser, baseUrl);
+    const { app, grid } = await openReadyApp(session.browser, baseUrl);
     track(app);
     await app.page.getByTestId('interpolate-toggle').click();
     const frames = await waitForFrames(app, 8);
     // The first endpoint is sample 0 of the grid's seed, at the grid's level and class.
-    expect(maxAbsDiff(frames[0], grid.images[0]), 'frame 0 vs the grid sample 0').toBeLessThanOrEqual(SAME_TOLERANCE);
-    const endpoints = meanAbsDiff(frames[0], frames[frames.length - 1]);
-    const adjacent = frames.slice(1).map((frame, i) => meanAbsDiff(frames[i], frame));
-    expect(endpoints, 'the two endpoints barely differ').toBeGreaterThan(4);
-    for (const [i, d] of adjacent.entries())
-      expect(d, `frames ${i} and ${i + 1} vs the endpoints (${endpoints.toFixed(1)})`).toBeLessThan(endpoints);
+    const { adjacent, endpoints } = expectGradualFrames(frames, grid.images[0], 4);
 
     const link = await shareUrl(app.page);
     expect(link).toMatch(/interp=1/);
     expect(link).toMatch(/frames=8/);
-    const again = track(await openApp(browser, link));
+    const again = track(await openApp(session.browser, link));
     await waitForPackReady(again);
     const reproduced = await waitForFrames(again, 8);
     const worst = Math.max(...reproduced.map((frame, i) => maxAbsDiff(frame, frames[i])));
@@ -79,7 +67,7 @@ describe('sketch', () => {
   it('strokes become the source; at stride 2 the samples are not blank and follow the drawing', async ({
     annotate,
   }) => {
-    const opened = await openReadyApp(browser, baseUrl);
+    const opened = await openReadyApp(session.browser, baseUrl);
     const app = track(opened.app);
     const { page } = app;
     const grid = await selectLevel(app, opened.grid, 0);
@@ -114,7 +102,7 @@ describe('sketch', () => {
 
 describe('compositing', () => {
   it('a pasted image, moved with the arrow keys, changes the samples where it was pasted', async ({ annotate }) => {
-    const opened = await openReadyApp(browser, baseUrl);
+    const opened = await openReadyApp(session.browser, baseUrl);
     const app = track(opened.app);
     const { page } = app;
     const grid = await selectLevel(app, opened.grid, 0);

@@ -4,7 +4,9 @@
 import type { Page } from 'playwright-core';
 import { expect } from 'vitest';
 import type { AppPage } from './app';
+import { SAME_TOLERANCE } from './flows';
 import type { Rgba } from './images';
+import { maxAbsDiff, meanAbsDiff } from './pixels';
 
 /** Pixels of every canvas with `testId`, in data-index order. */
 export async function readCanvases(page: Page, testId: string): Promise<Rgba[]> {
@@ -38,6 +40,25 @@ export async function waitForFrames(app: AppPage, count: number, timeout = 120_0
     if (frames.length === count && print === previous) return frames;
     previous = print;
   }
+}
+
+/**
+ * Interpolation frames from `first` (sample 0 of the grid they start from) that change gradually: the endpoints
+ * differ by a mean of more than `minEndpoints`, and each two adjacent frames by less than the endpoints do.
+ * Returns the mean differences, adjacent and of the endpoints.
+ */
+export function expectGradualFrames(
+  frames: Rgba[],
+  first: Rgba,
+  minEndpoints: number,
+): { adjacent: number[]; endpoints: number } {
+  expect(maxAbsDiff(frames[0], first), 'frame 0 vs the grid sample 0').toBeLessThanOrEqual(SAME_TOLERANCE);
+  const endpoints = meanAbsDiff(frames[0], frames[frames.length - 1]);
+  const adjacent = frames.slice(1).map((frame, i) => meanAbsDiff(frames[i], frame));
+  expect(endpoints, 'the two endpoints barely differ').toBeGreaterThan(minEndpoints);
+  for (const [i, d] of adjacent.entries())
+    expect(d, `frames ${i} and ${i + 1} vs the endpoints (${endpoints.toFixed(1)})`).toBeLessThan(endpoints);
+  return { adjacent, endpoints };
 }
 
 /** Waits until `commits` sources were started from the canvas `testId` and none is still being prepared. */
