@@ -1,5 +1,6 @@
 // The paper's other uses in headless Chromium (wasm): interpolation between two samples (gradual frames, the
-// permalink reproduces them, the GIF export), sketch to image, and compositing a pasted image into the source.
+// permalink reproduces them, the GIF and WebM exports), sketch to image, and compositing a pasted image into the
+// source.
 import { readFileSync } from 'node:fs';
 import { describe, expect, inject, it } from 'vitest';
 import { openApp, shareUrl, waitForGrid, waitForPackReady, type AppPage } from './helpers/app';
@@ -51,6 +52,27 @@ describe('interpolation', () => {
     await annotate(
       `mean |frame i - frame i+1| ${adjacent.map((d) => d.toFixed(1)).join(', ')}; endpoints ${endpoints.toFixed(1)}; link max diff ${worst}; GIF ${gif.length} bytes`,
     );
+  });
+});
+
+describe('interpolation video', () => {
+  it('the WebM export: a non-empty WebM file of the frames', async ({ annotate }) => {
+    const { app } = await openReadyApp(session.browser, baseUrl);
+    track(app);
+    await app.page.getByTestId('interpolate-toggle').click();
+    await waitForFrames(app, 8);
+    const [download] = await Promise.all([
+      app.page.waitForEvent('download', { timeout: 60_000 }),
+      app.page.getByTestId('export-video').click(),
+    ]);
+    const video = readFileSync(await download.path());
+    expect(download.suggestedFilename()).toMatch(/\.webm$/);
+    // A WebM file is Matroska: an EBML header first, then a Segment holding the encoded frames.
+    expect(video.subarray(0, 4).toString('hex'), 'EBML magic').toBe('1a45dfa3');
+    expect(video.includes(Buffer.from('webm')), 'DocType webm').toBe(true);
+    expect(video.length, 'bytes of video').toBeGreaterThan(1000);
+    expectCleanConsole(app);
+    await annotate(`WebM ${video.length} bytes`);
   });
 });
 
