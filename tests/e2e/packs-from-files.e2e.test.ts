@@ -2,16 +2,7 @@
 // as a folder and as a zip, generating 64 px samples; kept after a reload; a damaged shard, a missing shard and a
 // 50 MB pack.json each refused with a message naming the problem while the pack in use keeps generating; a
 // permalink to the opened pack in a fresh browser asks for it and, once it is opened, shows the same images.
-import {
-  copyFileSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  readdirSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { zipSync } from 'fflate';
@@ -35,34 +26,28 @@ import {
   setSeed,
   type GridState,
 } from './helpers/flows';
+import {
+  TINY64_DIGEST as PACK_DIGEST,
+  TINY64_KB as PACK_KB,
+  TINY64_TITLE as TITLE,
+  tiny64Files,
+  waitForReadyPack,
+  writeTiny64Folder,
+} from './helpers/packs';
 import { compareSets, fingerprint } from './helpers/pixels';
-
-const FIXTURE = join(__dirname, '../fixtures/tiny64');
-const TITLE = 'tiny 64 px test pack';
-const PACK_FILES = readdirSync(FIXTURE).filter((name) => name === 'pack.json' || /\.shard\d+of\d+\.bin$/.test(name));
-const PACK_DIGEST: string = JSON.parse(readFileSync(join(FIXTURE, 'pack.json'), 'utf8')).digest;
-/** The size the picker shows: pack.json and the shards, in KB. */
-const PACK_KB = `${Math.round(PACK_FILES.reduce((sum, file) => sum + statSync(join(FIXTURE, file)).size, 0) / 1024)} KB`;
 
 let browser: Browser;
 let work: string;
 const dirs = { good: '', flipped: '', missing: '', huge: '', zip: '' };
 
-/** A copy of the test pack in `work/name`, changed by `edit` (file name -> bytes; null removes the file). */
+/** A copy of the test pack in `work/name`, changed by `edit` (file name -> bytes; a deleted entry is left out). */
 function packFolder(name: string, edit: (files: Map<string, Buffer>) => void = () => {}): string {
-  const dir = join(work, name);
-  mkdirSync(dir);
-  const files = new Map(PACK_FILES.map((file) => [file, readFileSync(join(FIXTURE, file))]));
-  edit(files);
-  for (const [file, bytes] of files) writeFileSync(join(dir, file), bytes);
-  return dir;
+  return writeTiny64Folder(join(work, name), edit);
 }
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'packs-from-files-'));
-  dirs.good = join(work, 'tiny64');
-  mkdirSync(dirs.good);
-  for (const file of PACK_FILES) copyFileSync(join(FIXTURE, file), join(dirs.good, file));
+  dirs.good = packFolder('tiny64');
   dirs.flipped = packFolder('tiny64-flipped', (files) => {
     const shard = Buffer.from(files.get('sp.shard1of1.bin')!);
     shard[1000] ^= 0x01;
@@ -76,7 +61,7 @@ beforeAll(async () => {
   });
   dirs.zip = join(work, 'tiny64.zip');
   const entries = Object.fromEntries(
-    PACK_FILES.map((file) => [`tiny64/${file}`, new Uint8Array(readFileSync(join(FIXTURE, file)))]),
+    Array.from(tiny64Files(), ([file, bytes]) => [`tiny64/${file}`, new Uint8Array(bytes)]),
   );
   writeFileSync(dirs.zip, zipSync(entries));
   browser = await launchBrowser();
@@ -89,18 +74,6 @@ afterAll(async () => {
 
 async function statusText(page: Page): Promise<string> {
   return ((await page.getByTestId('pack-status').textContent()) ?? '').trim();
-}
-
-/** Waits until pack-status names `title` as ready. */
-async function waitForReadyPack(app: AppPage, title: string): Promise<void> {
-  await app.page.waitForFunction(
-    (wanted) => document.querySelector('[data-testid="pack-status"]')?.textContent?.trim() === `Pack ready: ${wanted}`,
-    title,
-    {
-      timeout: 120_000,
-      polling: 100,
-    },
-  );
 }
 
 async function waitForBanner(app: AppPage, pattern: RegExp): Promise<string> {

@@ -1,84 +1,40 @@
 // The paper's other uses in headless Chromium (wasm): interpolation between two samples (gradual frames, the
-// permalink reproduces them, the GIF export), sketch to image, and compositing a pasted image into the source.
-import type { Browser, Page } from 'playwright-core';
+// permalink reproduces them, the GIF and WebM exports), sketch to image, and compositing a pasted image into the
+// source.
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { launchBrowser, openApp, shareUrl, waitForGrid, waitForPackReady, type AppPage } from './helpers/app';
+import { describe, expect, inject, it } from 'vitest';
+import { openApp, shareUrl, waitForGrid, waitForPackReady, type AppPage } from './helpers/app';
+import { useBrowser } from './helpers/browserSession';
 import { SAME_TOLERANCE, expectCleanConsole, openReadyApp, selectLevel } from './helpers/flows';
 import { encodePng, type Rgba } from './helpers/images';
-import { fingerprint, maxAbsDiff, meanAbsDiff, notARealImage } from './helpers/pixels';
+import {
+  diffInsideOutside,
+  drawStrokes,
+  expectGradualFrames,
+  waitForCommits,
+  waitForFrames,
+} from './helpers/paperUses';
+import { fingerprint, maxAbsDiff, notARealImage } from './helpers/pixels';
 
 const baseUrl = inject('baseUrl');
-let browser: Browser;
-const open: AppPage[] = [];
-
-beforeAll(async () => {
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  for (const app of open) await app.close().catch(() => undefined);
-  await browser?.close();
-});
-
-function track<T extends AppPage>(app: T): T {
-  open.push(app);
-  return app;
-}
-
-/** Pixels of every canvas with `testId`, in data-index order. */
-async function readCanvases(page: Page, testId: string): Promise<Rgba[]> {
-  const raw = await page.evaluate((id) => {
-    const elements = Array.from(document.querySelectorAll<HTMLCanvasElement>(`canvas[data-testid="${id}"]`));
-    elements.sort((a, b) => Number(a.dataset.index ?? 0) - Number(b.dataset.index ?? 0));
-    return elements.map((canvas) => {
-      const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
-      let binary = '';
-      for (let i = 0; i < data.length; i++) binary += String.fromCharCode(data[i]);
-      return { width: canvas.width, height: canvas.height, base64: btoa(binary) };
-    });
-  }, testId);
-  return raw.map((r) => ({ width: r.width, height: r.height, data: new Uint8Array(Buffer.from(r.base64, 'base64')) }));
-}
-
-/** Waits for `count` painted interpolation frames, stable over two reads. */
-async function waitForFrames(app: AppPage, count: number): Promise<Rgba[]> {
-  let previous = '';
-  for (;;) {
-    await app.page.waitForFunction(
-      (n) => document.querySelectorAll('canvas[data-testid="interp-frame"]').length === n,
-      count,
-      { timeout: 120_000, polling: 100 },
-    );
-    await app.page.evaluate(
-      () => new Promise<void>((done) => requestAnimationFrame(() => requestAnimationFrame(() => done()))),
-    );
-    const frames = await readCanvases(app.page, 'interp-frame');
-    const print = frames.map((f) => Buffer.from(f.data).toString('base64')).join('|');
-    if (frames.length === count && print === previous) return frames;
-    previous = print;
-  }
-}
+const session = useBrowser();
+const track = <T extends AppPage>(app: T): T => session.keep(app);
 
 describe('interpolation', () => {
   it('frames change gradually from the first sample; the permalink reproduces them; the GIF export', async ({
     annotate,
   }) => {
-    const { app, grid } = await openReadyApp(browser, baseUrl);
+    const { app, grid } = await openReadyApp(session.browser, baseUrl);
     track(app);
     await app.page.getByTestId('interpolate-toggle').click();
     const frames = await waitForFrames(app, 8);
     // The first endpoint is sample 0 of the grid's seed, at the grid's level and class.
-    expect(maxAbsDiff(frames[0], grid.images[0]), 'frame 0 vs the grid sample 0').toBeLessThanOrEqual(SAME_TOLERANCE);
-    const endpoints = meanAbsDiff(frames[0], frames[frames.length - 1]);
-    const adjacent = frames.slice(1).map((frame, i) => meanAbsDiff(frames[i], frame));
-    expect(endpoints, 'the two endpoints barely differ').toBeGreaterThan(4);
-    for (const [i, d] of adjacent.entries())
-      expect(d, `frames ${i} and ${i + 1} vs the endpoints (${endpoints.toFixed(1)})`).toBeLessThan(endpoints);
+    const { adjacent, endpoints } = expectGradualFrames(frames, grid.images[0], 4);
 
     const link = await shareUrl(app.page);
     expect(link).toMatch(/interp=1/);
     expect(link).toMatch(/frames=8/);
-    const again = track(await openApp(browser, link));
+    const again = track(await openApp(session.browser, link));
     await waitForPackReady(again);
     const reproduced = await waitForFrames(again, 8);
     const worst = Math.max(...reproduced.map((frame, i) => maxAbsDiff(frame, frames[i])));
@@ -99,6 +55,27 @@ describe('interpolation', () => {
   });
 });
 
+describe('interpolation video', () => {
+  it('the WebM export: a non-empty WebM file of the frames', async ({ annotate }) => {
+    const { app } = await openReadyApp(session.browser, baseUrl);
+    track(app);
+    await app.page.getByTestId('interpolate-toggle').click();
+    await waitForFrames(app, 8);
+    const [download] = await Promise.all([
+      app.page.waitForEvent('download', { timeout: 60_000 }),
+      app.page.getByTestId('export-video').click(),
+    ]);
+    const video = readFileSync(await download.path());
+    expect(download.suggestedFilename()).toMatch(/\.webm$/);
+    // A WebM file is Matroska: an EBML header first, then a Segment holding the encoded frames.
+    expect(video.subarray(0, 4).toString('hex'), 'EBML magic').toBe('1a45dfa3');
+    expect(video.includes(Buffer.from('webm')), 'DocType webm').toBe(true);
+    expect(video.length, 'bytes of video').toBeGreaterThan(1000);
+    expectCleanConsole(app);
+    await annotate(`WebM ${video.length} bytes`);
+  });
+});
+
 /** Mean of (blue - red) over the model pixels x0 <= x < x1, y0 <= y < y1. */
 function blueness(image: Rgba, x0: number, x1: number, y0: number, y1: number): number {
   let sum = 0;
@@ -108,40 +85,22 @@ function blueness(image: Rgba, x0: number, x1: number, y0: number, y1: number): 
   return sum / ((x1 - x0) * (y1 - y0));
 }
 
-/** Waits until `commits` sources were started from the canvas `testId` and none is still being prepared. */
-async function waitForCommits(page: Page, testId: string, commits: number): Promise<void> {
-  await page.waitForFunction(
-    ({ id, n }) => {
-      const canvas = document.querySelector<HTMLCanvasElement>(`[data-testid="${id}"]`);
-      return canvas?.dataset.commits === String(n) && canvas.dataset.busy === 'false';
-    },
-    { id: testId, n: commits },
-    { timeout: 120_000, polling: 100 },
-  );
-}
-
 describe('sketch', () => {
   it('strokes become the source; at stride 2 the samples are not blank and follow the drawing', async ({
     annotate,
   }) => {
-    const opened = await openReadyApp(browser, baseUrl);
+    const opened = await openReadyApp(session.browser, baseUrl);
     const app = track(opened.app);
     const { page } = app;
     const grid = await selectLevel(app, opened.grid, 0);
-    await page.getByTestId('source-sketch').click();
-    await page.getByTestId('sketch-colour-285ac8').click();
-    await page.getByTestId('sketch-size').selectOption('48');
-    const box = (await page.getByTestId('sketch-canvas').boundingBox())!;
-    const at = (x: number, y: number) => [box.x + (x / 256) * box.width, box.y + (y / 256) * box.height] as const;
     // A blue block on the left (sketch x 6..154, y 16..240 with the 48 px brush), white on the right.
-    let strokes = 0;
-    for (let y = 40; y <= 216; y += 24) {
-      await page.mouse.move(...at(30, y));
-      await page.mouse.down();
-      await page.mouse.move(...at(130, y), { steps: 6 });
-      await page.mouse.up();
-      strokes++;
-    }
+    const strokes = await drawStrokes(page, {
+      colour: '285ac8',
+      size: 48,
+      x0: 30,
+      x1: 130,
+      ys: [40, 64, 88, 112, 136, 160, 184, 208],
+    });
     await waitForCommits(page, 'sketch-canvas', strokes);
     const images = await waitForGrid(app, {
       container: 'sample-grid',
@@ -163,26 +122,9 @@ describe('sketch', () => {
   });
 });
 
-/** Mean |a - b| (RGB) over pixels inside the rectangle (shrunk by `margin`) and outside it (grown by `margin`). */
-function diffInsideOutside(a: Rgba, b: Rgba, rect: number[], margin: number): { inside: number; outside: number } {
-  const [rx, ry, rw, rh] = rect;
-  const sums = { inside: [0, 0], outside: [0, 0] };
-  for (let y = 0; y < a.height; y++) {
-    for (let x = 0; x < a.width; x++) {
-      const within = (m: number) => x >= rx + m && x < rx + rw - m && y >= ry + m && y < ry + rh - m;
-      const where = within(margin) ? sums.inside : !within(-margin) ? sums.outside : null;
-      if (!where) continue;
-      const p = (y * a.width + x) * 4;
-      for (let c = 0; c < 3; c++) where[0] += Math.abs(a.data[p + c] - b.data[p + c]);
-      where[1] += 3;
-    }
-  }
-  return { inside: sums.inside[0] / sums.inside[1], outside: sums.outside[0] / sums.outside[1] };
-}
-
 describe('compositing', () => {
   it('a pasted image, moved with the arrow keys, changes the samples where it was pasted', async ({ annotate }) => {
-    const opened = await openReadyApp(browser, baseUrl);
+    const opened = await openReadyApp(session.browser, baseUrl);
     const app = track(opened.app);
     const { page } = app;
     const grid = await selectLevel(app, opened.grid, 0);

@@ -2,7 +2,8 @@
 // keep a handle on the engine worker (to ask it for TF.js's memory figures with the worker's `memory` message) and
 // record what the pack-load progress bar and the status live region showed.
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { appUrl, type AppPage, type Backend } from './helpers/app';
+import { openAppIn, waitForGrid, waitForPackReady } from './helpers/app';
+import { useBrowser } from './helpers/browserSession';
 
 export interface Round2Window {
   __round2: {
@@ -58,23 +59,23 @@ export async function newRound2Context(browser: Browser, options: Round2Options 
 }
 
 /** A page of `context` at the app on `backend` (wasm unless told). */
-export async function openIn(
-  context: BrowserContext,
-  baseUrl: string,
-  options: { backend?: Backend; hash?: string } = {},
-): Promise<AppPage> {
-  const page = await context.newPage();
-  const pageErrors: string[] = [];
-  const consoleErrors: string[] = [];
-  page.on('pageerror', (error) => pageErrors.push(error.message.split('\n')[0]));
-  page.on('console', (message) => {
-    if (message.type() === 'error') consoleErrors.push(message.text().split('\n')[0]);
-  });
-  await page.goto(appUrl(baseUrl, { backend: options.backend ?? 'wasm', hash: options.hash }), {
-    waitUntil: 'load',
-    timeout: 60_000,
-  });
-  return { page, context, pageErrors, consoleErrors, close: () => page.close() };
+export const openIn = openAppIn;
+
+/**
+ * The round-2 files' browser (useBrowser) with their two steps: a new recording context, kept until the file ends,
+ * and a page in one at the app with its pack ready and its first grid (level 2, 6 samples) shown.
+ */
+export function useRound2Browser(baseUrl: string) {
+  const session = useBrowser();
+  const context = async (options: Round2Options = {}) => session.keep(await newRound2Context(session.browser, options));
+  const readyApp = async (options: Round2Options = {}) => {
+    const created = await context(options);
+    const app = await openIn(created, baseUrl);
+    await waitForPackReady(app);
+    const images = await waitForGrid(app, { container: 'sample-grid', levels: [2], samples: 6 });
+    return { app, context: created, images };
+  };
+  return { context, readyApp };
 }
 
 /** TF.js's tensor and byte counts in the app's engine worker (asked with the worker's own `memory` message). */

@@ -1,31 +1,12 @@
 // Round 2, in the built app (wasm): Back and Forward step through settled settings; mask strokes undo and redo; on
 // a phone (390x844, touch) the samples are in view once an image is chosen, with the mask tools folded away.
-import type { Browser, BrowserContext } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { launchBrowser, setNumber, waitForGrid, waitForPackReady } from './helpers/app';
+import { describe, expect, inject, it } from 'vitest';
+import { setNumber, waitForGrid } from './helpers/app';
 import { fingerprint } from './helpers/pixels';
-import { newRound2Context, openIn, type Round2Options } from './playground-round2-fixtures';
+import { useRound2Browser } from './playground-round2-fixtures';
 
 const baseUrl = inject('baseUrl');
-let browser: Browser;
-const contexts: BrowserContext[] = [];
-
-beforeAll(async () => {
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  for (const context of contexts) await context.close().catch(() => undefined);
-  await browser?.close();
-});
-
-async function readyApp(options: Round2Options = {}) {
-  const context = await newRound2Context(browser, options);
-  contexts.push(context);
-  const app = await openIn(context, baseUrl);
-  await waitForPackReady(app);
-  const images = await waitForGrid(app, { container: 'sample-grid', levels: [2], samples: 6 });
-  return { app, images };
-}
+const { readyApp } = useRound2Browser(baseUrl);
 
 describe('playground round 2: history, mask undo, phones', () => {
   it('Back and Forward restore settled settings', async () => {

@@ -1,29 +1,18 @@
 // Round 2, offline and installable, in the built app: after one visit (the service worker installed and the pack
 // loaded once), the app reloads with the network off, still cross-origin isolated under its CSP, loads the default
 // pack from the cache and generates; the web manifest is linked; a new build is offered through the update notice.
-import type { Browser, BrowserContext } from 'playwright-core';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
-import { launchBrowser, waitForGrid, waitForPackReady } from './helpers/app';
-import { newRound2Context, openIn } from './playground-round2-fixtures';
+import { describe, expect, inject, it, onTestFinished } from 'vitest';
+import { waitForGrid, waitForPackReady } from './helpers/app';
+import { openIn, useRound2Browser } from './playground-round2-fixtures';
 
 const baseUrl = inject('baseUrl');
-let browser: Browser;
-const contexts: BrowserContext[] = [];
-
-beforeAll(async () => {
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  for (const context of contexts) await context.close().catch(() => undefined);
-  await browser?.close();
-});
+const { context: newContext } = useRound2Browser(baseUrl);
 
 describe('playground round 2: offline and installable', () => {
   it('after one visit, works with the network off: reload, pack from cache, generate', async ({ annotate }) => {
-    const context = await newRound2Context(browser);
-    contexts.push(context);
+    const context = await newContext();
     const violations: string[] = [];
     const app = await openIn(context, baseUrl);
     app.page.on('console', (m) => /Content Security Policy/.test(m.text()) && violations.push(m.text()));
@@ -57,8 +46,7 @@ describe('playground round 2: offline and installable', () => {
   });
 
   it('a new build offers to update, and switching reloads onto it', async () => {
-    const context = await newRound2Context(browser);
-    contexts.push(context);
+    const context = await newContext();
     const app = await openIn(context, baseUrl);
     await waitForPackReady(app);
     await app.page.evaluate(async () => {

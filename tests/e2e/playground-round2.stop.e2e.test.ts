@@ -1,28 +1,13 @@
 // Round 2, stopping and progress, in the built app: Stop (button `cancel`) and Escape stop a grid, keep only whole rows and leak no tensor in the worker; Stop aborts a pack load held in its shard
 // downloads, and loading again works; the pack-load bar only moves forward, the live status names stages (never
 // bytes), and a second visit says "from cache".
-import type { Browser, BrowserContext, Route } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { bannerText, launchBrowser, setNumber, waitForGrid, waitForPackReady } from './helpers/app';
-import { newRound2Context, openIn, recorded, rowsOf, workerMemory } from './playground-round2-fixtures';
+import type { Route } from 'playwright-core';
+import { describe, expect, inject, it } from 'vitest';
+import { bannerText, setNumber, waitForGrid, waitForPackReady } from './helpers/app';
+import { openIn, recorded, rowsOf, useRound2Browser, workerMemory } from './playground-round2-fixtures';
 
 const baseUrl = inject('baseUrl');
-let browser: Browser;
-const contexts: BrowserContext[] = [];
-
-beforeAll(async () => {
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  for (const context of contexts) await context.close().catch(() => undefined);
-  await browser?.close();
-});
-
-async function context() {
-  const created = await newRound2Context(browser);
-  contexts.push(created);
-  return created;
-}
+const { context } = useRound2Browser(baseUrl);
 
 describe('playground round 2: stop and progress', () => {
   // The largest compare grid (7 levels x 16 samples) runs in several batches even on wasm, so a stop right after the

@@ -2,32 +2,14 @@
 // across reloads, the backend applied by a button, axe on every mode with no serious or critical violation,
 // looking closely at a sample, dark mode from the system and the toggle with sample pixels unchanged.
 import { AxeBuilder } from '@axe-core/playwright';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { launchBrowser, readSamples, waitForGrid, waitForPackReady } from './helpers/app';
+import type { Page } from 'playwright-core';
+import { describe, expect, inject, it } from 'vitest';
+import { readSamples, waitForGrid, waitForPackReady } from './helpers/app';
 import { fingerprint } from './helpers/pixels';
-import { newRound2Context, openIn, type Round2Options } from './playground-round2-fixtures';
+import { openIn, useRound2Browser } from './playground-round2-fixtures';
 
 const baseUrl = inject('baseUrl');
-let browser: Browser;
-const contexts: BrowserContext[] = [];
-
-beforeAll(async () => {
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  for (const context of contexts) await context.close().catch(() => undefined);
-  await browser?.close();
-});
-
-async function readyApp(options: Round2Options = {}) {
-  const context = await newRound2Context(browser, options);
-  contexts.push(context);
-  const app = await openIn(context, baseUrl);
-  await waitForPackReady(app);
-  const images = await waitForGrid(app, { container: 'sample-grid', levels: [2], samples: 6 });
-  return { app, context, images };
-}
+const { readyApp } = useRound2Browser(baseUrl);
 
 /** Serious and critical axe violations on the page as it is, one line each. */
 async function seriousViolations(page: Page): Promise<string[]> {

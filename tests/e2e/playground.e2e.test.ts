@@ -1,12 +1,10 @@
 // The built playground in headless Chromium on the WASM backend (the fast one on this CPU-only machine): opening
 // images (file input, drag and drop, a bad file), levels, compare, LAG, download, the permalink round trip and keyboard shortcuts.
-import type { Browser } from 'playwright-core';
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import {
   activeBackend,
   bannerText,
-  launchBrowser,
   openApp,
   readSamples,
   shareUrl,
@@ -14,6 +12,7 @@ import {
   waitForPackReady,
   type AppPage,
 } from './helpers/app';
+import { useBrowser } from './helpers/browserSession';
 import {
   DEFAULT_LEVEL,
   SAME_TOLERANCE,
@@ -38,19 +37,10 @@ import {
 
 const baseUrl = inject('baseUrl');
 const MODEL_SIZE = 32; // the default pack (models/cifar10) works on 32x32 images
-let browser: Browser;
-const open: AppPage[] = [];
-
-beforeAll(async () => {
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  for (const app of open) await app.close().catch(() => undefined);
-  await browser?.close();
-});
+const session = useBrowser();
 
 function track<T extends { app: AppPage }>(value: T): T {
-  open.push(value.app);
+  session.keep(value.app);
   return value;
 }
 
@@ -63,7 +53,7 @@ describe('playground (wasm)', () => {
   it('starts cleanly: pack ready, wasm badge, 7 level buttons, a grid of the default image, no errors', async ({
     annotate,
   }) => {
-    const { app, grid } = track(await openReadyApp(browser, baseUrl));
+    const { app, grid } = track(await openReadyApp(session.browser, baseUrl));
     expect(await activeBackend(app.page)).toContain('wasm');
     for (let level = 0; level < 7; level++)
       await expect
@@ -82,7 +72,7 @@ describe('playground (wasm)', () => {
   });
 
   it('file input: our PNG gives a grid of real, varied samples that follow the image', async ({ annotate }) => {
-    let { app, grid } = track(await openReadyApp(browser, baseUrl));
+    let { app, grid } = track(await openReadyApp(session.browser, baseUrl));
     const defaultImages = grid.images;
     grid = await setSamples(app, grid, 4);
     const boat = scene('boat-at-dusk');
@@ -111,7 +101,7 @@ describe('playground (wasm)', () => {
   it('levels: each of level-0..level-6 gives its own real grid; stride 2 stays closer to the image than FC8', async ({
     annotate,
   }) => {
-    let { app, grid } = track(await openReadyApp(browser, baseUrl));
+    let { app, grid } = track(await openReadyApp(session.browser, baseUrl));
     grid = await setSamples(app, grid, 3);
     const kite = scene('striped-kite');
     grid = await uploadPng(app, grid, encodePng(kite), 'kite.png');
@@ -152,7 +142,7 @@ describe('playground (wasm)', () => {
   it('compare: 7 rows (levels 0..6) of real samples; a row equals the single-level grid of its level', async ({
     annotate,
   }) => {
-    let { app, grid } = track(await openReadyApp(browser, baseUrl));
+    let { app, grid } = track(await openReadyApp(session.browser, baseUrl));
     grid = await setSamples(app, grid, 2);
     grid = await uploadScene(app, grid, 'red-blob-on-grass');
     grid = await setSeed(app, grid, 7);
@@ -183,7 +173,7 @@ describe('playground (wasm)', () => {
   it('permalink: copy it, open it in a fresh context, same settings and pixels (max diff <= 2/255)', async ({
     annotate,
   }) => {
-    let { app, grid } = track(await openReadyApp(browser, baseUrl, { clipboard: true }));
+    let { app, grid } = track(await openReadyApp(session.browser, baseUrl, { clipboard: true }));
     grid = await setSamples(app, grid, 3);
     grid = await uploadScene(app, grid, 'boat-at-dusk');
     grid = await setSeed(app, grid, 90210);
@@ -202,8 +192,8 @@ describe('playground (wasm)', () => {
     expect(copied, 'clipboard after share-button').toBe(link);
     expect(new URL(link).hash.length, 'permalink hash').toBeGreaterThan(1);
 
-    const fresh = await openApp(browser, link);
-    open.push(fresh);
+    const fresh = await openApp(session.browser, link);
+    session.keep(fresh);
     await waitForPackReady(fresh);
     const reopened = await waitForGrid(fresh, { container: 'sample-grid', levels: [3], samples: 3 });
     const diff = compareSets(reopened, grid.images);
@@ -221,7 +211,7 @@ describe('playground (wasm)', () => {
   it('drag and drop: a PNG drawn in the page, dropped as a real DataTransfer, gives the same grid as the file input', async ({
     annotate,
   }) => {
-    let { app, grid } = track(await openReadyApp(browser, baseUrl));
+    let { app, grid } = track(await openReadyApp(session.browser, baseUrl));
     grid = await setSamples(app, grid, 3);
     const base64 = await app.page.evaluate(async () => {
       const canvas = new OffscreenCanvas(72, 56);
@@ -264,7 +254,7 @@ describe('playground (wasm)', () => {
     expectCleanConsole(app);
 
     // The same bytes through the file input in a fresh context: the same samples (same seed, level, count).
-    const other = track(await openReadyApp(browser, baseUrl));
+    const other = track(await openReadyApp(session.browser, baseUrl));
     other.grid = await setSamples(other.app, other.grid, 3);
     other.grid = await uploadPng(other.app, other.grid, Buffer.from(base64, 'base64'), 'drawn-in-page.png');
     const diff = compareSets(other.grid.images, dropped);
@@ -275,7 +265,7 @@ describe('playground (wasm)', () => {
   });
 
   it('bad file: text renamed .png shows error-banner; the next good image still generates', async ({ annotate }) => {
-    let { app, grid } = track(await openReadyApp(browser, baseUrl));
+    let { app, grid } = track(await openReadyApp(session.browser, baseUrl));
     grid = await setSamples(app, grid, 3);
     const before = fingerprint(grid.images);
     await app.page.getByTestId('file-input').setInputFiles({
@@ -301,7 +291,7 @@ describe('playground (wasm)', () => {
   });
 
   it('LAG: real 32x32 candidates that differ; noise 0 makes them identical', async ({ annotate }) => {
-    let { app, grid } = track(await openReadyApp(browser, baseUrl));
+    let { app, grid } = track(await openReadyApp(session.browser, baseUrl));
     grid = await uploadScene(app, grid, 'red-blob-on-grass');
     await app.page.getByTestId('mode-select').selectOption('lag');
     const countField = app.page.getByTestId('lag-candidates');
@@ -327,7 +317,7 @@ describe('playground (wasm)', () => {
   });
 
   it('download-grid saves a PNG of the grid', async ({ annotate }) => {
-    const { app, grid } = track(await openReadyApp(browser, baseUrl));
+    const { app, grid } = track(await openReadyApp(session.browser, baseUrl));
     await setSamples(app, grid, 2);
     const [download] = await Promise.all([
       app.page.waitForEvent('download', { timeout: 30_000 }),
@@ -354,7 +344,7 @@ interface SeenKey {
 // Real key events: keys held with Ctrl/Cmd leave the browser's own shortcuts (copy, reload, tab switch) alone.
 describe('keyboard shortcuts (wasm)', () => {
   it('Control+C, Meta+C, Control+R and Control+1 reach the browser untouched; plain 4 still picks a level', async () => {
-    const { app } = track(await openReadyApp(browser, baseUrl));
+    const { app } = track(await openReadyApp(session.browser, baseUrl));
     const { page } = app;
     const seedBefore = await page.getByTestId('seed-input').inputValue();
 

@@ -2,7 +2,7 @@
 // cases. A refused file must leave a clear message in the banner and the app working (the next good image gives a
 // new grid); an accepted odd file must give a grid, with a note where the result is not what one might expect.
 import { describe, expect, inject, it } from 'vitest';
-import { bannerText, waitForGrid, type AppPage } from './helpers/app';
+import { bannerText, type AppPage } from './helpers/app';
 import {
   SCRIPTED_SVG,
   corruptJpegHeader,
@@ -26,6 +26,7 @@ import {
   openReady,
   waitForNewModelInput,
   type RelContext,
+  waitForNextGrid,
 } from './reliability-fixtures/harness';
 
 const baseUrl = inject('baseUrl');
@@ -48,13 +49,7 @@ async function choose(file: FileSpec | FileSpec[]): Promise<void> {
 async function nextGoodImageWorks(): Promise<void> {
   const before = fingerprint(await currentGrid(app));
   await choose({ name: `good-${goodVariant}.png`, mimeType: 'image/png', buffer: goodPng(goodVariant++) });
-  await waitForGrid(app, {
-    container: 'sample-grid',
-    levels: [2],
-    samples: 6,
-    notFingerprint: before,
-    timeout: 30_000,
-  });
+  await waitForNextGrid(app, before);
   expect(await bannerText(app.page), 'the banner after a good image').not.toMatch(/Could not open/);
 }
 
@@ -78,13 +73,7 @@ async function expectAccepted(file: FileSpec | FileSpec[], note: RegExp | null) 
   const previousImage = await linkImageParam(app.page);
   await choose(file);
   const input = await waitForNewModelInput(app.page, previousImage);
-  await waitForGrid(app, {
-    container: 'sample-grid',
-    levels: [2],
-    samples: 6,
-    notFingerprint: before,
-    timeout: 30_000,
-  });
+  await waitForNextGrid(app, before);
   const text = await bannerMessages(app.page);
   if (note) expect(text).toMatch(note);
   expect(text, 'no error for an accepted file').not.toMatch(/Error/);
@@ -317,13 +306,7 @@ describe('reliability: files', () => {
         .querySelector('[data-testid="drop-zone"]')!
         .dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
     }, files);
-    await waitForGrid(app, {
-      container: 'sample-grid',
-      levels: [2],
-      samples: 6,
-      notFingerprint: before,
-      timeout: 30_000,
-    });
+    await waitForNextGrid(app, before);
     const text = await expectBanner(app, /3 items were dropped; only "first.png" was opened/);
     await annotate(text);
   });
@@ -378,13 +361,7 @@ describe('reliability: files', () => {
         new ClipboardEvent('paste', { clipboardData: transfer, bubbles: true, cancelable: true }),
       );
     }, goodPng(30).toString('base64'));
-    await waitForGrid(app, {
-      container: 'sample-grid',
-      levels: [2],
-      samples: 6,
-      notFingerprint: before,
-      timeout: 30_000,
-    });
+    await waitForNextGrid(app, before);
     expect(await bannerText(app.page)).toBe('');
     expectNoPageErrors(app);
   });

@@ -24,6 +24,7 @@ import {
   openReady,
   DEFAULT_PACK_DIGEST,
   type RelContext,
+  waitForNextGrid,
 } from './reliability-fixtures/harness';
 
 const baseUrl = inject('baseUrl');
@@ -43,13 +44,7 @@ const png32 = makePng(32, 32, 2, 8, (x, y) => [(x * 8) % 256, (y * 8) % 256, 128
 async function stillGenerates(target: AppPage, level = 2): Promise<void> {
   const before = fingerprint(await currentGrid(target));
   await setNumber(target.page, 'seed-input', ++seed);
-  await waitForGrid(target, {
-    container: 'sample-grid',
-    levels: [level],
-    samples: 6,
-    notFingerprint: before,
-    timeout: 30_000,
-  });
+  await waitForNextGrid(target, before, level);
 }
 
 /** Pastes `hash` into the running app's address (a hashchange) and expects the message. */

@@ -2,31 +2,22 @@
 // Playwright route on a fresh context (the engine worker's fetches go through it too). models/index.json lists
 // the faulty "tiny" first and the real cifar10 pack second: the banner must name the file at fault, and the app
 // must carry on with cifar10 and generate. A last case has no healthy pack at all.
-import type { Browser, BrowserContext, Route } from 'playwright-core';
+import type { BrowserContext, Route } from 'playwright-core';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { describePage, waitForGrid, waitForPackReady } from './helpers/app';
+import { useBrowser } from './helpers/browserSession';
 import {
   expectBanner,
   expectNoPageErrors,
   launchReliabilityBrowser,
   newRelContext,
-  type RelContext,
 } from './reliability-fixtures/harness';
 
 const baseUrl = inject('baseUrl');
 const TINY = join(import.meta.dirname, '../fixtures/tiny');
-let browser: Browser;
-const contexts: RelContext[] = [];
-
-beforeAll(async () => {
-  browser = await launchReliabilityBrowser();
-});
-afterAll(async () => {
-  for (const rel of contexts) await rel.close().catch(() => undefined);
-  await browser?.close();
-});
+const session = useBrowser(launchReliabilityBrowser);
 
 type Files = Map<string, { status: number; body: Buffer }>;
 
@@ -74,8 +65,7 @@ async function routeFaultyTiny(context: BrowserContext, files: Files, alsoHealth
 
 /** Opens the app with a faulty tiny pack; expects the message and then cifar10 running. */
 async function expectPackFault(files: Files, message: RegExp): Promise<string> {
-  const rel = await newRelContext(browser);
-  contexts.push(rel);
+  const rel = session.keep(await newRelContext(session.browser));
   const served = await routeFaultyTiny(rel.context, files);
   const app = await rel.open(baseUrl);
   try {
@@ -95,8 +85,7 @@ async function expectPackFault(files: Files, message: RegExp): Promise<string> {
 
 describe('reliability: packs', () => {
   it('a healthy copy of the tiny pack loads through the same route (control)', async ({ annotate }) => {
-    const rel = await newRelContext(browser);
-    contexts.push(rel);
+    const rel = session.keep(await newRelContext(session.browser));
     await routeFaultyTiny(rel.context, tinyFiles());
     const app = await rel.open(baseUrl);
     await waitForPackReady(app);
@@ -175,8 +164,7 @@ describe('reliability: packs', () => {
   });
 
   it('no healthy pack at all: the message names the file; a reload once it is fixed works', async ({ annotate }) => {
-    const rel = await newRelContext(browser);
-    contexts.push(rel);
+    const rel = session.keep(await newRelContext(session.browser));
     const files = tinyFiles();
     files.set('sp.shard1of1.bin', { status: 404, body: Buffer.alloc(0) });
     await routeFaultyTiny(rel.context, files, false);

@@ -58,7 +58,17 @@ export function ActivityBar() {
   const stopped = usePlayground((s) => (s.mode === 'sp' ? s.grid?.status === 'stopped' : s.lag?.status === 'stopped'));
   const packStopped =
     packStatus.phase === 'error' && packStatus.message === 'Loading was stopped.' && packStatus.packId;
-  if (!stoppable && !stopped && !packStopped) return null;
+  if (!stoppable && !stopped && !packStopped) {
+    // Idle, the bar keeps its place (an invisible Stop button gives it the running bar's height), so that a run
+    // starting or ending never moves the page under a pointer that is drawing, painting a mask or placing an image.
+    return (
+      <div className="activity-bar idle" aria-hidden="true">
+        <button type="button" className="stop-button" tabIndex={-1} disabled>
+          Stop
+        </button>
+      </div>
+    );
+  }
   return (
     <div className="activity-bar" data-testid="activity-bar">
       <LoadProgressBar />

@@ -5,6 +5,7 @@ import { paintCanvas } from '../imageIO';
 import { usePlayground, usePlaygroundStore } from '../storeContext';
 import { downloadBytes } from '../imageIO';
 import { encodeAnimationGif, pingPongOrder } from './InterpolationExport';
+import { canRecordWebm, recordAnimationWebm } from './InterpolationVideo';
 import { NumberField } from './NumberField';
 import { PendingCell, RgbaCanvas } from './RgbaCanvas';
 
@@ -106,19 +107,21 @@ export function InterpolationStrip() {
   const [exporting, setExporting] = useState(false);
   const images = view?.status === 'done' ? view.images : null;
 
-  const exportAnimation = () => {
+  const exportAnimation = (format: 'gif' | 'webm') => {
     if (!images) return;
     setExporting(true);
     // The encoder runs after this click's paint, so the button shows its busy state first.
-    setTimeout(() => {
+    setTimeout(async () => {
       try {
         const s = store.getState();
         const scale = Math.max(1, Math.floor(128 / images[0].width));
-        downloadBytes(
-          encodeAnimationGif(images, { scale, delayMs: FRAME_MS }),
-          `interpolation-${s.pack?.id ?? 'pack'}-${s.mode}-seed${s.seed}-${s.seedB}.gif`,
-          'image/gif',
-        );
+        const name = `interpolation-${s.pack?.id ?? 'pack'}-${s.mode}-seed${s.seed}-${s.seedB}`;
+        if (format === 'gif') {
+          downloadBytes(encodeAnimationGif(images, { scale, delayMs: FRAME_MS }), `${name}.gif`, 'image/gif');
+        } else {
+          const video = await recordAnimationWebm(images, { scale, delayMs: FRAME_MS });
+          downloadBytes(new Uint8Array(await video.arrayBuffer()), `${name}.webm`, 'video/webm');
+        }
       } catch (error) {
         reportError(
           'input',
@@ -141,9 +144,19 @@ export function InterpolationStrip() {
             type="button"
             data-testid="export-animation"
             disabled={!images || exporting}
-            onClick={exportAnimation}
+            onClick={() => exportAnimation('gif')}
           >
             {exporting ? 'Exporting…' : 'Export GIF'}
+          </button>
+        )}
+        {on && canRecordWebm() && (
+          <button
+            type="button"
+            data-testid="export-video"
+            disabled={!images || exporting}
+            onClick={() => exportAnimation('webm')}
+          >
+            {exporting ? 'Exporting…' : 'Export WebM'}
           </button>
         )}
       </div>

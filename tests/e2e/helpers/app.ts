@@ -46,18 +46,39 @@ export async function openApp(browser: Browser, url: string, options: { clipboar
   if (options.clipboard)
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(url).origin });
   const page = await context.newPage();
+  const app = watchPage(page, () => context.close());
+  page.on('crash', () => app.pageErrors.push('the page crashed (renderer process gone)'));
+  context
+    .browser()
+    ?.once('disconnected', () => app.pageErrors.push('the browser disconnected (Chromium exited or was killed)'));
+  await page.goto(url, { waitUntil: 'load', timeout: 60_000 });
+  return app;
+}
+
+/** The AppPage of `page`, recording its uncaught exceptions and console errors from now on. */
+export function watchPage(page: Page, close: () => Promise<void>): AppPage {
   const pageErrors: string[] = [];
   const consoleErrors: string[] = [];
   page.on('pageerror', (error) => pageErrors.push(error.message.split('\n')[0]));
-  page.on('crash', () => pageErrors.push('the page crashed (renderer process gone)'));
-  context
-    .browser()
-    ?.once('disconnected', () => pageErrors.push('the browser disconnected (Chromium exited or was killed)'));
   page.on('console', (message) => {
     if (message.type() === 'error') consoleErrors.push(message.text().split('\n')[0]);
   });
-  await page.goto(url, { waitUntil: 'load', timeout: 60_000 });
-  return { page, context, pageErrors, consoleErrors, close: () => context.close() };
+  return { page, context: page.context(), pageErrors, consoleErrors, close };
+}
+
+/** A new page of `context` at the app (wasm unless told), recording its errors; closing it closes only the page. */
+export async function openAppIn(
+  context: BrowserContext,
+  baseUrl: string,
+  options: { backend?: Backend; hash?: string } = {},
+): Promise<AppPage> {
+  const page = await context.newPage();
+  const app = watchPage(page, () => page.close());
+  await page.goto(appUrl(baseUrl, { backend: options.backend ?? 'wasm', hash: options.hash }), {
+    waitUntil: 'load',
+    timeout: 60_000,
+  });
+  return app;
 }
 
 async function textOf(page: Page, testId: string): Promise<string | null> {

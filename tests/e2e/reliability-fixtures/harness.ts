@@ -8,7 +8,7 @@ import { CHROMIUM_BASE_ARGS } from '../../../scripts/node/chromium.mjs';
 import { decodeBase64Url } from '../../../src/share/base64url';
 import {
   CHROMIUM,
-  appUrl,
+  openAppIn,
   bannerText,
   describePage,
   readSamples,
@@ -192,20 +192,7 @@ export async function newRelContext(browser: Browser, options: { gpuHooks?: bool
   return {
     context,
     requests,
-    async open(baseUrl, options = {}) {
-      const page = await context.newPage();
-      const pageErrors: string[] = [];
-      const consoleErrors: string[] = [];
-      page.on('pageerror', (error) => pageErrors.push(error.message.split('\n')[0]));
-      page.on('console', (message) => {
-        if (message.type() === 'error') consoleErrors.push(message.text().split('\n')[0]);
-      });
-      await page.goto(appUrl(baseUrl, { backend: options.backend ?? 'wasm', hash: options.hash }), {
-        waitUntil: 'load',
-        timeout: 60_000,
-      });
-      return { page, context, pageErrors, consoleErrors, close: () => page.close() };
-    },
+    open: (baseUrl, options = {}) => openAppIn(context, baseUrl, options),
     close: () => context.close(),
   };
 }
@@ -293,6 +280,17 @@ export async function openReady(
   await waitForPackReady(app);
   const images = await waitForGrid(app, { container: 'sample-grid', levels: [2], samples: 6 });
   return { app, images };
+}
+
+/** Waits for the grid (6 samples at `level`) that replaces the one whose fingerprint was `before`. */
+export function waitForNextGrid(app: AppPage, before: string, level = 2): Promise<SampleImage[]> {
+  return waitForGrid(app, {
+    container: 'sample-grid',
+    levels: [level],
+    samples: 6,
+    notFingerprint: before,
+    timeout: 30_000,
+  });
 }
 
 /** Message types posted to the engine workers so far. */
