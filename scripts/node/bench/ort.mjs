@@ -220,3 +220,22 @@ export function ortMarkdown(results) {
   if (results.ortSkipped) lines.push(`onnxruntime-web peer: ${results.ortSkipped}`, '');
   return lines;
 }
+
+/**
+ * The issue's target against the peer: the engine's compare grid at most as slow as ORT-web's best graph on the
+ * same weights, batches and threads (the ratio from the same alternated rounds, so both saw the same load).
+ */
+export function ortTargets(results) {
+  const peer = peerAt(results, 'wasm');
+  const ratios = Object.entries(peer?.ratios ?? {});
+  if (ratios.length === 0) return [];
+  // The best graph is the fastest one for ORT, i.e. the largest engine/ORT ratio.
+  const [graph, ratio] = ratios.reduce((best, entry) => (entry[1] > best[1] ? entry : best));
+  return [
+    {
+      target: `WASM compare grid <= 1.0x ORT-web's best graph (same weights, batches, threads)`,
+      value: `${ratio.toFixed(2)}x against the ${graph} graph (engine ${fmtMs(peer.engine.median)}, ORT ${fmtMs(peer.graphs[graph].time.median)}, ${peer.engine.runs} alternated rounds)`,
+      met: ratio <= 1,
+    },
+  ];
+}

@@ -3,7 +3,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BACKENDS, MEASURES, MEASURE_LABEL, outDir, repo } from './options.mjs';
-import { ortMarkdown, withOrtColumns } from './ort.mjs';
+import { ortMarkdown, ortTargets, withOrtColumns } from './ort.mjs';
 import { readmeLines, rooflineSections, sizeTargets } from './rooflineReport.mjs';
 import { addRatios } from './stats.mjs';
 import {
@@ -157,7 +157,7 @@ export function writeReport(results) {
   addRatios(results);
   const table = withOrtColumns(buildTable(results), results, MEASURE_LABEL.compareGrid);
   const breakdown = coldBreakdownTable(results);
-  const targetList = [...targets(results), ...sizeTargets(results)];
+  const targetList = [...targets(results), ...ortTargets(results), ...sizeTargets(results)];
   results.targets = targetList;
   mkdirSync(outDir, { recursive: true });
   writeFileSync(join(outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
