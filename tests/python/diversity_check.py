@@ -36,8 +36,9 @@ def images(n_per_class, seed, classes=3, size=32):
 
 
 torch.manual_seed(0)
-models = P.fresh_models(dev, "tiny", True)
-ctx = P.make_ctx(["--config", "tiny", "--batch-cls", "32", "--batch-sp", "16", *extra], dev, True, True)
+# float32: bf16 autocast only pays on CPUs with AMX.
+models = P.fresh_models(dev, "tiny", False)
+ctx = P.make_ctx(["--config", "tiny", "--batch-cls", "32", "--batch-sp", "16", *extra], dev, False, False)
 ctx.train_x, ctx.train_y = images(200, 0)
 t0 = time.perf_counter()
 opt = C.cls_optimizer(ctx, models["vgg"])
@@ -46,7 +47,7 @@ for i in range(steps_cls):
     opt.set_lr(0.05 * (1 - i / steps_cls) + 1e-3)
     C.cls_train_step(ctx, models["vgg"], opt)
 models["vgg"].eval()
-vgg_f = amp_feature_net(folded_copy(models["vgg"]), True)
+vgg_f = amp_feature_net(folded_copy(models["vgg"]), False)
 opts = S.sp_optimizers(ctx, models)
 for m in ("sp", "sp_d"):
     models[m].train()
