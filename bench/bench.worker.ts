@@ -5,29 +5,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { PyramidEngine } from '../src/engine/engine';
 import { openCacheStoragePackStore } from '../src/engine/packStore';
-import type { BackendName, RgbaImage } from '../src/engine/protocol';
+import type { BackendName } from '../src/engine/protocol';
 import { runOrtPeer } from './ort';
+import { sourceImage } from './sourceImage';
 import type { BenchConfig, BenchEvent, MeasureName, MeasureResult, ProfileResult } from './types';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 const abs = () => performance.timeOrigin + performance.now();
 const post = (event: BenchEvent) => scope.postMessage(event);
 const bootAt = abs();
-
-/** A deterministic 32 x 32 (or S x S) source image: smooth colour gradients with a few edges. */
-function sourceImage(size: number): RgbaImage {
-  const data = new Uint8ClampedArray(size * size * 4);
-  for (let y = 0; y < size; y++) {
-    for (let x = 0; x < size; x++) {
-      const p = (y * size + x) * 4;
-      data[p] = (x * 255) / (size - 1);
-      data[p + 1] = (y * 255) / (size - 1);
-      data[p + 2] = ((x + y) % 8 < 4 ? 200 : 60) + 20 * Math.sin(x / 3);
-      data[p + 3] = 255;
-    }
-  }
-  return { width: size, height: size, data };
-}
 
 const COMPARE_LEVELS = [0, 1, 2, 3, 4, 5, 6];
 const GRID_LEVEL = 2; // pool3, the app's default level

@@ -39,21 +39,6 @@ function rerunOnSwiftShader() {
   process.exit(child.status ?? 1);
 }
 
-/** A deterministic S x S RGBA test image (the browser bench's sourceImage). */
-function sourceImage(size) {
-  const data = new Uint8ClampedArray(size * size * 4);
-  for (let y = 0; y < size; y++) {
-    for (let x = 0; x < size; x++) {
-      const p = (y * size + x) * 4;
-      data[p] = (x * 255) / (size - 1);
-      data[p + 1] = (y * 255) / (size - 1);
-      data[p + 2] = ((x + y) % 8 < 4 ? 200 : 60) + 20 * Math.sin(x / 3);
-      data[p + 3] = 255;
-    }
-  }
-  return { width: size, height: size, data };
-}
-
 async function timeRuns(work) {
   if (!args.has('no-warmup')) await work(); // warm-up: shader compilation for this batch shape
   const runs = [];
@@ -110,6 +95,7 @@ async function main() {
   const server = await startServer();
   try {
     const { PyramidEngine } = await vite.ssrLoadModule('/src/engine/engine.ts');
+    const { sourceImage } = await vite.ssrLoadModule('/bench/sourceImage.ts');
     const engine = new PyramidEngine();
     const t0 = performance.now();
     const backend = await engine.init('webgpu');
