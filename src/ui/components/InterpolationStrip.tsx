@@ -1,9 +1,8 @@
 import { useEffect, useRef, useState } from 'react';
 import { MAX_INTERP_FRAMES, MIN_INTERP_FRAMES } from '../../engine/interpolation';
 import type { RgbaImage } from '../../engine/protocol';
-import { paintCanvas } from '../imageIO';
+import { downloadBytes, paintCanvas } from '../imageIO';
 import { usePlayground, usePlaygroundStore } from '../storeContext';
-import { downloadBytes } from '../imageIO';
 import { encodeAnimationGif, pingPongOrder } from './InterpolationExport';
 import { canRecordWebm, recordAnimationWebm } from './InterpolationVideo';
 import { NumberField } from './NumberField';
