@@ -24,6 +24,9 @@ export const MAX_CLASS_INDEX = 9999;
 
 export { MAX_LAG_CANDIDATES, MAX_SAMPLES };
 
+/** Seeds are unsigned 32-bit integers (src/engine/noise.ts hashes them as uint32). */
+export const MAX_SEED = 0xffffffff;
+
 export type Mode = 'sp' | 'lag';
 
 export interface PermalinkState {
@@ -130,14 +133,14 @@ export const PERMALINK_FIELDS: readonly FieldSpec[] = [
   { key: 'mode', prop: 'mode', label: 'mode', kind: 'choice', choices: ['sp', 'lag'] },
   { key: 'level', prop: 'level', label: 'level', kind: 'int', min: 0, max: LEVEL_COUNT - 1 },
   { key: 'cmp', prop: 'compare', label: 'compare switch', kind: 'bool' },
-  { key: 'seed', prop: 'seed', label: 'seed', kind: 'int', min: 0, max: 0xffffffff },
+  { key: 'seed', prop: 'seed', label: 'seed', kind: 'int', min: 0, max: MAX_SEED },
   { key: 'n', prop: 'samples', label: 'samples per level', kind: 'int', min: 1, max: MAX_SAMPLES },
   { key: 'class', prop: 'classIndex', label: 'class', kind: 'class' },
   { key: 'noise', prop: 'lagAmplitude', label: 'LAG noise amplitude', kind: 'float', min: 0, max: 1, decimals: 3 },
   { key: 'k', prop: 'lagCandidates', label: 'LAG candidate count', kind: 'int', min: 1, max: MAX_LAG_CANDIDATES },
   // Interpolation (links without these fields open with it off and the defaults).
   { key: 'interp', prop: 'interpolate', label: 'interpolation switch', kind: 'bool' },
-  { key: 'seed2', prop: 'seedB', label: 'second seed', kind: 'int', min: 0, max: 0xffffffff },
+  { key: 'seed2', prop: 'seedB', label: 'second seed', kind: 'int', min: 0, max: MAX_SEED },
   { key: 'class2', prop: 'classB', label: 'second class', kind: 'class' },
   {
     key: 'frames',

@@ -1,4 +1,4 @@
-import { MAX_LAG_CANDIDATES, MAX_SAMPLES, type Mode } from '../../share/permalink';
+import { MAX_LAG_CANDIDATES, MAX_SAMPLES, MAX_SEED, type Mode } from '../../share/permalink';
 import { DEFAULT_LEVELS, levelHint, levelLabel } from '../../engine/levels';
 import { usePlayground } from '../storeContext';
 import { NumberField } from './NumberField';
@@ -70,7 +70,7 @@ function SeedField() {
         label="Seed"
         value={seed}
         min={0}
-        max={0xffffffff}
+        max={MAX_SEED}
         testId="seed-input"
         onCommit={setSeed}
       />

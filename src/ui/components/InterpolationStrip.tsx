@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { MAX_INTERP_FRAMES, MIN_INTERP_FRAMES } from '../../engine/interpolation';
 import type { RgbaImage } from '../../engine/protocol';
+import { MAX_SEED } from '../../share/permalink';
 import { downloadBytes, paintCanvas } from '../imageIO';
 import { usePlayground, usePlaygroundStore } from '../storeContext';
 import { encodeAnimationGif, pingPongOrder } from './InterpolationExport';
@@ -61,7 +62,7 @@ function EndpointControls() {
         label="Second seed"
         value={seedB}
         min={0}
-        max={0xffffffff}
+        max={MAX_SEED}
         testId="interp-seed-b"
         onCommit={setSeedB}
       />
