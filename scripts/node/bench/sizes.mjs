@@ -1,8 +1,9 @@
 // Cost against image size: the pipeline's real pack configurations at 32, 64 and 128 px (scripts/pipeline/config.py:
-// cifar10, px64, px128) with random weights (scripts/bench_size_packs.py writes them into the ignored
-// bench/size-packs/), timed on WASM with the engine's default threads in the bench page: the compare grid
-// (7 levels x 8 samples) and a 16-sample grid (pool3 x 16), peak tf.memory(), and each configuration's FLOPs per
-// SP sample from its arch (flops.mjs, spFlopsPerSample).
+// cifar10, px64, px128) and the narrower ones proposed for the browser (px64lite), with random weights
+// (scripts/bench_size_packs.py writes them into the ignored bench/size-packs/), timed on WASM with the engine's
+// default threads in the bench page: the compare grid (7 levels x 8 samples) and a 16-sample grid (pool3 x 16),
+// peak tf.memory(), and each configuration's FLOPs per SP sample from its arch (flops.mjs, spFlopsPerSample).
+// results.sizes is keyed by configuration name, by size, each size's default before its proposals.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
@@ -17,7 +18,7 @@ export const COMPARE_SAMPLES = 7 * 8;
 /** The issue's target: the 64 px compare grid within this on WASM with 2 threads. */
 export const TARGET_64_MS = 1000;
 
-/** Makes (or reuses) the random-weight packs; returns {size: {config, packDir, created}}. */
+/** Makes (or reuses) the random-weight packs; returns {config: {config, imageSize, proposal, packDir, created}}. */
 function ensurePacks() {
   const result = spawnSync(PYTHON, ['scripts/bench_size_packs.py', '--out', SIZE_PACKS_DIR], {
     cwd: repo,
@@ -53,7 +54,7 @@ export async function benchSizes(browser, server) {
   const page = await context.newPage();
   const out = {};
   try {
-    for (const [size, { config, packDir, created }] of Object.entries(packs)) {
+    for (const [config, { imageSize: size, proposal, packDir, created }] of Object.entries(packs)) {
       const packJson = JSON.parse(readFileSync(resolve(repo, packDir, 'pack.json'), 'utf8'));
       const packUrl = `${relative(join(repo, 'bench'), resolve(repo, packDir))}/pack.json`;
       const query = new URLSearchParams({
@@ -77,8 +78,9 @@ export async function benchSizes(browser, server) {
           ...SIZE_MEASURES.map((m) => steady.profiles[m]?.peakBytes ?? 0),
         );
         const convs = profiledConvs(compareProfile?.convs);
-        out[size] = {
+        out[config] = {
           config,
+          proposal,
           imageSize: packJson.imageSize,
           packCreated: created,
           backend: cold.backend,
@@ -96,11 +98,11 @@ export async function benchSizes(browser, server) {
           },
         };
         log(
-          `${size} px (${config}): compare grid ${out[size].measures.compareGrid?.median} ms, 16 samples ${out[size].measures.grid16?.median} ms, peak ${(peakBytes / 1e6).toFixed(1)} MB, ${(out[size].flopsPerSample.engine / 1e6).toFixed(0)} MFLOP/sample`,
+          `${size} px (${config}): compare grid ${out[config].measures.compareGrid?.median} ms, 16 samples ${out[config].measures.grid16?.median} ms, peak ${(peakBytes / 1e6).toFixed(1)} MB, ${(out[config].flopsPerSample.engine / 1e6).toFixed(0)} MFLOP/sample`,
         );
       } catch (error) {
-        out[size] = { config, error: String(error?.message ?? error) };
-        log(`${size} px (${config}) failed: ${out[size].error}`);
+        out[config] = { config, proposal, imageSize: size, error: String(error?.message ?? error) };
+        log(`${size} px (${config}) failed: ${out[config].error}`);
       }
     }
   } finally {
