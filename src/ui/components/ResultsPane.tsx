@@ -75,55 +75,29 @@ function SemanticPyramidResults() {
   const samples = grid?.samples ?? 0;
   const rowLevels = grid?.levels ?? [];
   const label = (l: number) => levelLabel(levels[l] ?? DEFAULT_LEVELS[l]);
+  // One table either way; the compare grid names its columns, since its rows are the levels.
   return (
     <>
       <GridStatus grid={grid} />
-      {compare ? (
-        <div
-          className="sample-grid compare-grid"
-          data-testid="compare-grid"
-          role="table"
-          aria-label="Samples for every pyramid level"
-          // A grid wider than the pane scrolls: keyboard users must be able to focus it to scroll it (WCAG 2.1.1).
-          // eslint-disable-next-line jsx-a11y/no-noninteractive-tabindex
-          tabIndex={0}
-        >
+      <div
+        className={compare ? 'sample-grid compare-grid' : 'sample-grid'}
+        data-testid={compare ? 'compare-grid' : 'sample-grid'}
+        role="table"
+        aria-label={compare ? 'Samples for every pyramid level' : `Samples for ${label(level)}`}
+        // A grid wider than the pane scrolls: keyboard users must be able to focus it to scroll it (WCAG 2.1.1).
+        // eslint-disable-next-line jsx-a11y/no-noninteractive-tabindex
+        tabIndex={0}
+      >
+        {compare && (
           <div className="grid-header" role="row">
             <span role="columnheader">Level</span>
             <span role="columnheader">Source, then samples</span>
           </div>
-          {rowLevels.map((l) => (
-            <GridRow
-              key={l}
-              level={l}
-              label={label(l)}
-              source={source.image}
-              images={grid?.rows[l]}
-              samples={samples}
-            />
-          ))}
-        </div>
-      ) : (
-        <div
-          className="sample-grid"
-          data-testid="sample-grid"
-          role="table"
-          aria-label={`Samples for ${label(level)}`}
-          // eslint-disable-next-line jsx-a11y/no-noninteractive-tabindex -- scrollable, as above
-          tabIndex={0}
-        >
-          {rowLevels.map((l) => (
-            <GridRow
-              key={l}
-              level={l}
-              label={label(l)}
-              source={source.image}
-              images={grid?.rows[l]}
-              samples={samples}
-            />
-          ))}
-        </div>
-      )}
+        )}
+        {rowLevels.map((l) => (
+          <GridRow key={l} level={l} label={label(l)} source={source.image} images={grid?.rows[l]} samples={samples} />
+        ))}
+      </div>
     </>
   );
 }
