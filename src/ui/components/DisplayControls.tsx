@@ -30,7 +30,6 @@ function ThemeToggle() {
   const theme = effectiveTheme(choice, systemDark);
   useEffect(() => {
     document.documentElement.dataset.theme = theme;
-    document.documentElement.style.colorScheme = theme;
   }, [theme]);
   return (
     <button
