@@ -6,7 +6,7 @@
 // repeated, which is PyTorch's F.interpolate(mode="bilinear", align_corners=False) on every TF.js backend.
 import * as tf from '@tensorflow/tfjs-core';
 import { archError } from './arch';
-import { avgPool, conv, convShapes, up, upsampleConv, type WeightShape, type Weights } from './ops';
+import { addUpsampled, avgPool, conv, convShapes, upsampleConv, type WeightShape, type Weights } from './ops';
 
 export const LAG_UPSAMPLE_MODES = ['nearest', 'bilinear'] as const;
 export type LagUpsample = (typeof LAG_UPSAMPLE_MODES)[number];
@@ -78,10 +78,11 @@ export function lagDownscale(arch: LagArch, image: tf.Tensor4D): tf.Tensor4D {
   return avgPool(image, arch.scale);
 }
 
-/** The image path's upsampling by an integer factor (`upsample` of the arch). */
-export function upsampleImage(x: tf.Tensor4D, factor: number, mode: LagUpsample): tf.Tensor4D {
-  if (factor === 1 || mode === 'nearest') return up(x, factor);
-  return tf.image.resizeBilinear(x, [x.shape[1] * factor, x.shape[2] * factor], false, true);
+/** `x + small` upsampled to x's size the image path's way (`upsample` of the arch). */
+function addUpsampledImage(x: tf.Tensor4D, small: tf.Tensor4D, mode: LagUpsample): tf.Tensor4D {
+  if (mode === 'nearest') return addUpsampled(x, small);
+  const [height, width] = [x.shape[1], x.shape[2]];
+  return tf.add(x, height === small.shape[1] ? small : tf.image.resizeBilinear(small, [height, width], false, true));
 }
 
 /** lr [B, L, L, 3], noise [B, L, L, noiseChannels], amplitude in [0, 1] -> [B, S, S, 3] in [-1, 1]. */
@@ -100,12 +101,12 @@ export function lagGenerate(
   for (let s = 1; s <= arch.stageChannels.length; s++) {
     h = upsampleConv(h, w, `lag.stage${s}.conv_a`, 'leakyrelu'); // lrelu(conv3x3(up(h, 2)))
     h = conv(h, w, `lag.stage${s}.conv_b`, 'leakyrelu');
-    rgb = tf.add(upsampleImage(rgb, 2, arch.upsample), conv(h, w, `lag.stage${s}.to_rgb`));
+    rgb = addUpsampledImage(conv(h, w, `lag.stage${s}.to_rgb`), rgb, arch.upsample);
   }
   if (arch.consistency) {
     // Back-projection: with nearest upsampling the output, average-pooled by `scale`, equals lr (before
     // clipping); with bilinear it comes close (docs/pack-format.md).
-    rgb = tf.add(rgb, upsampleImage(tf.sub(lr, avgPool(rgb, arch.scale)), arch.scale, arch.upsample));
+    rgb = addUpsampledImage(rgb, tf.sub(lr, avgPool(rgb, arch.scale)) as tf.Tensor4D, arch.upsample);
   }
   return tf.clipByValue(rgb, -1, 1);
 }

@@ -5,6 +5,7 @@ import { archError } from './arch';
 import { FC7_LEVEL, FC8_LEVEL, isInjectable } from './levels';
 import type { LevelInfo } from './protocol';
 import {
+  addUpsampled,
   avgPool,
   ccbn,
   ccbnShapes,
@@ -14,7 +15,6 @@ import {
   dense,
   denseShapes,
   isPowerOfTwo,
-  up,
   upsampleConv,
   type WeightShape,
   type Weights,
@@ -153,7 +153,7 @@ export function spGenerate(w: Weights, arch: SpArch, levels: LevelInfo[], inputs
       if (!levelUsed[l]) continue; // exactly zero for every row
       const projected = conv(features[l] as tf.Tensor4D, w, `sp.inject_${injection.level}`);
       const gated = tf.mul(levelMask(l), projected) as tf.Tensor4D;
-      h = tf.add(h, up(gated, h.shape[1] / gated.shape[1]));
+      h = addUpsampled(h, gated);
     }
   }
   const activated = tf.relu(ccbn(h, classes, w, 'sp.out_bn'));
@@ -170,5 +170,5 @@ function block(h: tf.Tensor4D, classes: ClassInput, w: Weights, prefix: string):
   let t = upsampleConv(tf.relu(ccbn(h, classes, w, `${prefix}.bn1`)), w, `${prefix}.conv1`); // conv3x3(up(., 2))
   t = conv(tf.relu(ccbn(t, classes, w, `${prefix}.bn2`)), w, `${prefix}.conv2`);
   // conv1x1(up(h, 2)) == up(conv1x1(h), 2) for nearest upsampling: the 1x1 conv on 4x fewer pixels.
-  return tf.add(t, up(conv(h, w, `${prefix}.skip`), 2));
+  return addUpsampled(t, conv(h, w, `${prefix}.skip`));
 }

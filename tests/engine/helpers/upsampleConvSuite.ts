@@ -1,8 +1,8 @@
-// Checks of the exact FLOP-saving rewrites in ops.ts against the direct compositions they replace, on random
-// tensors, run by upsampleConv.test.ts (cpu, wasm) and upsampleConv.webgpu.test.ts.
+// Checks of the exact rewrites in ops.ts (FLOP-saving convs, the upsample-and-add) against the direct compositions
+// they replace, on random tensors, run by upsampleConv.test.ts (cpu, wasm) and upsampleConv.webgpu.test.ts.
 import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
-import { conv, derivePhaseKernels, up, upsampleConv, type Activation } from '../../../src/engine/ops';
+import { addUpsampled, conv, derivePhaseKernels, up, upsampleConv, type Activation } from '../../../src/engine/ops';
 
 /** Largest |a - b| relative to the largest |b| (float32 round-off of sums over 9 * Cin products is ~1e-6). */
 async function relativeMaxDiff(a: tf.Tensor, b: tf.Tensor): Promise<number> {
@@ -50,6 +50,28 @@ export function defineUpsampleConvSuite(): void {
       tf.dispose([phased, direct]);
       expect(tf.memory().numTensors).toBe(before); // nothing but the outputs was kept
       tf.dispose([x, ...weights.values()]);
+    });
+  }
+
+  // Factor 1, the skip's 2, an injection's 4 on a non-square image, and the fallback for a small tensor of batch 1.
+  const additions: { shape: [number, number, number, number]; small: [number, number, number, number] }[] = [
+    { shape: [2, 4, 4, 3], small: [2, 4, 4, 3] },
+    { shape: [3, 8, 8, 5], small: [3, 4, 4, 5] },
+    { shape: [2, 8, 16, 4], small: [2, 2, 4, 4] },
+    { shape: [2, 4, 4, 3], small: [1, 2, 2, 3] },
+  ];
+  for (const { shape, small } of additions) {
+    it(`addUpsampled equals x + up(small) bit for bit: [${shape}] + [${small}]`, async () => {
+      const x = tf.randomNormal(shape, 0, 1, 'float32', 11) as tf.Tensor4D;
+      const s = tf.randomNormal(small, 0, 1, 'float32', 12) as tf.Tensor4D;
+      const before = tf.memory().numTensors;
+      const fused = tf.tidy(() => addUpsampled(x, s));
+      const direct = tf.tidy(() => tf.add(x, up(s, shape[1] / small[1])));
+      expect(fused.shape).toEqual(shape);
+      expect(Array.from(await fused.data())).toEqual(Array.from(await direct.data()));
+      tf.dispose([fused, direct]);
+      expect(tf.memory().numTensors).toBe(before);
+      tf.dispose([x, s]);
     });
   }
 
