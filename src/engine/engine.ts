@@ -3,10 +3,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendInfo, WasmOptions } from './backend';
 import { CancelledError, EngineError } from './errors';
-import { deriveWeights } from './derivedWeights';
+import { deriveWeights, foldClassNorms } from './derivedWeights';
 import { heatMap, rgbaToSigned, signedToRgba } from './image';
 import { lagDownscale, lagGenerate } from './lag';
 import { FC8_LEVEL } from './levels';
+import type { Weights } from './ops';
 import { classWeightRows, frameTimes, repeatRows, slerp, validateInterpolate } from './interpolation';
 import { standardNormal, standardNormalBatch } from './noise';
 import { FeatureCache } from './featureCache';
@@ -63,6 +64,8 @@ export class PyramidEngine {
   private readonly recovery: BackendRecovery;
   private pack: LoadedPack | null = null;
   private weightTensors = new Map<string, tf.Tensor>();
+  /** One class's SP conv1 weights with its norms folded in (spWeights). */
+  private classFold: { classIndex: number; weights: Map<string, tf.Tensor> } | null = null;
   private readonly features: FeatureCache;
 
   constructor(options: EngineOptions = {}) {
@@ -89,6 +92,7 @@ export class PyramidEngine {
   }
 
   private disposeBackendTensors(): void {
+    this.releaseClassFold();
     for (const tensor of this.weightTensors.values()) tensor.dispose();
     this.weightTensors.clear();
     this.features.releaseBackendTensors();
@@ -138,6 +142,29 @@ export class PyramidEngine {
     return tensor;
   };
 
+  /**
+   * The SP weight lookup for a batch with these class rows. When every row has one class index: the loaded weights
+   * with that class's norms folded into the up-blocks' conv1 (derivedWeights.ts, foldClassNorms: five kernels fewer
+   * per block), kept until a batch of another class or a new pack. Otherwise the loaded weights.
+   */
+  private spWeights(classes: number[] | number[][]): { w: Weights; classNormsFolded: boolean } {
+    const first = classes[0];
+    if (typeof first !== 'number' || !classes.every((c) => c === first)) {
+      return { w: this.weight, classNormsFolded: false };
+    }
+    if (this.classFold?.classIndex !== first) {
+      this.releaseClassFold();
+      this.classFold = { classIndex: first, weights: foldClassNorms(this.requirePack().arch.sp, this.weight, first) };
+    }
+    const folded = this.classFold.weights;
+    return { w: (name) => folded.get(name) ?? this.weight(name), classNormsFolded: true };
+  }
+
+  private releaseClassFold(): void {
+    for (const tensor of this.classFold?.weights.values() ?? []) tensor.dispose();
+    this.classFold = null;
+  }
+
   private requirePack(): LoadedPack {
     if (!this.pack) throw new EngineError('bad-input', 'no pack is loaded');
     return this.pack;
@@ -171,13 +198,15 @@ export class PyramidEngine {
     const size = pack.manifest.imageSize;
     const batch = inputs.classes.length;
     const maskBatch = inputs.mask.length / (size * size);
+    const { w, classNormsFolded } = this.spWeights(inputs.classes);
     const out = tf.tidy(() =>
-      spGenerate(this.weight, pack.arch.sp, pack.manifest.levels, {
+      spGenerate(w, pack.arch.sp, pack.manifest.levels, {
         z: tf.tensor2d(inputs.z, [batch, pack.arch.sp.zDim]),
         classes: classInput(inputs.classes),
         features: inputs.features.map((f) => tf.tensor(f.values, f.shape)),
         on: inputs.on,
         mask: tf.tensor4d(inputs.mask, [maskBatch, size, size, 1]),
+        classNormsFolded,
       }),
     );
     return readAndDispose(out);
@@ -304,13 +333,15 @@ export class PyramidEngine {
     const pack = this.requirePack();
     const { levels: levelTable, imageSize: size } = pack.manifest;
     const features = this.features.tensors(featuresId);
+    const { w, classNormsFolded } = this.spWeights(classes);
     const out = tf.tidy(() =>
-      spGenerate(this.weight, pack.arch.sp, levelTable, {
+      spGenerate(w, pack.arch.sp, levelTable, {
         z: tf.tensor2d(z, [levels.length, pack.arch.sp.zDim]),
         classes: classInput(classes),
         features,
         on: levels.map((level) => levelTable.map((_, l) => (l === level ? 1 : 0))),
         mask: mask ? tf.tensor4d(Float32Array.from(mask), [1, size, size, 1]) : tf.ones([1, size, size, 1]),
+        classNormsFolded,
       }),
     );
     return readAndDispose(out);

@@ -53,6 +53,11 @@ export function phaseKernelName(layer: string, a: number, b: number): string {
   return `${layer}.kernel.phase${a}${b}`;
 }
 
+/** The names of the four derived phase kernels of an upsample-then-conv3x3 layer. */
+export function phaseKernelNames(layer: string): string[] {
+  return PHASES.map(([a, b]) => phaseKernelName(layer, a, b));
+}
+
 /**
  * The four phase kernels [2, 2, in, out] of a 3x3 HWIO kernel, keyed by `phaseKernelName`. Derived once when the
  * weights are uploaded; the caller owns (and disposes) the returned tensors.

@@ -119,6 +119,9 @@ export interface SpInputs {
   on: number[][];
   /** [B or 1, S, S, 1] image-resolution mask in [0, 1]. */
   mask: tf.Tensor4D;
+  /** True when `w` resolves each up-block's conv1 to the class-folded weights of `foldClassNorms` (every row has
+   * that one class): the blocks then run conv1 with the ReLU fused and skip bn2. */
+  classNormsFolded?: boolean;
 }
 
 /** One SP forward pass; returns [B, S, S, 3] in [-1, 1]. Call inside tf.tidy. */
@@ -146,7 +149,7 @@ export function spGenerate(w: Weights, arch: SpArch, levels: LevelInfo[], inputs
   let h = tf.reshape(flat, [batch, baseSize, baseSize, channels[0]]) as tf.Tensor4D; // dense output is NHWC-ordered
 
   for (let stage = 0; stage < channels.length; stage++) {
-    if (stage > 0) h = block(h, classes, w, `sp.block${stage}`);
+    if (stage > 0) h = block(h, classes, w, `sp.block${stage}`, inputs.classNormsFolded === true);
     for (const injection of arch.injections) {
       if (injection.stage !== stage) continue;
       const l = levels.findIndex((level) => level.name === injection.level);
@@ -165,10 +168,18 @@ export function spUpsampleConvLayers(arch: SpArch): string[] {
   return arch.channels.slice(1).map((_, k) => `sp.block${k + 1}.conv1`);
 }
 
-/** BigGAN-style residual up-block with class-conditional BN. */
-function block(h: tf.Tensor4D, classes: ClassInput, w: Weights, prefix: string): tf.Tensor4D {
-  let t = upsampleConv(tf.relu(ccbn(h, classes, w, `${prefix}.bn1`)), w, `${prefix}.conv1`); // conv3x3(up(., 2))
-  t = conv(tf.relu(ccbn(t, classes, w, `${prefix}.bn2`)), w, `${prefix}.conv2`);
+/** The up-blocks' conv1 layers and the class-conditional BN that follows each (what `foldClassNorms` folds). */
+export function spClassNormFolds(arch: SpArch): { conv: string; norm: string }[] {
+  return arch.channels.slice(1).map((_, k) => ({ conv: `sp.block${k + 1}.conv1`, norm: `sp.block${k + 1}.bn2` }));
+}
+
+/** BigGAN-style residual up-block with class-conditional BN; `normFolded`: bn2 lives in conv1's weights. */
+function block(h: tf.Tensor4D, classes: ClassInput, w: Weights, prefix: string, normFolded: boolean): tf.Tensor4D {
+  const x = tf.relu(ccbn(h, classes, w, `${prefix}.bn1`));
+  let t = normFolded
+    ? upsampleConv(x, w, `${prefix}.conv1`, 'relu') // relu(bn2(conv3x3(up(., 2)))), bn2 folded in
+    : tf.relu(ccbn(upsampleConv(x, w, `${prefix}.conv1`), classes, w, `${prefix}.bn2`));
+  t = conv(t, w, `${prefix}.conv2`);
   // conv1x1(up(h, 2)) == up(conv1x1(h), 2) for nearest upsampling: the 1x1 conv on 4x fewer pixels.
   return addUpsampled(t, conv(h, w, `${prefix}.skip`));
 }
