@@ -1,16 +1,17 @@
 // Weights the engine derives from a pack's own (packs never store them): the sub-pixel phase kernels of every
-// `conv3x3(up(x, 2))` layer (ops.ts, upsampleConv), made when the weights are uploaded and living as long as they
-// do, and the SP conv1 weights of one class with its norm folded in (foldClassNorms), made for a batch of that class.
+// `conv3x3(up(x, 2))` layer (ops.ts, upsampleConv) and the SP output conv doubled (its tanh runs as a fused sigmoid),
+// made when the weights are uploaded and living as long as they do; and the SP conv1 weights of one class with its
+// norm folded in (foldClassNorms), made for a batch of that class.
 import * as tf from '@tensorflow/tfjs-core';
 import { lagUpsampleConvLayers } from './lag';
 import { derivePhaseKernels, phaseKernelNames, type Weights } from './ops';
 import type { PackArchitecture } from './packManifest';
-import { spClassNormFolds, spUpsampleConvLayers, type SpArch } from './sp';
+import { SP_OUTPUT_CONV, SP_OUTPUT_DOUBLED, spClassNormFolds, spUpsampleConvLayers, type SpArch } from './sp';
 
 export interface DerivedWeights {
   /** Derived tensors by weight name; the caller owns them. */
   derived: Map<string, tf.Tensor>;
-  /** Pack weights that no forward pass reads any more once `derived` exists (the 3x3 kernels of those layers). */
+  /** Pack weights that no forward pass reads any more once `derived` exists (what the derived ones replace). */
   superseded: string[];
 }
 
@@ -21,6 +22,14 @@ export function deriveWeights(arch: PackArchitecture, w: Weights): DerivedWeight
     for (const [name, kernel] of derivePhaseKernels(layer, w(`${layer}.kernel`) as tf.Tensor4D))
       derived.set(name, kernel);
     superseded.push(`${layer}.kernel`);
+  }
+  // Doubling is exact in float32: 2 * sigmoid(conv'(x)) - 1 with conv' = 2 * conv is tanh(conv(x)) (sp.ts).
+  for (const part of ['kernel', 'bias']) {
+    derived.set(
+      `${SP_OUTPUT_DOUBLED}.${part}`,
+      tf.tidy(() => tf.mul(w(`${SP_OUTPUT_CONV}.${part}`), 2)),
+    );
+    superseded.push(`${SP_OUTPUT_CONV}.${part}`);
   }
   return { derived, superseded };
 }

@@ -10,7 +10,7 @@ export interface WeightShape {
   shape: number[];
 }
 
-export type Activation = 'linear' | 'relu' | 'leakyrelu';
+export type Activation = 'linear' | 'relu' | 'leakyrelu' | 'sigmoid';
 
 /** LeakyReLU slope used by every lrelu of the pack format. */
 export const LRELU_SLOPE = 0.2;

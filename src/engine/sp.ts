@@ -103,7 +103,7 @@ export function spWeightShapes(arch: SpArch, levels: LevelInfo[]): WeightShape[]
     );
   }
   shapes.push(...ccbnShapes('sp.out_bn', numClasses, channels[channels.length - 1]));
-  shapes.push(...convShapes('sp.out_conv', 3, channels[channels.length - 1], 3));
+  shapes.push(...convShapes(SP_OUTPUT_CONV, 3, channels[channels.length - 1], 3));
   return shapes;
 }
 
@@ -160,8 +160,15 @@ export function spGenerate(w: Weights, arch: SpArch, levels: LevelInfo[], inputs
     }
   }
   const activated = tf.relu(ccbn(h, classes, w, 'sp.out_bn'));
-  return tf.tanh(conv(activated, w, 'sp.out_conv'));
+  // tanh(v) = 2 * sigmoid(2v) - 1: the conv with doubled weights runs the sigmoid inside (a tanh kernel is not
+  // fusable), and two cheap kernels on the 3-channel output finish it.
+  const halfway = conv(activated, w, SP_OUTPUT_DOUBLED, 'sigmoid');
+  return tf.sub(tf.mul(halfway, 2), 1) as tf.Tensor4D;
 }
+
+/** The output conv with kernel and bias doubled (derivedWeights.ts), for its tanh as a fused sigmoid. */
+export const SP_OUTPUT_CONV = 'sp.out_conv';
+export const SP_OUTPUT_DOUBLED = 'sp.out_conv.doubled';
 
 /** The `conv3x3(up(x, 2))` layers, which run as sub-pixel phases (ops.ts, upsampleConv). */
 export function spUpsampleConvLayers(arch: SpArch): string[] {

@@ -5,15 +5,17 @@ import * as tf from '@tensorflow/tfjs-core';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { activateBackend } from '../../src/engine/backend';
-import { foldClassNorms } from '../../src/engine/derivedWeights';
-import { derivePhaseKernels, phaseKernelNames, type Weights } from '../../src/engine/ops';
+import { deriveWeights, foldClassNorms } from '../../src/engine/derivedWeights';
+import { lagWeightShapes, parseLagArch } from '../../src/engine/lag';
+import { phaseKernelNames, type Weights } from '../../src/engine/ops';
 import type { LevelInfo } from '../../src/engine/protocol';
-import { spClassNormFolds, spGenerate, spUpsampleConvLayers, spWeightShapes, type SpArch } from '../../src/engine/sp';
+import { spClassNormFolds, spGenerate, spWeightShapes, type SpArch } from '../../src/engine/sp';
 
 const pack = JSON.parse(readFileSync(new URL('../fixtures/tiny/pack.json', import.meta.url), 'utf8'));
 const arch: SpArch = pack.models.sp.arch;
 const levels: LevelInfo[] = pack.levels;
 const size: number = pack.imageSize;
+const lagArch = parseLagArch(pack.models.lag.arch, size);
 const BATCH = 3;
 
 const weights = new Map<string, tf.Tensor>();
@@ -44,16 +46,15 @@ function forward(lookup: Weights, classIndex: number, classNormsFolded: boolean)
 describe('class-norm folding (cpu)', () => {
   beforeAll(async () => {
     await activateBackend('cpu');
-    spWeightShapes(arch, levels).forEach(({ name, shape }, i) => {
+    [...spWeightShapes(arch, levels), ...lagWeightShapes(lagArch)].forEach(({ name, shape }, i) => {
       // Norm scales around 0.5 (some negative), other weights small enough that activations stay of order 1, as in
       // a trained generator (larger ones blow activations up to where float32 round-off alone exceeds 1e-5).
       const isNormScale = name.endsWith('.scale');
       weights.set(name, tf.randomNormal(shape, isNormScale ? 0.5 : 0, isNormScale ? 1 : 0.1, 'float32', 100 + i));
     });
-    for (const layer of spUpsampleConvLayers(arch)) {
-      for (const [name, kernel] of derivePhaseKernels(layer, w(`${layer}.kernel`) as tf.Tensor4D))
-        weights.set(name, kernel);
-    }
+    // The weights the engine derives on upload (phase kernels, the doubled output conv), as it does.
+    const { derived } = deriveWeights({ vgg: pack.models.vgg.arch, sp: arch, lag: lagArch }, w);
+    for (const [name, tensor] of derived) weights.set(name, tensor);
   });
   afterAll(() => tf.dispose([...weights.values()]));
 
