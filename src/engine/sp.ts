@@ -177,7 +177,7 @@ export function spUpsampleConvLayers(arch: SpArch): string[] {
 
 /** The up-blocks' conv1 layers and the class-conditional BN that follows each (what `foldClassNorms` folds). */
 export function spClassNormFolds(arch: SpArch): { conv: string; norm: string }[] {
-  return arch.channels.slice(1).map((_, k) => ({ conv: `sp.block${k + 1}.conv1`, norm: `sp.block${k + 1}.bn2` }));
+  return spUpsampleConvLayers(arch).map((conv) => ({ conv, norm: conv.replace(/\.conv1$/, '.bn2') }));
 }
 
 /** BigGAN-style residual up-block with class-conditional BN; `normFolded`: bn2 lives in conv1's weights. */

@@ -136,9 +136,9 @@ function sizesLines(results) {
     );
   }
   lines.push('');
+  const [s64] = sizeEntries(results, 64, false);
   const b = sizeBound(results);
   if (b) {
-    const [s64] = sizeEntries(results, 64, false);
     if (b.possible) {
       lines.push(
         `64 px: ${mflop(b.flops)} per compare grid is ${fmtMs(b.boundMs)} at the ${b.threads}-thread roofline (${gf(b.gflops)}), so the ${fmtMs(TARGET_64_MS)} target is possible with the px64 configuration as it is; what the engine loses above the bound is kernel efficiency and the work outside the convs.`,
@@ -155,7 +155,6 @@ function sizesLines(results) {
       );
     }
   }
-  const [s64] = sizeEntries(results, 64, false);
   for (const p of sizeEntries(results, 64, true)) {
     const c = p.measures?.compareGrid;
     if (!c || !s64?.spArch) continue;
